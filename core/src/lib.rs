@@ -1,0 +1,60 @@
+//! # l42-core
+//!
+//! The identity code every l42 binary shares: configuration read from the environment,
+//! Cognito JWT verification against a cached JWKS, a bounded cache of verified claims,
+//! RS256 signing (for the dev identity provider and tests) and telemetry set-up.
+//!
+//! Verification is strict and fails closed: RS256 only, exact issuers, `token_use`,
+//! `client_id`/`aud`, strictly typed claims, size caps before any decoding, and keys
+//! parsed once and reused.
+//!
+//! ```
+//! use l42_core::{SigningKey, Verifier, VerifierConfig, TokenUse};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = SigningKey::generate("key-1")?;
+//! let config = VerifierConfig::builder("us-east-1_Example", "client-1")
+//!     .token_use(TokenUse::Access)
+//!     .jwks_json(&key.jwks_json())
+//!     .build()?;
+//! let verifier = Verifier::new(config)?;
+//!
+//! let now = l42_core::unix_now();
+//! let token = key.sign_json(&serde_json::json!({
+//!     "sub": "user-1",
+//!     "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+//!     "client_id": "client-1",
+//!     "token_use": "access",
+//!     "username": "alice",
+//!     "iat": now,
+//!     "exp": now + 300,
+//! }))?;
+//! let claims = verifier.verify_blocking(&token)?;
+//! assert_eq!(claims.sub, "user-1");
+//! # Ok(())
+//! # }
+//! ```
+
+mod claims;
+pub mod config;
+mod error;
+pub mod jwks;
+mod jwt;
+mod signing;
+pub mod telemetry;
+mod verifier;
+
+pub use claims::{TokenUse, VerifiedClaims};
+pub use config::{ConfigError, JwksSource, PoolId, VerifierConfig, VerifierConfigBuilder};
+pub use error::VerifyError;
+pub use jwt::MAX_TOKEN_BYTES;
+pub use signing::{SigningError, SigningKey};
+pub use verifier::Verifier;
+
+/// Seconds since the Unix epoch, as the JWT time claims count them.
+pub fn unix_now() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}

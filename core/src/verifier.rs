@@ -1,0 +1,248 @@
+//! The verifier: decode, check issuer, client, time, key and signature; cache the result.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::digest;
+use moka::Expiry;
+use moka::sync::Cache;
+
+use crate::claims::{TokenUse, VerifiedClaims};
+use crate::config::{ConfigError, VerifierConfig};
+use crate::error::VerifyError;
+use crate::jwks::{Fetch, HttpFetch, KeySet, PoolKeys, RsaKey, parse_jwks};
+use crate::jwt::{Decoded, decode};
+use crate::unix_now;
+
+type CacheKey = [u8; 32];
+
+/// Cached entries live until the token's `exp`, never longer.
+struct UntilExp;
+
+impl Expiry<CacheKey, Arc<VerifiedClaims>> for UntilExp {
+    fn expire_after_create(
+        &self,
+        _key: &CacheKey,
+        value: &Arc<VerifiedClaims>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(Duration::from_secs(
+            u64::try_from(value.exp - unix_now()).unwrap_or(0),
+        ))
+    }
+}
+
+/// Verifies Cognito JWTs. Cheap to share (`Arc`); all methods take `&self`.
+pub struct Verifier {
+    config: VerifierConfig,
+    issuers: HashMap<String, usize>,
+    pools: Vec<PoolKeys>,
+    fetcher: Arc<dyn Fetch>,
+    cache: Option<Cache<CacheKey, Arc<VerifiedClaims>>>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("pools", &self.config.pools)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token that passed every check but the signature, and the key it needs.
+struct Pending<'a> {
+    decoded: Decoded<'a>,
+    pool: usize,
+    claims: VerifiedClaims,
+}
+
+impl Verifier {
+    /// A verifier fetching over HTTPS when a `kid` is unknown.
+    pub fn new(config: VerifierConfig) -> Result<Verifier, ConfigError> {
+        let timeout = config.fetch_timeout;
+        Self::with_fetcher(config, Arc::new(HttpFetch::new(timeout)))
+    }
+
+    /// A verifier with its own JWKS fetcher.
+    pub fn with_fetcher(
+        config: VerifierConfig,
+        fetcher: Arc<dyn Fetch>,
+    ) -> Result<Verifier, ConfigError> {
+        let mut issuers = HashMap::new();
+        let mut pools = Vec::with_capacity(config.pools.len());
+        for (i, (pool, src)) in config.pools.iter().zip(&config.jwks).enumerate() {
+            issuers.insert(pool.issuer(), i);
+            issuers.insert(pool.regional_issuer(), i);
+            let embedded = match &src.embedded {
+                None => KeySet::new(),
+                Some(doc) => {
+                    let (keys, skipped) = parse_jwks(doc.as_bytes())
+                        .map_err(|e| ConfigError::new("JWKS_JSON", format!("pool {pool}: {e}")))?;
+                    if !skipped.is_empty() {
+                        tracing::warn!(pool = %pool, skipped = ?skipped, "embedded JWKS keys ignored");
+                    }
+                    keys
+                }
+            };
+            pools.push(PoolKeys::new(
+                pool.to_string(),
+                embedded,
+                src.url.clone(),
+                config.refetch_cooldown,
+            ));
+        }
+        let cache = (config.claims_cache_size > 0).then(|| {
+            Cache::builder()
+                .max_capacity(config.claims_cache_size)
+                .expire_after(UntilExp)
+                .build()
+        });
+        Ok(Verifier {
+            config,
+            issuers,
+            pools,
+            fetcher,
+            cache,
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &VerifierConfig {
+        &self.config
+    }
+
+    /// How many JWKS fetches pool `pool` has attempted (for tests and metrics).
+    pub fn fetch_count(&self, pool: usize) -> u64 {
+        self.pools.get(pool).map_or(0, PoolKeys::fetch_count)
+    }
+
+    /// Verifies `token`, fetching the pool's JWKS (single flight, rate-limited) if its
+    /// `kid` is unknown.
+    pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedClaims>, VerifyError> {
+        let key = cache_key(token);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let pending = self.pending(token)?;
+        let rsa = self.pools[pending.pool]
+            .get(&pending.decoded.kid, self.fetcher.as_ref())
+            .await
+            .ok_or(VerifyError::UnknownKey)?;
+        self.finish(key, pending, &rsa)
+    }
+
+    /// Verifies `token` with the keys known now, never doing I/O: an unknown `kid` is
+    /// [`VerifyError::UnknownKey`].
+    pub fn verify_blocking(&self, token: &str) -> Result<Arc<VerifiedClaims>, VerifyError> {
+        let key = cache_key(token);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let pending = self.pending(token)?;
+        let rsa = self.pools[pending.pool]
+            .known(&pending.decoded.kid)
+            .ok_or(VerifyError::UnknownKey)?;
+        self.finish(key, pending, &rsa)
+    }
+
+    fn cached(&self, key: &CacheKey) -> Option<Arc<VerifiedClaims>> {
+        let hit = self.cache.as_ref()?.get(key)?;
+        // Entries expire at `exp`; this makes "never past exp" exact to the second.
+        (unix_now() < hit.exp).then_some(hit)
+    }
+
+    fn finish(
+        &self,
+        key: CacheKey,
+        pending: Pending<'_>,
+        rsa: &RsaKey,
+    ) -> Result<Arc<VerifiedClaims>, VerifyError> {
+        if !rsa.verify(pending.decoded.signing_input, &pending.decoded.signature) {
+            return Err(VerifyError::BadSignature);
+        }
+        let claims = Arc::new(pending.claims);
+        if let Some(cache) = &self.cache
+            && claims.exp > unix_now()
+        {
+            cache.insert(key, claims.clone());
+        }
+        Ok(claims)
+    }
+
+    /// Every check that needs no key, cheapest first.
+    fn pending<'a>(&self, token: &'a str) -> Result<Pending<'a>, VerifyError> {
+        let decoded = decode(token)?;
+        let c = &decoded.claims;
+        let pool = *self
+            .issuers
+            .get(c.iss.as_str())
+            .ok_or(VerifyError::UnknownIssuer)?;
+        let token_use = match (c.token_use.as_str(), self.config.token_use) {
+            ("access", TokenUse::Access | TokenUse::Any) => TokenUse::Access,
+            ("id", TokenUse::Id | TokenUse::Any) => TokenUse::Id,
+            (other, _) => {
+                let mut t = other.to_string();
+                t.truncate(32);
+                return Err(VerifyError::WrongTokenUse(t));
+            }
+        };
+        let client = match token_use {
+            TokenUse::Id => c.aud.as_deref(),
+            _ => c.client_id.as_deref(),
+        }
+        .ok_or(VerifyError::WrongClient)?;
+        if !self.config.client_ids.iter().any(|id| id == client) {
+            return Err(VerifyError::WrongClient);
+        }
+        if c.sub.is_empty() {
+            return Err(VerifyError::InvalidClaims("empty sub".into()));
+        }
+        let now = unix_now();
+        let leeway = self.config.leeway_secs;
+        if now >= c.exp.saturating_add(leeway) {
+            return Err(VerifyError::Expired);
+        }
+        if c.nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
+            return Err(VerifyError::NotYetValid);
+        }
+        if c.iat > now.saturating_add(leeway) {
+            return Err(VerifyError::IssuedInFuture);
+        }
+        let claims = VerifiedClaims {
+            sub: c.sub.clone(),
+            username: match token_use {
+                TokenUse::Id => c.cognito_username.clone(),
+                _ => c.username.clone(),
+            }
+            .unwrap_or_else(|| c.sub.clone()),
+            issuer: c.iss.clone(),
+            pool,
+            token_use,
+            client_id: client.to_string(),
+            groups: c.groups.clone().unwrap_or_default(),
+            scopes: c
+                .scope
+                .as_deref()
+                .map(|s| s.split_ascii_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+            email: c.email.clone(),
+            exp: c.exp,
+            iat: c.iat,
+            auth_time: c.auth_time.unwrap_or(c.iat),
+            jti: c.jti.clone(),
+        };
+        Ok(Pending {
+            decoded,
+            pool,
+            claims,
+        })
+    }
+}
+
+fn cache_key(token: &str) -> CacheKey {
+    let d = digest::digest(&digest::SHA256, token.as_bytes());
+    let mut k = [0u8; 32];
+    k.copy_from_slice(d.as_ref());
+    k
+}
