@@ -1,0 +1,200 @@
+//! The resource list of a cache-safe REST policy.
+//!
+//! API Gateway caches a REST authorizer's policy per identity and applies it to every
+//! method of the API. So the policy must name every route the principal may call, and no
+//! route it may not. A route template becomes an ARN pattern with `*` for each parameter,
+//! but IAM's `*` also matches `/`, so `GET/orders/*` would also match
+//! `GET/orders/1/secret`. A pattern is therefore only listed when no denied route of the
+//! table has an instance it matches (checked by intersecting the two as small automata);
+//! otherwise only the requested ARN stands for it, which can under-grant while the result
+//! is cached but never over-grants.
+
+/// One element of a pattern or template, over characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Lit(char),
+    /// Exactly one character (any, or any but `/`).
+    One { slash: bool },
+    /// Zero or more characters (any, or any but `/`).
+    Star { slash: bool },
+}
+
+fn accepts(t: Tok, c: char) -> bool {
+    match t {
+        Tok::Lit(l) => l == c,
+        Tok::One { slash } | Tok::Star { slash } => slash || c != '/',
+    }
+}
+
+/// An IAM glob (`*` any run of characters, `?` one character).
+fn glob_tokens(p: &str) -> Vec<Tok> {
+    p.chars()
+        .map(|c| match c {
+            '*' => Tok::Star { slash: true },
+            '?' => Tok::One { slash: true },
+            c => Tok::Lit(c),
+        })
+        .collect()
+}
+
+/// The concrete `VERB/path` strings a route stands for: `{x}` is one or more characters
+/// but `/`, `{x+}` one or more of any, an `ANY` verb one or more characters but `/`.
+fn route_tokens(verb: &str, template: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    if verb.eq_ignore_ascii_case("any") {
+        out.push(Tok::One { slash: false });
+        out.push(Tok::Star { slash: false });
+    } else {
+        out.extend(verb.to_ascii_uppercase().chars().map(Tok::Lit));
+    }
+    for (i, seg) in template.trim_start_matches('/').split('/').enumerate() {
+        out.push(Tok::Lit('/'));
+        let _ = i;
+        if seg.starts_with('{') && seg.ends_with("+}") {
+            out.push(Tok::One { slash: true });
+            out.push(Tok::Star { slash: true });
+        } else if seg.starts_with('{') && seg.ends_with('}') {
+            out.push(Tok::One { slash: false });
+            out.push(Tok::Star { slash: false });
+        } else {
+            out.extend(seg.chars().map(Tok::Lit));
+        }
+    }
+    out
+}
+
+/// The ARN pattern (after the `…/{stage}/` prefix) for a route.
+pub fn route_pattern(verb: &str, template: &str) -> String {
+    let mut s = if verb.eq_ignore_ascii_case("any") {
+        "*".to_string()
+    } else {
+        verb.to_ascii_uppercase()
+    };
+    for seg in template.trim_start_matches('/').split('/') {
+        s.push('/');
+        if seg.starts_with('{') && seg.ends_with('}') {
+            s.push('*');
+        } else {
+            s.push_str(seg);
+        }
+    }
+    s
+}
+
+/// Positions reachable from `states` without reading a character (skipping stars).
+fn closure(toks: &[Tok], states: &mut Vec<usize>) {
+    let mut i = 0;
+    while i < states.len() {
+        let s = states[i];
+        if let Some(Tok::Star { .. }) = toks.get(s)
+            && !states.contains(&(s + 1))
+        {
+            states.push(s + 1);
+        }
+        i += 1;
+    }
+}
+
+fn step(toks: &[Tok], states: &[usize], c: char) -> Vec<usize> {
+    let mut next = Vec::new();
+    for &s in states {
+        match toks.get(s) {
+            Some(t @ Tok::Star { .. }) if accepts(*t, c) => {
+                if !next.contains(&s) {
+                    next.push(s);
+                }
+            }
+            Some(t) if accepts(*t, c) && !matches!(t, Tok::Star { .. }) => {
+                if !next.contains(&(s + 1)) {
+                    next.push(s + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    closure(toks, &mut next);
+    next
+}
+
+/// Whether some string is matched by both token lists (breadth-first over the product of
+/// the two automata, over the characters that appear in either plus one stand-in for all
+/// others).
+fn intersects(a: &[Tok], b: &[Tok]) -> bool {
+    let mut alphabet: Vec<char> = a
+        .iter()
+        .chain(b)
+        .filter_map(|t| if let Tok::Lit(c) = t { Some(*c) } else { None })
+        .collect();
+    alphabet.push('/');
+    alphabet.push('\u{1}'); // any character that appears in neither
+    alphabet.sort_unstable();
+    alphabet.dedup();
+
+    let mut sa = vec![0];
+    closure(a, &mut sa);
+    let mut sb = vec![0];
+    closure(b, &mut sb);
+    let mut seen: std::collections::HashSet<(Vec<usize>, Vec<usize>)> = Default::default();
+    let mut queue = std::collections::VecDeque::new();
+    sa.sort_unstable();
+    sb.sort_unstable();
+    queue.push_back((sa, sb));
+    while let Some((sa, sb)) = queue.pop_front() {
+        if sa.contains(&a.len()) && sb.contains(&b.len()) {
+            return true;
+        }
+        if !seen.insert((sa.clone(), sb.clone())) {
+            continue;
+        }
+        for &c in &alphabet {
+            let mut na = step(a, &sa, c);
+            let mut nb = step(b, &sb, c);
+            if na.is_empty() || nb.is_empty() {
+                continue;
+            }
+            na.sort_unstable();
+            nb.sort_unstable();
+            queue.push_back((na, nb));
+        }
+    }
+    false
+}
+
+/// Whether the ARN pattern of the allowed route `(verb, template)` could match a concrete
+/// request to the denied route `(dverb, dtemplate)`.
+pub fn pattern_overreaches(verb: &str, template: &str, dverb: &str, dtemplate: &str) -> bool {
+    let pattern = glob_tokens(&route_pattern(verb, template));
+    let denied = route_tokens(dverb, dtemplate);
+    intersects(&pattern, &denied)
+}
+
+/// Whether a concrete ARN tail is safe to list verbatim (no glob characters in it).
+pub fn is_literal(arn_tail: &str) -> bool {
+    !arn_tail.contains(['*', '?'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert_eq!(route_pattern("get", "/orders/{id}"), "GET/orders/*");
+        assert_eq!(route_pattern("any", "/admin/{proxy+}"), "*/admin/*");
+        assert_eq!(route_pattern("get", "/"), "GET/");
+    }
+
+    #[test]
+    fn a_param_pattern_overreaches_into_deeper_routes() {
+        assert!(pattern_overreaches("get", "/orders/{id}", "get", "/orders/{id}/secret"));
+        assert!(pattern_overreaches("get", "/orders/{id}", "any", "/orders/{id}/secret"));
+        assert!(!pattern_overreaches("get", "/orders/{id}", "post", "/orders/{id}/secret"));
+        assert!(!pattern_overreaches("get", "/orders/{id}", "get", "/users/{id}"));
+        assert!(!pattern_overreaches("get", "/orders/{id}", "get", "/orders"));
+        // A literal sibling is matched by the pattern.
+        assert!(pattern_overreaches("get", "/orders/{id}", "get", "/orders/export"));
+        // Any verb reaches every verb.
+        assert!(pattern_overreaches("any", "/orders", "delete", "/orders"));
+        assert!(!pattern_overreaches("get", "/orders", "delete", "/orders"));
+    }
+}

@@ -1,0 +1,180 @@
+//! The authorizer's configuration, read once per process.
+//!
+//! Beyond the verifier's variables (see [`l42_core::config`]) and the policy store's
+//! (`CEDAR_POLICY_DIR`, `CEDAR_APPLICATION`):
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `IDENTITY_SOURCES` | comma-separated, in order: `header` (default; `Authorization: Bearer`), `query` (`?token=`), `protocol` (`Sec-WebSocket-Protocol`) |
+//! | `HTTP_API_RESPONSE` | `simple` (default) or `iam`, for HTTP API payload 2.0 |
+//! | `POLICY_CACHE_SAFE` | `true` (default): a REST/WebSocket Allow lists every route Cedar allows, so API Gateway's result cache neither over- nor under-grants; `false`: only the requested ARN |
+
+use l42_core::{ConfigError, VerifierConfig};
+
+/// Where a token may be found, tried in the configured order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// `Authorization: Bearer <jwt>` (or a bare JWT in `Authorization`).
+    Header,
+    /// The `token` query string parameter.
+    Query,
+    /// An entry of `Sec-WebSocket-Protocol` that is a JWT.
+    Protocol,
+}
+
+/// The response shape for HTTP API payload 2.0 events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpApiResponse {
+    /// `{"isAuthorized": …, "context": …}`.
+    Simple,
+    /// An IAM policy, as for REST.
+    Iam,
+}
+
+/// Everything the authorizer reads from the environment besides the verifier and Cedar.
+#[derive(Debug, Clone)]
+pub struct AuthorizerConfig {
+    /// Identity sources, in order.
+    pub identity_sources: Vec<IdentitySource>,
+    /// Payload 2.0 response shape.
+    pub http_api_response: HttpApiResponse,
+    /// List every allowed route in REST/WebSocket policies.
+    pub policy_cache_safe: bool,
+    /// The verifier's configuration.
+    pub verifier: VerifierConfig,
+}
+
+impl AuthorizerConfig {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<AuthorizerConfig, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `lookup`.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<AuthorizerConfig, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let identity_sources = match get("IDENTITY_SOURCES") {
+            None => vec![IdentitySource::Header],
+            Some(list) => parse_sources(&list)?,
+        };
+        let http_api_response = match get("HTTP_API_RESPONSE").as_deref().map(str::trim) {
+            None => HttpApiResponse::Simple,
+            Some(v) if v.eq_ignore_ascii_case("simple") => HttpApiResponse::Simple,
+            Some(v) if v.eq_ignore_ascii_case("iam") => HttpApiResponse::Iam,
+            Some(v) => {
+                return Err(ConfigError::new(
+                    "HTTP_API_RESPONSE",
+                    format!("`{v}` is not simple or iam"),
+                ));
+            }
+        };
+        let policy_cache_safe = match get("POLICY_CACHE_SAFE") {
+            None => true,
+            Some(v) => parse_bool("POLICY_CACHE_SAFE", &v)?,
+        };
+        let verifier = VerifierConfig::from_lookup(&lookup)?;
+        Ok(AuthorizerConfig {
+            identity_sources,
+            http_api_response,
+            policy_cache_safe,
+            verifier,
+        })
+    }
+}
+
+fn parse_sources(list: &str) -> Result<Vec<IdentitySource>, ConfigError> {
+    let mut out = Vec::new();
+    for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let src = match s.to_ascii_lowercase().as_str() {
+            "header" => IdentitySource::Header,
+            "query" => IdentitySource::Query,
+            "protocol" => IdentitySource::Protocol,
+            "cookie" => {
+                return Err(ConfigError::new(
+                    "IDENTITY_SOURCES",
+                    "`cookie` needs the token handler's session store, which this build does not include yet",
+                ));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    "IDENTITY_SOURCES",
+                    format!("`{s}` is not header, query or protocol"),
+                ));
+            }
+        };
+        if out.contains(&src) {
+            return Err(ConfigError::new(
+                "IDENTITY_SOURCES",
+                format!("`{s}` is listed twice"),
+            ));
+        }
+        out.push(src);
+    }
+    if out.is_empty() {
+        return Err(ConfigError::new("IDENTITY_SOURCES", "names no source"));
+    }
+    Ok(out)
+}
+
+fn parse_bool(var: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::new(var, format!("`{v}` is not true or false"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(extra: &[(&str, &str)]) -> Result<AuthorizerConfig, ConfigError> {
+        let mut m: HashMap<String, String> = [
+            ("COGNITO_USER_POOL_ID", "us-east-1_Pool"),
+            ("COGNITO_CLIENT_ID", "c"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            m.insert(k.to_string(), v.to_string());
+        }
+        AuthorizerConfig::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.identity_sources, [IdentitySource::Header]);
+        assert_eq!(c.http_api_response, HttpApiResponse::Simple);
+        assert!(c.policy_cache_safe);
+    }
+
+    #[test]
+    fn sources_in_order() {
+        let c = cfg(&[("IDENTITY_SOURCES", "protocol, query,header")]).unwrap();
+        assert_eq!(
+            c.identity_sources,
+            [IdentitySource::Protocol, IdentitySource::Query, IdentitySource::Header]
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (k, v) in [
+            ("IDENTITY_SOURCES", "header,header"),
+            ("IDENTITY_SOURCES", "smoke-signal"),
+            ("IDENTITY_SOURCES", " , "),
+            ("IDENTITY_SOURCES", "cookie"),
+            ("HTTP_API_RESPONSE", "fancy"),
+            ("POLICY_CACHE_SAFE", "maybe"),
+        ] {
+            let e = cfg(&[(k, v)]).unwrap_err();
+            assert_eq!(e.var, k, "{k}={v}");
+        }
+    }
+}

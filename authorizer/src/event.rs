@@ -1,0 +1,325 @@
+//! The incoming event: one lean, borrowing model for every API Gateway authorizer payload,
+//! and the detection of which kind it is.
+//!
+//! Only the fields the decision reads are parsed (borrowed from the input where no escape
+//! forces a copy); everything else is skipped. Field names follow the AWS documentation and
+//! `aws_lambda_events`; the golden tests feed the AWS example events through this model.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// A string borrowed from the event when it has no escapes.
+pub type Str<'a> = Cow<'a, str>;
+
+/// A JSON object of strings; `null` values and a `null` map are read as absent.
+#[derive(Debug, Default)]
+pub struct StrMap<'a>(pub Vec<(Str<'a>, Str<'a>)>);
+
+impl<'a> StrMap<'a> {
+    /// The value of `key`, compared exactly.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
+    }
+
+    /// The value of `key`, compared without regard to ASCII case (HTTP header names).
+    pub fn get_ignore_case(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// The pairs, in event order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for StrMap<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap<'a>(
+            #[serde(borrow)] Option<HashMap<Str<'a>, Option<Str<'a>>>>,
+        );
+        let Wrap(m) = Wrap::deserialize(d)?;
+        Ok(StrMap(
+            m.unwrap_or_default()
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect(),
+        ))
+    }
+}
+
+/// `requestContext.http` (payload 2.0).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HttpContext<'a> {
+    /// The request's verb.
+    #[serde(borrow)]
+    pub method: Option<Str<'a>>,
+    /// The request's path.
+    #[serde(borrow)]
+    pub path: Option<Str<'a>>,
+    /// The caller's address.
+    #[serde(borrow, rename = "sourceIp")]
+    pub source_ip: Option<Str<'a>>,
+}
+
+/// `requestContext.identity` (REST, payload 1.0, WebSocket).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Identity<'a> {
+    /// The caller's address.
+    #[serde(borrow, rename = "sourceIp")]
+    pub source_ip: Option<Str<'a>>,
+}
+
+/// The parts of `requestContext` the decision reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RequestContext<'a> {
+    /// Payload 2.0's request facts.
+    #[serde(borrow)]
+    pub http: Option<HttpContext<'a>>,
+    /// REST's and WebSocket's caller identity.
+    #[serde(borrow)]
+    pub identity: Option<Identity<'a>>,
+    /// The route key (HTTP APIs, WebSocket).
+    #[serde(borrow, rename = "routeKey")]
+    pub route_key: Option<Str<'a>>,
+    /// WebSocket event type (`CONNECT`).
+    #[serde(borrow, rename = "eventType")]
+    pub event_type: Option<Str<'a>>,
+}
+
+/// Every field any authorizer payload carries that l42 reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawEvent<'a> {
+    /// `TOKEN` or `REQUEST`.
+    #[serde(borrow, rename = "type")]
+    pub kind: Option<Str<'a>>,
+    /// `1.0` or `2.0` for HTTP APIs.
+    #[serde(borrow)]
+    pub version: Option<Str<'a>>,
+    /// TOKEN: the identity header's value.
+    #[serde(borrow, rename = "authorizationToken")]
+    pub authorization_token: Option<Str<'a>>,
+    /// REST, WebSocket, payload 1.0: the method ARN.
+    #[serde(borrow, rename = "methodArn")]
+    pub method_arn: Option<Str<'a>>,
+    /// Payload 2.0: the route ARN.
+    #[serde(borrow, rename = "routeArn")]
+    pub route_arn: Option<Str<'a>>,
+    /// Payload 2.0: the route key.
+    #[serde(borrow, rename = "routeKey")]
+    pub route_key: Option<Str<'a>>,
+    /// REST REQUEST, payload 1.0: the resource template.
+    #[serde(borrow)]
+    pub resource: Option<Str<'a>>,
+    /// REST REQUEST, payload 1.0: the concrete path.
+    #[serde(borrow)]
+    pub path: Option<Str<'a>>,
+    /// Payload 2.0: the concrete path.
+    #[serde(borrow, rename = "rawPath")]
+    pub raw_path: Option<Str<'a>>,
+    /// REST REQUEST, payload 1.0: the verb.
+    #[serde(borrow, rename = "httpMethod")]
+    pub http_method: Option<Str<'a>>,
+    /// Request headers.
+    #[serde(borrow)]
+    pub headers: StrMap<'a>,
+    /// Query string parameters.
+    #[serde(borrow, rename = "queryStringParameters")]
+    pub query: StrMap<'a>,
+    /// Path parameters.
+    #[serde(borrow, rename = "pathParameters")]
+    pub path_parameters: StrMap<'a>,
+    /// Payload 2.0: cookies.
+    #[serde(borrow)]
+    pub cookies: Option<Vec<Str<'a>>>,
+    /// Request context.
+    #[serde(borrow, rename = "requestContext")]
+    pub request_context: RequestContext<'a>,
+}
+
+/// Which payload an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// REST API TOKEN authorizer.
+    RestToken,
+    /// REST API REQUEST authorizer.
+    RestRequest,
+    /// HTTP API, payload format 1.0.
+    HttpV1,
+    /// HTTP API, payload format 2.0.
+    HttpV2,
+    /// WebSocket API `$connect`.
+    WebSocketConnect,
+}
+
+impl EventKind {
+    /// A short name for logs and `--explain`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::RestToken => "rest-token",
+            EventKind::RestRequest => "rest-request",
+            EventKind::HttpV1 => "http-v1",
+            EventKind::HttpV2 => "http-v2",
+            EventKind::WebSocketConnect => "websocket-connect",
+        }
+    }
+}
+
+/// Why an event could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// Not JSON, or a field with the wrong type.
+    #[error("event is not a valid authorizer payload: {0}")]
+    Invalid(String),
+    /// JSON, but not any authorizer payload l42 knows.
+    #[error("event is not a TOKEN, REQUEST or payload 2.0 authorizer event")]
+    Unrecognized,
+}
+
+/// The largest event accepted (API Gateway's own limits keep real ones far below this).
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+impl<'a> RawEvent<'a> {
+    /// Parses an event from its JSON bytes.
+    pub fn parse(bytes: &'a [u8]) -> Result<RawEvent<'a>, EventError> {
+        if bytes.len() > MAX_EVENT_BYTES {
+            return Err(EventError::Invalid("event too large".into()));
+        }
+        serde_json::from_slice(bytes).map_err(|e| {
+            let mut m = e.to_string();
+            m.truncate(120);
+            EventError::Invalid(m)
+        })
+    }
+
+    /// Tells the payload kind from the event itself.
+    pub fn kind(&self) -> Result<EventKind, EventError> {
+        let kind = self.kind.as_deref();
+        if kind == Some("TOKEN") && self.method_arn.is_some() {
+            return Ok(EventKind::RestToken);
+        }
+        if self.version.as_deref() == Some("2.0") && self.route_arn.is_some() {
+            return Ok(EventKind::HttpV2);
+        }
+        if kind == Some("REQUEST") {
+            if let Some(arn) = self.method_arn.as_deref() {
+                let ctx = &self.request_context;
+                if ctx.event_type.as_deref() == Some("CONNECT")
+                    || ctx.route_key.as_deref() == Some("$connect")
+                    || arn.ends_with("/$connect")
+                {
+                    return Ok(EventKind::WebSocketConnect);
+                }
+                if self.version.as_deref() == Some("1.0") {
+                    return Ok(EventKind::HttpV1);
+                }
+                return Ok(EventKind::RestRequest);
+            }
+        }
+        Err(EventError::Unrecognized)
+    }
+
+    /// The caller's address, from whichever context carries it.
+    pub fn source_ip(&self) -> &str {
+        let ctx = &self.request_context;
+        ctx.http
+            .as_ref()
+            .and_then(|h| h.source_ip.as_deref())
+            .or_else(|| ctx.identity.as_ref().and_then(|i| i.source_ip.as_deref()))
+            .unwrap_or("")
+    }
+}
+
+/// A parsed `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{verb}/{path}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodArn<'a> {
+    /// `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/`, kept for building ARNs.
+    pub prefix: &'a str,
+    /// The verb (`GET`, …) or the WebSocket route key.
+    pub verb: &'a str,
+    /// The path after the verb, with its leading `/` (`/` for the root).
+    pub path: String,
+}
+
+/// The longest method ARN API Gateway sends.
+pub const MAX_ARN_BYTES: usize = 1600;
+
+impl<'a> MethodArn<'a> {
+    /// Parses a method or route ARN; `None` when it is not an execute-api ARN.
+    pub fn parse(arn: &'a str) -> Option<MethodArn<'a>> {
+        if arn.len() > MAX_ARN_BYTES || !arn.starts_with("arn:") {
+            return None;
+        }
+        let mut fields = arn.splitn(6, ':');
+        let (_arn, partition, service, _region, _account, rest) = (
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+        );
+        if partition.is_empty() || service != "execute-api" {
+            return None;
+        }
+        let mut parts = rest.splitn(3, '/');
+        let api = parts.next()?;
+        let stage = parts.next()?;
+        let after_stage = parts.next()?;
+        if api.is_empty() || stage.is_empty() {
+            return None;
+        }
+        let (verb, path) = match after_stage.split_once('/') {
+            Some((v, p)) => (v, format!("/{p}")),
+            None => (after_stage, "/".to_string()),
+        };
+        if verb.is_empty() {
+            return None;
+        }
+        let prefix_len = arn.len() - after_stage.len();
+        Some(MethodArn {
+            prefix: &arn[..prefix_len],
+            verb,
+            path,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn parses_method_arns() {
+        let a = MethodArn::parse("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42")
+            .unwrap();
+        assert_eq!(a.prefix, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/");
+        assert_eq!(a.verb, "GET");
+        assert_eq!(a.path, "/orders/42");
+        let root = MethodArn::parse("arn:aws:execute-api:us-east-1:1:abc/dev/GET/").unwrap();
+        assert_eq!(root.path, "/");
+        let ws = MethodArn::parse("arn:aws:execute-api:us-east-1:1:abc/dev/$connect").unwrap();
+        assert_eq!(ws.verb, "$connect");
+        for bad in ["", "arn:aws:s3:::b", "arn:aws:execute-api:r:a:api", "arn:aws:execute-api:r:a:api//GET/x"] {
+            assert!(MethodArn::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn null_maps_and_values_are_absent() {
+        let e = RawEvent::parse(br#"{"type":"REQUEST","methodArn":"arn:aws:execute-api:r:a:api/s/GET/x","headers":null,"queryStringParameters":{"a":null,"b":"1"}}"#).unwrap();
+        assert!(e.headers.0.is_empty());
+        assert_eq!(e.query.get("b"), Some("1"));
+        assert_eq!(e.query.get("a"), None);
+    }
+}

@@ -1,0 +1,528 @@
+//! # l42-authorizer
+//!
+//! An API Gateway Lambda authorizer: it verifies a Cognito JWT against a cached JWKS and
+//! makes a Cedar decision for the route, for REST (TOKEN and REQUEST), HTTP API (payload
+//! 1.0 and 2.0, simple or IAM responses) and WebSocket `$connect` events, told apart from
+//! the event itself.
+//!
+//! - Missing or invalid token → [`Outcome::Unauthorized`] (API Gateway answers 401).
+//! - Cedar deny, or a route the policy store does not know → an explicit Deny (403).
+//! - Allow → a policy (or `isAuthorized: true`) with `principalId` = `sub` and a context.
+//!
+//! ```
+//! use l42_authorizer::{Authorizer, AuthorizerConfig, Outcome};
+//! use l42_core::SigningKey;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = SigningKey::generate("k1")?;
+//! let jwks = key.jwks_json();
+//! let env = [
+//!     ("COGNITO_USER_POOL_ID", "us-east-1_Example"),
+//!     ("COGNITO_CLIENT_ID", "client-1"),
+//!     ("JWKS_JSON", jwks.as_str()),
+//!     ("JWKS_URL", "off"),
+//! ];
+//! let config = AuthorizerConfig::from_lookup(|k| {
+//!     env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+//! })?;
+//! let authorizer = Authorizer::new(config, l42_cedar::Engine::embedded()?)?;
+//!
+//! let now = l42_core::unix_now();
+//! let token = key.sign_json(&serde_json::json!({
+//!     "sub": "user-1", "username": "alice", "cognito:groups": ["users"],
+//!     "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+//!     "client_id": "client-1", "token_use": "access", "iat": now, "exp": now + 300,
+//! }))?;
+//! let event = serde_json::json!({
+//!     "type": "TOKEN",
+//!     "authorizationToken": format!("Bearer {token}"),
+//!     "methodArn": "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/orders",
+//! });
+//! match authorizer.handle(event.to_string().as_bytes()).await {
+//!     Outcome::Respond { allowed, .. } => assert!(allowed),
+//!     Outcome::Unauthorized { .. } => unreachable!(),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod cache_safe;
+pub mod config;
+pub mod event;
+pub mod identity;
+pub mod response;
+
+use std::sync::Arc;
+
+use l42_cedar::{Engine, Principal, RequestFacts};
+use l42_core::{ConfigError, TokenUse, VerifiedClaims, Verifier};
+use serde::Serialize;
+
+pub use config::{AuthorizerConfig, HttpApiResponse, IdentitySource};
+pub use event::{EventKind, MethodArn, RawEvent};
+use response::AllowContext;
+
+/// Why a request was decided as it was: what `--explain` prints and what is logged.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Explain {
+    /// The event kind, when it was recognised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<&'static str>,
+    /// The step that decided: `event`, `identity`, `token`, `route` or `policy`.
+    pub stage: &'static str,
+    /// What happened at that step.
+    pub reason: String,
+    /// The Cedar action, once known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// The caller's `sub`, once verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The policies that determined the decision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
+    /// Evaluation errors and fail-closed reasons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// The result of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// No usable token: the Lambda returns the error `Unauthorized` (401).
+    Unauthorized {
+        /// Why.
+        explain: Explain,
+    },
+    /// A response document to return as is (Allow, or an explicit Deny).
+    Respond {
+        /// The response JSON.
+        body: Vec<u8>,
+        /// Whether it allows the request.
+        allowed: bool,
+        /// Why.
+        explain: Explain,
+    },
+}
+
+impl Outcome {
+    /// The explanation, whatever the outcome.
+    pub fn explain(&self) -> &Explain {
+        match self {
+            Outcome::Unauthorized { explain } | Outcome::Respond { explain, .. } => explain,
+        }
+    }
+}
+
+/// Start-up failed: bad configuration or an unusable policy store.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// An environment variable is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The Cedar schema or policies cannot be used.
+    #[error("invalid Cedar policy store: {0}")]
+    Policies(#[from] l42_cedar::LoadError),
+}
+
+/// The longest resource list put in a cache-safe policy, in bytes (the whole response
+/// must stay under API Gateway's 8 KB).
+const MAX_RESOURCE_BYTES: usize = 6 * 1024;
+
+/// The authorizer: verifier, policy engine and configuration, shared by every invocation.
+pub struct Authorizer {
+    config: AuthorizerConfig,
+    verifier: Verifier,
+    engine: Engine,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The route a request maps to, and the facts Cedar sees.
+struct Target<'e> {
+    action: Option<&'e l42_cedar::ActionRef>,
+    method: String,
+    path: String,
+    path_parameters: Vec<(String, String)>,
+    /// The ARN API Gateway evaluates the policy against.
+    arn: &'e str,
+    /// `…/{stage}/`, when the ARN parses.
+    arn_prefix: Option<&'e str>,
+}
+
+impl Authorizer {
+    /// An authorizer from its configuration and policy engine.
+    pub fn new(config: AuthorizerConfig, engine: Engine) -> Result<Authorizer, StartupError> {
+        let verifier = Verifier::new(config.verifier.clone())?;
+        if config.policy_cache_safe && engine.has_context_sensitive_policies() {
+            tracing::warn!(
+                "some policies read request-specific context (path, parameters, source IP); \
+                 a cached REST policy cannot reflect them: set the authorizer's result TTL to 0 \
+                 or make those values identity sources"
+            );
+        }
+        Ok(Authorizer {
+            config,
+            verifier,
+            engine,
+        })
+    }
+
+    /// Reads everything from the environment.
+    pub fn from_env() -> Result<Authorizer, StartupError> {
+        let config = AuthorizerConfig::from_env()?;
+        let engine = Engine::from_env()?;
+        Self::new(config, engine)
+    }
+
+    /// The verifier (for metrics and tests).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The policy engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Decides one event, given as its JSON bytes. Never panics on any input.
+    pub async fn handle(&self, bytes: &[u8]) -> Outcome {
+        let outcome = self.decide(bytes).await;
+        log_outcome(&outcome);
+        outcome
+    }
+
+    async fn decide(&self, bytes: &[u8]) -> Outcome {
+        let mut explain = Explain::default();
+        let unauthorized = |mut explain: Explain, stage, reason: String| {
+            explain.stage = stage;
+            explain.reason = reason;
+            Outcome::Unauthorized { explain }
+        };
+        let event = match RawEvent::parse(bytes) {
+            Ok(e) => e,
+            Err(e) => return unauthorized(explain, "event", e.to_string()),
+        };
+        let kind = match event.kind() {
+            Ok(k) => k,
+            Err(e) => return unauthorized(explain, "event", e.to_string()),
+        };
+        explain.event = Some(kind.name());
+
+        let Some(found) = identity::find(&event, kind, &self.config.identity_sources) else {
+            return unauthorized(explain, "identity", "no token in the configured sources".into());
+        };
+        let claims = match self.verifier.verify(found.token).await {
+            Ok(c) => c,
+            Err(e) => return unauthorized(explain, "token", format!("{} ({})", e, e.code())),
+        };
+        explain.sub = Some(claims.sub.clone());
+
+        let Some(target) = self.target(&event, kind) else {
+            return unauthorized(explain, "event", "the event names no usable method ARN".into());
+        };
+        let context = allow_context(&claims, found.subprotocol);
+        let simple = kind == EventKind::HttpV2
+            && self.config.http_api_response == HttpApiResponse::Simple;
+
+        let deny = |mut explain: Explain, stage: &'static str, reason: String| {
+            explain.stage = stage;
+            explain.reason = reason;
+            let body = if simple {
+                response::simple(false, None)
+            } else {
+                response::iam(&claims.sub, false, &[target.arn.to_string()], None)
+            };
+            Outcome::Respond {
+                body,
+                allowed: false,
+                explain,
+            }
+        };
+
+        let Some(action) = target.action else {
+            return deny(explain, "route", format!("no route for {} {}", target.method, target.path));
+        };
+        explain.action = Some(action.name().to_string());
+
+        let principal = principal(&claims);
+        let facts = RequestFacts::new(&target.method, &target.path)
+            .with_source_ip(event.source_ip())
+            .with_scopes(&claims.scopes)
+            .with_auth_time(claims.auth_time)
+            .with_path_parameters(&target.path_parameters);
+        let query: Vec<(String, String)> = event
+            .query
+            .pairs()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let facts = facts.with_query_string_parameters(&query);
+        let decision = self.engine.decide(action, &principal, &facts);
+        explain.policies = decision.reasons.clone();
+        explain.errors = decision.errors.clone();
+        if !decision.allowed {
+            return deny(explain, "policy", "denied by policy".into());
+        }
+        explain.stage = "policy";
+        explain.reason = "allowed by policy".into();
+
+        let body = if simple {
+            response::simple(true, Some(&context))
+        } else {
+            // A WebSocket API has one authorized route, `$connect`: nothing else to list.
+            let resources = if self.config.policy_cache_safe
+                && kind != EventKind::WebSocketConnect
+            {
+                match self.cache_safe_resources(&target, &principal, &facts) {
+                    Ok(r) => r,
+                    Err(why) => return deny(explain, "route", why),
+                }
+            } else {
+                vec![target.arn.to_string()]
+            };
+            response::iam(&claims.sub, true, &resources, Some(&context))
+        };
+        Outcome::Respond {
+            body,
+            allowed: true,
+            explain,
+        }
+    }
+
+    /// Maps the event to a route, per event kind.
+    fn target<'e>(&'e self, event: &'e RawEvent<'e>, kind: EventKind) -> Option<Target<'e>> {
+        let arn: &str = match kind {
+            EventKind::HttpV2 => event.route_arn.as_deref()?,
+            _ => event.method_arn.as_deref()?,
+        };
+        let parsed = MethodArn::parse(arn);
+        let arn_prefix = parsed.as_ref().map(|p| p.prefix);
+        let params = |m: &StrPairs| m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let t = match kind {
+            EventKind::RestToken => {
+                let p = parsed?;
+                let m = self.engine.resolve(p.verb, &p.path);
+                Target {
+                    action: m.as_ref().map(|m| m.action()),
+                    method: p.verb.to_ascii_uppercase(),
+                    path: p.path.clone(),
+                    path_parameters: m.map(|m| m.path_parameters().to_vec()).unwrap_or_default(),
+                    arn,
+                    arn_prefix,
+                }
+            }
+            EventKind::RestRequest | EventKind::HttpV1 => {
+                let method = event
+                    .http_method
+                    .as_deref()
+                    .or(parsed.as_ref().map(|p| p.verb))
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
+                let path = event
+                    .path
+                    .as_deref()
+                    .map(str::to_string)
+                    .or(parsed.as_ref().map(|p| p.path.clone()))
+                    .unwrap_or_else(|| "/".into());
+                let by_key = event
+                    .request_context
+                    .route_key
+                    .as_deref()
+                    .filter(|k| *k != "$default")
+                    .and_then(|k| self.engine.action_by_route_key(k));
+                let by_template = event
+                    .resource
+                    .as_deref()
+                    .and_then(|r| self.engine.action_by_template(&method, r));
+                match by_key.or(by_template) {
+                    Some(action) => Target {
+                        action: Some(action),
+                        path_parameters: params(&event.path_parameters.0),
+                        method,
+                        path,
+                        arn,
+                        arn_prefix,
+                    },
+                    None => {
+                        let m = self.engine.resolve(&method, &path);
+                        Target {
+                            action: m.as_ref().map(|m| m.action()),
+                            path_parameters: m
+                                .map(|m| m.path_parameters().to_vec())
+                                .unwrap_or_default(),
+                            method,
+                            path,
+                            arn,
+                            arn_prefix,
+                        }
+                    }
+                }
+            }
+            EventKind::HttpV2 => {
+                let http = event.request_context.http.as_ref();
+                let method = http
+                    .and_then(|h| h.method.as_deref())
+                    .or(parsed.as_ref().map(|p| p.verb))
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
+                let path = event
+                    .raw_path
+                    .as_deref()
+                    .or(http.and_then(|h| h.path.as_deref()))
+                    .unwrap_or("/")
+                    .to_string();
+                match event
+                    .route_key
+                    .as_deref()
+                    .filter(|k| *k != "$default")
+                    .and_then(|k| self.engine.action_by_route_key(k))
+                {
+                    Some(action) => Target {
+                        action: Some(action),
+                        path_parameters: params(&event.path_parameters.0),
+                        method,
+                        path,
+                        arn,
+                        arn_prefix,
+                    },
+                    None => {
+                        let m = self.engine.resolve(&method, &path);
+                        Target {
+                            action: m.as_ref().map(|m| m.action()),
+                            path_parameters: m
+                                .map(|m| m.path_parameters().to_vec())
+                                .unwrap_or_default(),
+                            method,
+                            path,
+                            arn,
+                            arn_prefix,
+                        }
+                    }
+                }
+            }
+            EventKind::WebSocketConnect => Target {
+                action: self.engine.action_by_route_key("$connect"),
+                method: "$connect".into(),
+                path: "$connect".into(),
+                path_parameters: Vec::new(),
+                arn,
+                arn_prefix,
+            },
+        };
+        Some(t)
+    }
+
+    /// Every route Cedar allows this principal, as ARN patterns that cannot reach a denied
+    /// route (see [`cache_safe`]), plus the requested ARN itself.
+    fn cache_safe_resources(
+        &self,
+        target: &Target<'_>,
+        principal: &Principal<'_>,
+        facts: &RequestFacts<'_>,
+    ) -> Result<Vec<String>, String> {
+        let tail_ok = target
+            .arn_prefix
+            .map(|p| cache_safe::is_literal(&target.arn[p.len()..]))
+            .unwrap_or(false);
+        if !tail_ok {
+            return Err("the request path holds IAM wildcard characters (* or ?)".into());
+        }
+        let mut resources = vec![target.arn.to_string()];
+        let Some(prefix) = target.arn_prefix else {
+            return Ok(resources);
+        };
+        let allowed = self.engine.allowed_routes(principal, facts);
+        let denied: Vec<&l42_cedar::Route> = self
+            .engine
+            .routes()
+            .filter(|r| !allowed.iter().any(|a| std::ptr::eq(*a, *r)))
+            .collect();
+        let mut bytes = target.arn.len();
+        for route in &allowed {
+            let (Some(verb), Some(template)) = (route.verb(), route.template()) else {
+                continue;
+            };
+            let overreaches = denied.iter().any(|d| match (d.verb(), d.template()) {
+                (Some(dv), Some(dt)) => {
+                    cache_safe::pattern_overreaches(verb.as_str(), template, dv.as_str(), dt)
+                }
+                _ => false,
+            });
+            if overreaches {
+                continue;
+            }
+            let arn = format!("{prefix}{}", cache_safe::route_pattern(verb.as_str(), template));
+            if resources.contains(&arn) {
+                continue;
+            }
+            bytes += arn.len() + 3;
+            if bytes > MAX_RESOURCE_BYTES {
+                tracing::warn!(
+                    "the allowed routes do not fit in one policy; listing only the requested ARN"
+                );
+                return Ok(vec![target.arn.to_string()]);
+            }
+            resources.push(arn);
+        }
+        Ok(resources)
+    }
+}
+
+type StrPairs<'e> = [(event::Str<'e>, event::Str<'e>)];
+
+fn principal(c: &VerifiedClaims) -> Principal<'_> {
+    let mut p = Principal::new(&c.sub, &c.groups);
+    p.username = Some(&c.username);
+    p.email = c.email.as_deref();
+    p.client_id = Some(&c.client_id);
+    p.token_use = Some(token_use_name(c.token_use));
+    p
+}
+
+fn token_use_name(t: TokenUse) -> &'static str {
+    match t {
+        TokenUse::Id => "id",
+        _ => "access",
+    }
+}
+
+fn allow_context(c: &Arc<VerifiedClaims>, subprotocol: Option<&str>) -> AllowContext {
+    AllowContext {
+        sub: c.sub.clone(),
+        username: c.username.clone(),
+        groups: c.groups.join(","),
+        scopes: c.scopes.join(" "),
+        client_id: c.client_id.clone(),
+        token_use: token_use_name(c.token_use),
+        subprotocol: subprotocol.map(str::to_string),
+    }
+}
+
+/// Security events: every rejection and decision, without tokens.
+fn log_outcome(outcome: &Outcome) {
+    let e = outcome.explain();
+    match outcome {
+        Outcome::Unauthorized { .. } => tracing::info!(
+            event_kind = e.event.unwrap_or("unknown"),
+            stage = e.stage,
+            reason = %e.reason,
+            "token rejected"
+        ),
+        Outcome::Respond { allowed, .. } => tracing::info!(
+            event_kind = e.event.unwrap_or("unknown"),
+            sub = e.sub.as_deref().unwrap_or(""),
+            action = e.action.as_deref().unwrap_or(""),
+            decision = if *allowed { "allow" } else { "deny" },
+            policies = ?e.policies,
+            errors = ?e.errors,
+            "authorization decision"
+        ),
+    }
+}

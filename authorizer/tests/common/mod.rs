@@ -1,0 +1,83 @@
+//! Shared test support: keys, tokens, configuration and policy stores.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use l42_authorizer::{Authorizer, AuthorizerConfig};
+use l42_core::{SigningKey, unix_now};
+use serde_json::{Value, json};
+
+pub const POOL: &str = "us-east-1_GoldenPool";
+pub const CLIENT: &str = "goldenclient";
+pub const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_GoldenPool";
+
+/// One RSA key for the whole test binary (generation is slow in debug builds).
+pub fn key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate("golden-key").unwrap())
+}
+
+/// Access-token claims for a user in `groups`.
+pub fn claims(sub: &str, groups: &[&str]) -> Value {
+    let now = unix_now();
+    json!({
+        "sub": sub, "iss": ISSUER, "client_id": CLIENT, "token_use": "access",
+        "username": format!("{sub}-name"), "scope": "openid profile",
+        "cognito:groups": groups, "auth_time": now - 60, "iat": now - 60, "exp": now + 3600,
+        "jti": "jti-1", "origin_jti": "ojti-1"
+    })
+}
+
+pub fn token(sub: &str, groups: &[&str]) -> String {
+    key().sign_json(&claims(sub, groups)).unwrap()
+}
+
+/// A configuration with the test key embedded and no network.
+pub fn config(extra: &[(&str, &str)]) -> AuthorizerConfig {
+    let mut m: HashMap<String, String> = HashMap::new();
+    m.insert("COGNITO_USER_POOL_ID".into(), POOL.into());
+    m.insert("COGNITO_CLIENT_ID".into(), CLIENT.into());
+    m.insert("JWKS_JSON".into(), key().jwks_json());
+    m.insert("JWKS_URL".into(), "off".into());
+    for (k, v) in extra {
+        m.insert(k.to_string(), v.to_string());
+    }
+    AuthorizerConfig::from_lookup(|k| m.get(k).cloned()).unwrap()
+}
+
+/// The policy store of the golden tests: the routes of the AWS example events.
+pub const GOLDEN_SCHEMA: &str = r#"
+namespace Golden {
+  entity UserGroup;
+  entity User in [UserGroup];
+  entity Application;
+  action "get /request", "get /", "post /my/path", "delete /request", "$connect"
+    appliesTo { principal: [User], resource: [Application] };
+}
+"#;
+
+pub const GOLDEN_POLICIES: &str = r#"
+@id("readers")
+permit(principal in Golden::UserGroup::"readers",
+       action in [Golden::Action::"get /request", Golden::Action::"get /",
+                  Golden::Action::"post /my/path", Golden::Action::"$connect"],
+       resource);
+@id("admins")
+permit(principal in Golden::UserGroup::"admins", action, resource);
+"#;
+
+pub fn golden_authorizer(extra: &[(&str, &str)]) -> Authorizer {
+    let engine = l42_cedar::Engine::from_sources(
+        GOLDEN_SCHEMA,
+        &[("golden.cedar".to_string(), GOLDEN_POLICIES.to_string())],
+        None,
+    )
+    .unwrap();
+    Authorizer::new(config(extra), engine).unwrap()
+}
+
+pub fn embedded_authorizer(extra: &[(&str, &str)]) -> Authorizer {
+    Authorizer::new(config(extra), l42_cedar::Engine::embedded().unwrap()).unwrap()
+}
+pub mod runtime_api;
