@@ -439,7 +439,13 @@ mod tests {
             }
         );
         let err = ContextPlan::from_declared(&[attr("authTime", Ty::String, true)]).unwrap_err();
-        assert!(matches!(err, PlanError::Unsupported { expected: "Long", .. }));
+        assert!(matches!(
+            err,
+            PlanError::Unsupported {
+                expected: "Long",
+                ..
+            }
+        ));
         let err = ContextPlan::from_declared(&[attr(
             "pathParameters",
             Ty::Record(vec![attr("id", Ty::Set(Box::new(Ty::String)), true)]),

@@ -16,8 +16,8 @@ use crate::context::{ContextPlan, Params, PlanError, RequestFacts};
 use crate::entities::{EntityKit, Principal, UserPlan, UserPlanError};
 use crate::error::{LoadError, ValidationProblem, line_of, syntax_error_offset};
 use crate::loader::{
-    EMBEDDED_POLICIES, EMBEDDED_SCHEMA, LocatedPolicy, PolicyConfig, SourceFile,
-    parse_policy_file, read_dir,
+    EMBEDDED_POLICIES, EMBEDDED_SCHEMA, LocatedPolicy, PolicyConfig, SourceFile, parse_policy_file,
+    read_dir,
 };
 use crate::routes::{Route, RouteKind, RouteMatch, RouteTable, parse_route_name};
 use crate::shape::NamespaceJson;
@@ -363,7 +363,9 @@ impl Engine {
             Ok(r) => r,
             Err(e) => return Decision::deny(vec![format!("cannot build request: {e}")]),
         };
-        let response = self.authorizer.is_authorized(&request, &entry.slice, entities);
+        let response = self
+            .authorizer
+            .is_authorized(&request, &entry.slice, entities);
         let diagnostics = response.diagnostics();
         let mut errors = Vec::new();
         let mut forbid_failed = false;
@@ -389,9 +391,15 @@ impl Engine {
     /// facts but with `path` = the route's template, `method` = its verb
     /// upper-cased (`ANY` stays `ANY`) and no path or query parameters.
     ///
-    /// Fail-closed consequence: a route whose context *requires* a path or
-    /// query parameter is never listed here (it must be decided per request).
-    pub fn allowed_routes(&self, principal: &Principal<'_>, facts: &RequestFacts<'_>) -> Vec<&Route> {
+    /// Fail-closed consequences: a route whose context *requires* a path or
+    /// query parameter is never listed here (it must be decided per
+    /// request), and a principal that cannot be built (empty `sub`, missing
+    /// required attribute) gets no routes at all.
+    pub fn allowed_routes(
+        &self,
+        principal: &Principal<'_>,
+        facts: &RequestFacts<'_>,
+    ) -> Vec<&Route> {
         let Ok((principal_uid, mut entities)) = self.kit.principal_entities(principal) else {
             return Vec::new();
         };
@@ -450,8 +458,10 @@ impl Engine {
         })?;
 
         // Exactly one named namespace.
-        let namespaces: Vec<(&String, &Value)> =
-            json.as_object().map(|m| m.iter().collect()).unwrap_or_default();
+        let namespaces: Vec<(&String, &Value)> = json
+            .as_object()
+            .map(|m| m.iter().collect())
+            .unwrap_or_default();
         let (namespace, ns_value) = match namespaces.as_slice() {
             [(name, value)] if !name.is_empty() => ((*name).clone(), *value),
             _ => {
@@ -513,10 +523,12 @@ impl Engine {
                 located.push(p);
             }
         }
-        let policies = PolicySet::from_policies(located.iter().map(|p| p.policy.clone()))
-            .map_err(|e| LoadError::Internal {
-                during: "assembling the policy set",
-                message: e.to_string(),
+        let policies =
+            PolicySet::from_policies(located.iter().map(|p| p.policy.clone())).map_err(|e| {
+                LoadError::Internal {
+                    during: "assembling the policy set",
+                    message: e.to_string(),
+                }
             })?;
         let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
         if !validation.validation_passed() {
@@ -574,15 +586,19 @@ impl Engine {
                     return Err(LoadError::Route {
                         file: file.to_owned(),
                         action: name.to_owned(),
-                        message: "a route action must apply to principal User and resource Application".into(),
+                        message:
+                            "a route action must apply to principal User and resource Application"
+                                .into(),
                     });
                 }
                 continue;
             }
-            let declared = ns.action_context(name).map_err(|message| LoadError::Internal {
-                during: "reading an action context",
-                message,
-            })?;
+            let declared = ns
+                .action_context(name)
+                .map_err(|message| LoadError::Internal {
+                    during: "reading an action context",
+                    message,
+                })?;
             let plan = ContextPlan::from_declared(&declared).map_err(|e| match e {
                 PlanError::Unknown { attribute } => LoadError::UnknownContextAttribute {
                     file: file.to_owned(),
@@ -609,7 +625,11 @@ impl Engine {
             let mut lineage = Vec::new();
             if !ancestors.is_empty() {
                 lineage.extend(action_entities.get(uid).cloned());
-                lineage.extend(ancestors.iter().filter_map(|a| action_entities.get(a).cloned()));
+                lineage.extend(
+                    ancestors
+                        .iter()
+                        .filter_map(|a| action_entities.get(a).cloned()),
+                );
             }
             let slice_policies: Vec<Policy> = located
                 .iter()
@@ -617,16 +637,20 @@ impl Engine {
                 .map(|p| p.policy.clone())
                 .collect();
             if plan.uses_request_facts()
-                && slice_policies
-                    .iter()
-                    .any(|p| context_reads.get(&p.id().to_string()).copied().unwrap_or(true))
+                && slice_policies.iter().any(|p| {
+                    context_reads
+                        .get(&p.id().to_string())
+                        .copied()
+                        .unwrap_or(true)
+                })
             {
                 context_sensitive = true;
             }
-            let slice = PolicySet::from_policies(slice_policies).map_err(|e| LoadError::Internal {
-                during: "building a policy slice",
-                message: e.to_string(),
-            })?;
+            let slice =
+                PolicySet::from_policies(slice_policies).map_err(|e| LoadError::Internal {
+                    during: "building a policy slice",
+                    message: e.to_string(),
+                })?;
 
             let action = ActionRef {
                 index: actions.len(),
@@ -715,7 +739,10 @@ fn check_entity_types(
         ));
     }
     for entity_type in ["User", "UserGroup"] {
-        if ns.entity_type(entity_type).is_some_and(|e| e.contains_key("enum")) {
+        if ns
+            .entity_type(entity_type)
+            .is_some_and(|e| e.contains_key("enum"))
+        {
             return Err(shape_error(
                 entity_type,
                 "must not be an enumerated type (ids come from tokens)".into(),
@@ -755,11 +782,13 @@ fn check_entity_types(
             file: file.to_owned(),
             attribute,
         },
-        UserPlanError::Unsupported { attribute, found } => LoadError::UnsupportedUserAttributeType {
-            file: file.to_owned(),
-            attribute,
-            found,
-        },
+        UserPlanError::Unsupported { attribute, found } => {
+            LoadError::UnsupportedUserAttributeType {
+                file: file.to_owned(),
+                attribute,
+                found,
+            }
+        }
     })
 }
 
@@ -768,9 +797,7 @@ fn applies_to(policy: &Policy, action: &EntityUid, ancestors: &[EntityUid]) -> b
     match policy.action_constraint() {
         ActionConstraint::Any => true,
         ActionConstraint::Eq(a) => a == *action,
-        ActionConstraint::In(list) => list
-            .iter()
-            .any(|a| a == action || ancestors.contains(a)),
+        ActionConstraint::In(list) => list.iter().any(|a| a == action || ancestors.contains(a)),
     }
 }
 
@@ -784,8 +811,9 @@ fn applies_to(policy: &Policy, action: &EntityUid, ancestors: &[EntityUid]) -> b
 fn reads_request_context(policy: &Policy) -> bool {
     const TOKEN_FACTS: [&str; 2] = ["scopes", "authTime"];
     fn is_context(v: &Value) -> bool {
-        v.as_object()
-            .is_some_and(|m| m.len() == 1 && m.get("Var").and_then(Value::as_str) == Some("context"))
+        v.as_object().is_some_and(|m| {
+            m.len() == 1 && m.get("Var").and_then(Value::as_str) == Some("context")
+        })
     }
     fn walk(v: &Value) -> bool {
         match v {

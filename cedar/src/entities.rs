@@ -152,12 +152,14 @@ impl EntityKit {
         let mut entities = Vec::with_capacity(principal.groups.len() + 1);
         let mut parents = HashSet::with_capacity(principal.groups.len());
         for group in principal.groups {
-            let uid = EntityUid::from_type_name_and_id(self.group_type.clone(), EntityId::new(group));
+            let uid =
+                EntityUid::from_type_name_and_id(self.group_type.clone(), EntityId::new(group));
             if parents.insert(uid.clone()) {
                 entities.push(Entity::new_no_attrs(uid, HashSet::new()));
             }
         }
-        let uid = EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(principal.sub));
+        let uid =
+            EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(principal.sub));
         let user = Entity::new_with_tags(uid.clone(), attrs, parents, [])
             .map_err(|e| vec![format!("cannot build principal entity: {e}")])?;
         entities.push(user);

@@ -120,7 +120,9 @@ pub enum LoadError {
     },
 
     /// A `User` attribute has a type the authorizer cannot supply.
-    #[error("{file}: entity User: attribute {attribute} has unsupported type {found}; expected String")]
+    #[error(
+        "{file}: entity User: attribute {attribute} has unsupported type {found}; expected String"
+    )]
     UnsupportedUserAttributeType {
         /// The schema file.
         file: String,

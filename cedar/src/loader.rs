@@ -16,9 +16,18 @@ pub(crate) const EMBEDDED_SCHEMA: (&str, &str) = (
 
 /// The shipped example policies, sorted by name.
 pub(crate) const EMBEDDED_POLICIES: [(&str, &str); 3] = [
-    ("policies/admin.cedar", include_str!("../policies/admin.cedar")),
-    ("policies/common.cedar", include_str!("../policies/common.cedar")),
-    ("policies/orders.cedar", include_str!("../policies/orders.cedar")),
+    (
+        "policies/admin.cedar",
+        include_str!("../policies/admin.cedar"),
+    ),
+    (
+        "policies/common.cedar",
+        include_str!("../policies/common.cedar"),
+    ),
+    (
+        "policies/orders.cedar",
+        include_str!("../policies/orders.cedar"),
+    ),
 ];
 
 /// Where to load policies from, usually read from the environment.
@@ -225,7 +234,9 @@ pub(crate) fn parse_policy_file(file: &SourceFile) -> Result<Vec<LocatedPolicy>,
     let stem = file.stem();
     // Cedar names the statements of a file `policy0`, `policy1`, ...
     let index_of = |id: &PolicyId| -> Option<usize> {
-        id.to_string().strip_prefix("policy").and_then(|n| n.parse().ok())
+        id.to_string()
+            .strip_prefix("policy")
+            .and_then(|n| n.parse().ok())
     };
     let final_id = |annotation: Option<&str>, index: usize| -> String {
         annotation.map_or_else(|| format!("{stem}.{index}"), str::to_owned)
@@ -318,7 +329,8 @@ mod tests {
         assert!(err.to_string().starts_with("bad.cedar:3: "), "{err}");
 
         // An AST-level error carries no offset: the failing statement is found.
-        let src = "permit(principal, action, resource);\n\npermit(principal, action == Foo, resource);\n";
+        let src =
+            "permit(principal, action, resource);\n\npermit(principal, action == Foo, resource);\n";
         let err = parse_policy_file(&file("bad.cedar", src)).unwrap_err();
         assert!(err.to_string().starts_with("bad.cedar:3: "), "{err}");
     }

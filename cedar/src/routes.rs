@@ -241,9 +241,7 @@ fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
             names.push(name);
             if greedy {
                 if i + 1 != raw.len() {
-                    return Err(format!(
-                        "greedy parameter {seg} must be the last segment"
-                    ));
+                    return Err(format!("greedy parameter {seg} must be the last segment"));
                 }
                 segments.push(Segment::Greedy(name.to_owned()));
             } else {
@@ -261,7 +259,9 @@ fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
 }
 
 /// Classifies an action name: `Ok(None)` for a non-route action.
-pub(crate) fn parse_route_name(name: &str) -> Result<Option<(RouteKind, Vec<SegmentSpec>)>, String> {
+pub(crate) fn parse_route_name(
+    name: &str,
+) -> Result<Option<(RouteKind, Vec<SegmentSpec>)>, String> {
     if name == "$connect" {
         return Ok(Some((RouteKind::WebSocketConnect, Vec::new())));
     }
@@ -477,15 +477,7 @@ mod tests {
             ]
         );
         for bad in [
-            "/a/",
-            "//a",
-            "/a//b",
-            "/{}",
-            "/{a+}/b",
-            "/x{a}",
-            "/{a}/{a}",
-            "/{a b}",
-            "a",
+            "/a/", "//a", "/a//b", "/{}", "/{a+}/b", "/x{a}", "/{a}/{a}", "/{a b}", "a",
         ] {
             assert!(parse_template(bad).is_err(), "{bad}");
         }

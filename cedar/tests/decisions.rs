@@ -94,7 +94,14 @@ fn erroring_forbid_is_not_skipped() {
     // i64::MAX + 1 overflows: Cedar skips the erroring forbid and allows...
     let facts = RequestFacts::new("GET", "/a").with_auth_time(i64::MAX);
     let parts = e.request_parts(&action, &p, &facts).unwrap();
-    let request = Request::new(parts.principal, parts.action, parts.resource, parts.context, None).unwrap();
+    let request = Request::new(
+        parts.principal,
+        parts.action,
+        parts.resource,
+        parts.context,
+        None,
+    )
+    .unwrap();
     let entities = Entities::from_entities(parts.entities, None).unwrap();
     let raw = Authorizer::new().is_authorized(&request, e.policies(), &entities);
     assert_eq!(raw.decision(), cedar_policy::Decision::Allow);
@@ -169,7 +176,11 @@ fn actions_of_another_engine_are_denied() {
     let a = Engine::embedded().unwrap();
     let b = order_engine("permit(principal, action, resource);");
     let foreign = b.action("get /orders/{id}").unwrap();
-    let d = a.decide(&foreign, &Principal::new("s", &strings(&["admin"])), &RequestFacts::new("GET", "/"));
+    let d = a.decide(
+        &foreign,
+        &Principal::new("s", &strings(&["admin"])),
+        &RequestFacts::new("GET", "/"),
+    );
     assert!(!d.allowed);
     assert!(d.errors[0].contains("unknown action"), "{d:?}");
     assert!(a.slice(&foreign).is_none());
@@ -182,7 +193,10 @@ fn empty_contexts_validate_and_decide() {
   action \"post /a\" appliesTo { principal: [User], resource: [Application], context: {} };
   action \"$connect\" appliesTo { principal: [User], resource: [Application] };",
     );
-    let e = engine(&schema, "permit(principal in App::UserGroup::\"g\", action, resource);");
+    let e = engine(
+        &schema,
+        "permit(principal in App::UserGroup::\"g\", action, resource);",
+    );
     let groups = strings(&["g"]);
     let p = Principal::new("s", &groups);
     let scopes = strings(&["openid"]);
@@ -226,7 +240,10 @@ fn action_groups_work_through_slices_and_action_entities() {
             .map(|p| p.id().to_string())
             .collect()
     };
-    assert_eq!(slice("get /a"), BTreeSet::from(["readers".into(), "writers".into()]));
+    assert_eq!(
+        slice("get /a"),
+        BTreeSet::from(["readers".into(), "writers".into()])
+    );
     assert_eq!(slice("post /a"), BTreeSet::from(["writers".into()]));
     assert_eq!(slice("delete /a"), BTreeSet::from(["deleters".into()]));
     // Groups themselves are not decidable actions.
@@ -271,8 +288,12 @@ fn slices_hold_exactly_the_applicable_policies() {
             )
         })
         .collect();
-    policies.push_str("@id(\"admins\") permit(principal in App::UserGroup::\"admin\", action, resource);\n");
-    policies.push_str("@id(\"nobody\") forbid(principal in App::UserGroup::\"banned\", action, resource);\n");
+    policies.push_str(
+        "@id(\"admins\") permit(principal in App::UserGroup::\"admin\", action, resource);\n",
+    );
+    policies.push_str(
+        "@id(\"nobody\") forbid(principal in App::UserGroup::\"banned\", action, resource);\n",
+    );
     let e = engine(&schema_with(&actions), &policies);
     assert_eq!(e.policy_count(), N + 2);
     for i in 0..N {
@@ -334,12 +355,22 @@ permit(principal, action == App::Action::\"any /b\", resource) when { context.me
 permit(principal, action == App::Action::\"get /c/{id}\", resource);",
     );
     let allowed: Vec<&str> = e
-        .allowed_routes(&Principal::new("s", &[]), &RequestFacts::new("DELETE", "/zzz"))
+        .allowed_routes(
+            &Principal::new("s", &[]),
+            &RequestFacts::new("DELETE", "/zzz"),
+        )
         .iter()
         .map(|r| r.action().name())
         .collect();
     // get /c/{id} requires pathParameters.id: never listed (fail closed).
     assert_eq!(allowed, ["any /b", "get /a/{id}"]);
     let facts = RequestFacts::new("GET", "/c/1").with_path_parameters(Params::None);
-    assert!(!e.decide(&e.action("get /c/{id}").unwrap(), &Principal::new("s", &[]), &facts).allowed);
+    assert!(
+        !e.decide(
+            &e.action("get /c/{id}").unwrap(),
+            &Principal::new("s", &[]),
+            &facts
+        )
+        .allowed
+    );
 }

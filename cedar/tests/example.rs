@@ -52,7 +52,10 @@ fn every_route_resolves() {
     let m = engine.resolve("get", "/orders/42").unwrap();
     assert_eq!(m.path_parameters(), [("id".to_owned(), "42".to_owned())]);
     let m = engine.resolve("PATCH", "/admin/a/b/c").unwrap();
-    assert_eq!(m.path_parameters(), [("proxy".to_owned(), "a/b/c".to_owned())]);
+    assert_eq!(
+        m.path_parameters(),
+        [("proxy".to_owned(), "a/b/c".to_owned())]
+    );
     for route in engine.routes() {
         match route.kind() {
             RouteKind::Http { verb, template } => {
@@ -64,7 +67,10 @@ fn every_route_resolves() {
                 assert_eq!(engine.action_by_route_key(&key).unwrap(), route.action());
             }
             RouteKind::WebSocketConnect => {
-                assert_eq!(engine.action_by_route_key("$connect").unwrap(), route.action());
+                assert_eq!(
+                    engine.action_by_route_key("$connect").unwrap(),
+                    route.action()
+                );
             }
         }
     }
@@ -84,13 +90,31 @@ fn allow_deny_table() {
     // Columns: the eight ROUTES, then $connect.
     let table: [(&[&str], [bool; 9]); 7] = [
         (&["admin"], all_allowed),
-        (&["editors"], [true, true, true, true, false, true, false, false, true]),
-        (&["users"], [true, true, true, false, false, true, false, false, true]),
-        (&["readonly"], [true, false, true, false, false, true, false, false, true]),
-        (&[], [false, false, false, false, false, true, false, false, true]),
+        (
+            &["editors"],
+            [true, true, true, true, false, true, false, false, true],
+        ),
+        (
+            &["users"],
+            [true, true, true, false, false, true, false, false, true],
+        ),
+        (
+            &["readonly"],
+            [true, false, true, false, false, true, false, false, true],
+        ),
+        (
+            &[],
+            [false, false, false, false, false, true, false, false, true],
+        ),
         // Group ids are exact: no case folding.
-        (&["Admin", "EDITORS"], [false, false, false, false, false, true, false, false, true]),
-        (&["readonly", "editors"], [true, true, true, true, false, true, false, false, true]),
+        (
+            &["Admin", "EDITORS"],
+            [false, false, false, false, false, true, false, false, true],
+        ),
+        (
+            &["readonly", "editors"],
+            [true, true, true, true, false, true, false, false, true],
+        ),
     ];
     let scopes = strings(&["openid", "email", "profile"]);
     for (groups, expected) in table {
@@ -191,9 +215,17 @@ fn allowed_routes_use_templates_and_skip_required_params() {
     // Routes with a required {id} path parameter are never listed.
     assert_eq!(
         routes(&["admin"]),
-        ["any /admin/{proxy+}", "get /me", "get /orders", "post /orders"]
+        [
+            "any /admin/{proxy+}",
+            "get /me",
+            "get /orders",
+            "post /orders"
+        ]
     );
-    assert_eq!(routes(&["users"]), ["get /me", "get /orders", "post /orders"]);
+    assert_eq!(
+        routes(&["users"]),
+        ["get /me", "get /orders", "post /orders"]
+    );
     assert_eq!(routes(&["readonly"]), ["get /me", "get /orders"]);
     assert_eq!(routes(&[]), ["get /me"]);
     let admin = engine.action("any /admin/{proxy+}").unwrap();

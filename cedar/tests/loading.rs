@@ -12,10 +12,7 @@ const PERMIT_ALL: &str = "permit(principal, action, resource);";
 
 fn example_dir(name: &str) -> TempDir {
     let dir = TempDir::new(name);
-    dir.write(
-        "app.cedarschema",
-        include_str!("../schema/app.cedarschema"),
-    );
+    dir.write("app.cedarschema", include_str!("../schema/app.cedarschema"));
     dir.write("admin.cedar", include_str!("../policies/admin.cedar"));
     dir.write("common.cedar", include_str!("../policies/common.cedar"));
     dir.write("orders.cedar", include_str!("../policies/orders.cedar"));
@@ -30,11 +27,19 @@ fn loads_a_folder() {
     let engine = Engine::from_dir(&dir.0).unwrap();
     assert_eq!(engine.policy_count(), 7);
     // A policy without @id is named after its file stem and index.
-    let ids: Vec<String> = engine.policies().policies().map(|p| p.id().to_string()).collect();
+    let ids: Vec<String> = engine
+        .policies()
+        .policies()
+        .map(|p| p.id().to_string())
+        .collect();
     assert!(ids.contains(&"z-extra.0".to_owned()), "{ids:?}");
     // Files are read in name order, so ids and slices are deterministic.
     let again = Engine::from_dir(&dir.0).unwrap();
-    let ids2: Vec<String> = again.policies().policies().map(|p| p.id().to_string()).collect();
+    let ids2: Vec<String> = again
+        .policies()
+        .policies()
+        .map(|p| p.id().to_string())
+        .collect();
     assert_eq!(ids, ids2);
 }
 
@@ -51,7 +56,10 @@ fn config_selects_folder_and_application() {
 
     let engine = Engine::from_config(&PolicyConfig::default()).unwrap();
     assert_eq!(engine.application(), "App");
-    assert_eq!(engine.policy_count(), Engine::embedded().unwrap().policy_count());
+    assert_eq!(
+        engine.policy_count(),
+        Engine::embedded().unwrap().policy_count()
+    );
 
     let from_lookup = PolicyConfig::from_lookup(|name| match name {
         PolicyConfig::POLICY_DIR_VAR => Some(dir.0.clone().into_os_string()),
@@ -76,7 +84,12 @@ fn non_unicode_env_value_is_an_error() {
         (name == PolicyConfig::APPLICATION_VAR).then(|| std::ffi::OsString::from_vec(vec![0xff]))
     })
     .unwrap_err();
-    assert!(matches!(err, LoadError::EnvNotUnicode { name: "CEDAR_APPLICATION" }));
+    assert!(matches!(
+        err,
+        LoadError::EnvNotUnicode {
+            name: "CEDAR_APPLICATION"
+        }
+    ));
 }
 
 #[test]
@@ -86,7 +99,10 @@ fn folder_errors() {
     dir.write("b.cedarschema", schema_with(GET_A));
     dir.write("p.cedar", PERMIT_ALL);
     let err = Engine::from_dir(&dir.0).err().unwrap();
-    assert!(matches!(err, LoadError::SeveralSchemas { ref files, .. } if files.len() == 2), "{err}");
+    assert!(
+        matches!(err, LoadError::SeveralSchemas { ref files, .. } if files.len() == 2),
+        "{err}"
+    );
     assert!(err.to_string().contains("a.cedarschema"), "{err}");
 
     let dir = TempDir::new("no-schema");
@@ -112,16 +128,25 @@ fn folder_errors() {
     let dir = TempDir::new("parse");
     dir.write("a.cedarschema", schema_with(GET_A));
     dir.write("good.cedar", PERMIT_ALL);
-    dir.write("broken.cedar", "permit(principal, action, resource);\npermit(principal action, resource);\n");
+    dir.write(
+        "broken.cedar",
+        "permit(principal, action, resource);\npermit(principal action, resource);\n",
+    );
     let err = Engine::from_dir(&dir.0).err().unwrap();
-    assert!(matches!(err, LoadError::PolicyParse { line: Some(2), .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::PolicyParse { line: Some(2), .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("broken.cedar:2"), "{err}");
 }
 
 #[test]
 fn schema_errors() {
     let err = load_error("namespace App { entity User in [UserGroup] }", PERMIT_ALL);
-    assert!(matches!(err, LoadError::SchemaParse { line: Some(1), .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::SchemaParse { line: Some(1), .. }),
+        "{err}"
+    );
     assert!(err.to_string().starts_with("schema:1: "), "{err}");
 
     let err = load_error("namespace App { entity User in [Nope]; }", PERMIT_ALL);
@@ -129,7 +154,10 @@ fn schema_errors() {
 
     let two = format!("{}\nnamespace Other {{ entity X; }}", schema_with(GET_A));
     let err = load_error(&two, PERMIT_ALL);
-    assert!(matches!(err, LoadError::Namespace { ref found, .. } if found.len() == 2), "{err}");
+    assert!(
+        matches!(err, LoadError::Namespace { ref found, .. } if found.len() == 2),
+        "{err}"
+    );
 
     let none = "entity UserGroup; entity User in [UserGroup]; entity Application;";
     let err = load_error(none, PERMIT_ALL);
@@ -144,7 +172,13 @@ fn schema_errors() {
         PERMIT_ALL,
     );
     assert!(
-        matches!(err, LoadError::MissingEntityType { entity_type: "Application", .. }),
+        matches!(
+            err,
+            LoadError::MissingEntityType {
+                entity_type: "Application",
+                ..
+            }
+        ),
         "{err}"
     );
 
@@ -152,13 +186,31 @@ fn schema_errors() {
         "namespace App { entity UserGroup; entity User; entity Application; }",
         PERMIT_ALL,
     );
-    assert!(matches!(err, LoadError::EntityShape { entity_type: "User", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LoadError::EntityShape {
+                entity_type: "User",
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     let err = load_error(
         "namespace App { entity UserGroup { name: String }; entity User in [UserGroup]; entity Application; }",
         PERMIT_ALL,
     );
-    assert!(matches!(err, LoadError::EntityShape { entity_type: "UserGroup", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LoadError::EntityShape {
+                entity_type: "UserGroup",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -173,7 +225,13 @@ fn other_namespace_names_work() {
     );
     assert_eq!(e.namespace(), "Acme::Shop");
     let groups = vec!["g".to_owned()];
-    let d = common::decide_path(&e, "GET", "/a", &l42_cedar::Principal::new("s", &groups), &[]);
+    let d = common::decide_path(
+        &e,
+        "GET",
+        "/a",
+        &l42_cedar::Principal::new("s", &groups),
+        &[],
+    );
     assert!(d.allowed, "{d:?}");
 }
 
@@ -185,11 +243,20 @@ fn user_attribute_errors() {
         )
     };
     let err = load_error(&schema("department: String"), PERMIT_ALL);
-    assert!(matches!(err, LoadError::UnknownUserAttribute { .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::UnknownUserAttribute { .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("department"), "{err}");
     let err = load_error(&schema("email: Long"), PERMIT_ALL);
-    assert!(matches!(err, LoadError::UnsupportedUserAttributeType { .. }), "{err}");
-    engine(&schema("email: String, username?: String, clientId?: String, tokenUse?: String"), PERMIT_ALL);
+    assert!(
+        matches!(err, LoadError::UnsupportedUserAttributeType { .. }),
+        "{err}"
+    );
+    engine(
+        &schema("email: String, username?: String, clientId?: String, tokenUse?: String"),
+        PERMIT_ALL,
+    );
 }
 
 #[test]
@@ -200,8 +267,13 @@ fn policy_errors() {
     assert!(matches!(err, LoadError::PolicyParse { .. }), "{err}");
     assert!(err.to_string().starts_with("test.cedar:1: "), "{err}");
 
-    let err = load_error(&schema, "permit(principal, action == App::Action::\"get /b\", resource);");
-    let LoadError::Validation { problems } = &err else { panic!("{err}") };
+    let err = load_error(
+        &schema,
+        "permit(principal, action == App::Action::\"get /b\", resource);",
+    );
+    let LoadError::Validation { problems } = &err else {
+        panic!("{err}")
+    };
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].file, "test.cedar");
     assert_eq!(problems[0].policy_id, "test.0");
@@ -212,12 +284,20 @@ fn policy_errors() {
         &schema,
         "// first\npermit(principal, action, resource);\n\n@id(\"bad-attr\")\npermit(principal, action, resource) when { principal.department == \"x\" };",
     );
-    let LoadError::Validation { problems } = &err else { panic!("{err}") };
+    let LoadError::Validation { problems } = &err else {
+        panic!("{err}")
+    };
     assert_eq!(problems[0].policy_id, "bad-attr");
     assert_eq!(problems[0].line, Some(4));
-    assert!(err.to_string().contains("test.cedar:4: policy bad-attr"), "{err}");
+    assert!(
+        err.to_string().contains("test.cedar:4: policy bad-attr"),
+        "{err}"
+    );
 
-    let err = load_error(&schema, "permit(principal == ?principal, action, resource);");
+    let err = load_error(
+        &schema,
+        "permit(principal == ?principal, action, resource);",
+    );
     assert!(matches!(err, LoadError::Template { .. }), "{err}");
     assert!(err.to_string().contains("templates"), "{err}");
 
@@ -225,12 +305,21 @@ fn policy_errors() {
         &schema,
         "@id(\"same\") permit(principal, action, resource);\n@id(\"same\") forbid(principal, action, resource);",
     );
-    assert!(matches!(err, LoadError::DuplicatePolicyId { line: Some(2), .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::DuplicatePolicyId { line: Some(2), .. }),
+        "{err}"
+    );
 
     // An @id colliding with a generated id in another file.
     let err = Engine::from_sources(
         &schema,
-        &[("a.cedar", PERMIT_ALL), ("b.cedar", "@id(\"a.0\") permit(principal, action, resource);")],
+        &[
+            ("a.cedar", PERMIT_ALL),
+            (
+                "b.cedar",
+                "@id(\"a.0\") permit(principal, action, resource);",
+            ),
+        ],
         None,
     )
     .err()
@@ -247,29 +336,40 @@ fn policy_errors() {
 #[test]
 fn route_name_errors() {
     let err = load_error(
-        &schema_with("  action \"GET /orders\" appliesTo { principal: [User], resource: [Application] };"),
+        &schema_with(
+            "  action \"GET /orders\" appliesTo { principal: [User], resource: [Application] };",
+        ),
         PERMIT_ALL,
     );
     assert!(matches!(err, LoadError::Route { .. }), "{err}");
     assert!(err.to_string().contains("\"get /orders\""), "{err}");
 
     let err = load_error(
-        &schema_with("  action \"fetch /orders\" appliesTo { principal: [User], resource: [Application] };"),
+        &schema_with(
+            "  action \"fetch /orders\" appliesTo { principal: [User], resource: [Application] };",
+        ),
         PERMIT_ALL,
     );
     assert!(err.to_string().contains("unknown route verb"), "{err}");
 
     let err = load_error(
-        &schema_with("  action \"get /orders/{id\" appliesTo { principal: [User], resource: [Application] };"),
+        &schema_with(
+            "  action \"get /orders/{id\" appliesTo { principal: [User], resource: [Application] };",
+        ),
         PERMIT_ALL,
     );
     assert!(matches!(err, LoadError::Route { .. }), "{err}");
 
     let err = load_error(
-        &schema_with("  entity Other;\n  action \"get /x\" appliesTo { principal: [Other], resource: [Application] };"),
+        &schema_with(
+            "  entity Other;\n  action \"get /x\" appliesTo { principal: [Other], resource: [Application] };",
+        ),
         PERMIT_ALL,
     );
-    assert!(err.to_string().contains("must apply to principal User"), "{err}");
+    assert!(
+        err.to_string().contains("must apply to principal User"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -286,17 +386,26 @@ fn context_declaration_errors() {
     );
     assert!(err.to_string().contains("\"get /a\""), "{err}");
 
-    let err = load_error(&with_context("{ pathParameters: { id: Set<String> } }"), PERMIT_ALL);
+    let err = load_error(
+        &with_context("{ pathParameters: { id: Set<String> } }"),
+        PERMIT_ALL,
+    );
     assert!(
         matches!(err, LoadError::UnsupportedContextType { ref attribute, .. } if attribute == "pathParameters.id"),
         "{err}"
     );
 
     let err = load_error(&with_context("{ sourceIp: ipaddr }"), PERMIT_ALL);
-    assert!(matches!(err, LoadError::UnsupportedContextType { .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::UnsupportedContextType { .. }),
+        "{err}"
+    );
 
     let err = load_error(&with_context("{ scopes: Set<Long> }"), PERMIT_ALL);
-    assert!(matches!(err, LoadError::UnsupportedContextType { .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::UnsupportedContextType { .. }),
+        "{err}"
+    );
 
     let err = load_error(&with_context("{ tenant: String }"), PERMIT_ALL);
     assert!(

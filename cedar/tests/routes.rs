@@ -8,9 +8,7 @@ use l42_cedar::{Engine, LoadError, RouteKind};
 use proptest::prelude::*;
 
 fn action(name: &str) -> String {
-    format!(
-        "  action \"{name}\" appliesTo {{ principal: [User], resource: [Application] }};\n"
-    )
+    format!("  action \"{name}\" appliesTo {{ principal: [User], resource: [Application] }};\n")
 }
 
 fn precedence_engine() -> Engine {
@@ -28,7 +26,10 @@ fn precedence_engine() -> Engine {
         "readActions",
     ];
     let actions: String = names.iter().map(|n| action(n)).collect();
-    engine(&schema_with(&actions), "permit(principal, action, resource);")
+    engine(
+        &schema_with(&actions),
+        "permit(principal, action, resource);",
+    )
 }
 
 fn resolved(engine: &Engine, method: &str, path: &str) -> Option<(String, Vec<(String, String)>)> {
@@ -48,7 +49,10 @@ fn p(k: &str, v: &str) -> (String, String) {
 #[test]
 fn literal_beats_param_beats_greedy() {
     let e = precedence_engine();
-    assert_eq!(resolved(&e, "GET", "/a/b"), Some(("get /a/b".into(), vec![])));
+    assert_eq!(
+        resolved(&e, "GET", "/a/b"),
+        Some(("get /a/b".into(), vec![]))
+    );
     assert_eq!(
         resolved(&e, "GET", "/a/z"),
         Some(("get /a/{x}".into(), vec![p("x", "z")]))
@@ -150,12 +154,18 @@ fn route_key_and_template_lookups() {
 #[test]
 fn conflicting_shapes_are_rejected() {
     let actions = format!("{}{}", action("get /o/{id}"), action("get /o/{orderId}"));
-    let err = load_error(&schema_with(&actions), "permit(principal, action, resource);");
+    let err = load_error(
+        &schema_with(&actions),
+        "permit(principal, action, resource);",
+    );
     assert!(matches!(err, LoadError::Route { .. }), "{err}");
     assert!(err.to_string().contains("conflicts"), "{err}");
     // Different verbs on one shape, and different names at one position, are fine.
     let actions = format!("{}{}", action("get /o/{id}"), action("put /o/{orderId}"));
-    let e = engine(&schema_with(&actions), "permit(principal, action, resource);");
+    let e = engine(
+        &schema_with(&actions),
+        "permit(principal, action, resource);",
+    );
     assert_eq!(
         resolved(&e, "PUT", "/o/9"),
         Some(("put /o/{orderId}".into(), vec![p("orderId", "9")]))
