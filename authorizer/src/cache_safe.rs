@@ -14,9 +14,13 @@
 enum Tok {
     Lit(char),
     /// Exactly one character (any, or any but `/`).
-    One { slash: bool },
+    One {
+        slash: bool,
+    },
     /// Zero or more characters (any, or any but `/`).
-    Star { slash: bool },
+    Star {
+        slash: bool,
+    },
 }
 
 fn accepts(t: Tok, c: char) -> bool {
@@ -186,13 +190,43 @@ mod tests {
 
     #[test]
     fn a_param_pattern_overreaches_into_deeper_routes() {
-        assert!(pattern_overreaches("get", "/orders/{id}", "get", "/orders/{id}/secret"));
-        assert!(pattern_overreaches("get", "/orders/{id}", "any", "/orders/{id}/secret"));
-        assert!(!pattern_overreaches("get", "/orders/{id}", "post", "/orders/{id}/secret"));
-        assert!(!pattern_overreaches("get", "/orders/{id}", "get", "/users/{id}"));
-        assert!(!pattern_overreaches("get", "/orders/{id}", "get", "/orders"));
+        assert!(pattern_overreaches(
+            "get",
+            "/orders/{id}",
+            "get",
+            "/orders/{id}/secret"
+        ));
+        assert!(pattern_overreaches(
+            "get",
+            "/orders/{id}",
+            "any",
+            "/orders/{id}/secret"
+        ));
+        assert!(!pattern_overreaches(
+            "get",
+            "/orders/{id}",
+            "post",
+            "/orders/{id}/secret"
+        ));
+        assert!(!pattern_overreaches(
+            "get",
+            "/orders/{id}",
+            "get",
+            "/users/{id}"
+        ));
+        assert!(!pattern_overreaches(
+            "get",
+            "/orders/{id}",
+            "get",
+            "/orders"
+        ));
         // A literal sibling is matched by the pattern.
-        assert!(pattern_overreaches("get", "/orders/{id}", "get", "/orders/export"));
+        assert!(pattern_overreaches(
+            "get",
+            "/orders/{id}",
+            "get",
+            "/orders/export"
+        ));
         // Any verb reaches every verb.
         assert!(pattern_overreaches("any", "/orders", "delete", "/orders"));
         assert!(!pattern_overreaches("get", "/orders", "delete", "/orders"));

@@ -159,7 +159,11 @@ mod tests {
         let c = cfg(&[("IDENTITY_SOURCES", "protocol, query,header")]).unwrap();
         assert_eq!(
             c.identity_sources,
-            [IdentitySource::Protocol, IdentitySource::Query, IdentitySource::Header]
+            [
+                IdentitySource::Protocol,
+                IdentitySource::Query,
+                IdentitySource::Header
+            ]
         );
     }
 

@@ -20,7 +20,10 @@ pub struct StrMap<'a>(pub Vec<(Str<'a>, Str<'a>)>);
 impl<'a> StrMap<'a> {
     /// The value of `key`, compared exactly.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// The value of `key`, compared without regard to ASCII case (HTTP header names).
@@ -40,9 +43,7 @@ impl<'a> StrMap<'a> {
 impl<'de: 'a, 'a> Deserialize<'de> for StrMap<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        struct Wrap<'a>(
-            #[serde(borrow)] Option<HashMap<Str<'a>, Option<Str<'a>>>>,
-        );
+        struct Wrap<'a>(#[serde(borrow)] Option<HashMap<Str<'a>, Option<Str<'a>>>>);
         let Wrap(m) = Wrap::deserialize(d)?;
         Ok(StrMap(
             m.unwrap_or_default()
@@ -195,9 +196,14 @@ impl<'a> RawEvent<'a> {
             return Err(EventError::Invalid("event too large".into()));
         }
         serde_json::from_slice(bytes).map_err(|e| {
-            let mut m = e.to_string();
-            m.truncate(120);
-            EventError::Invalid(m)
+            // serde's message may quote the event's text: cut on a character boundary
+            // (`String::truncate` panics inside a multi-byte character).
+            let m = e.to_string();
+            let end = (0..=m.len().min(120))
+                .rev()
+                .find(|&i| m.is_char_boundary(i))
+                .unwrap_or(0);
+            EventError::Invalid(m[..end].to_string())
         })
     }
 
@@ -301,18 +307,38 @@ mod tests {
 
     #[test]
     fn parses_method_arns() {
-        let a = MethodArn::parse("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42")
-            .unwrap();
-        assert_eq!(a.prefix, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/");
+        let a = MethodArn::parse(
+            "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42",
+        )
+        .unwrap();
+        assert_eq!(
+            a.prefix,
+            "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/"
+        );
         assert_eq!(a.verb, "GET");
         assert_eq!(a.path, "/orders/42");
         let root = MethodArn::parse("arn:aws:execute-api:us-east-1:1:abc/dev/GET/").unwrap();
         assert_eq!(root.path, "/");
         let ws = MethodArn::parse("arn:aws:execute-api:us-east-1:1:abc/dev/$connect").unwrap();
         assert_eq!(ws.verb, "$connect");
-        for bad in ["", "arn:aws:s3:::b", "arn:aws:execute-api:r:a:api", "arn:aws:execute-api:r:a:api//GET/x"] {
+        for bad in [
+            "",
+            "arn:aws:s3:::b",
+            "arn:aws:execute-api:r:a:api",
+            "arn:aws:execute-api:r:a:api//GET/x",
+        ] {
             assert!(MethodArn::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn error_messages_are_cut_on_a_character_boundary() {
+        // serde quotes the string: the 120-byte cut lands inside a 3-byte character.
+        let ev = format!(r#"{{"headers":"{}"}}"#, "\u{20ac}".repeat(60));
+        assert!(matches!(
+            RawEvent::parse(ev.as_bytes()),
+            Err(EventError::Invalid(_))
+        ));
     }
 
     #[test]

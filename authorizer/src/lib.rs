@@ -217,7 +217,11 @@ impl Authorizer {
         explain.event = Some(kind.name());
 
         let Some(found) = identity::find(&event, kind, &self.config.identity_sources) else {
-            return unauthorized(explain, "identity", "no token in the configured sources".into());
+            return unauthorized(
+                explain,
+                "identity",
+                "no token in the configured sources".into(),
+            );
         };
         let claims = match self.verifier.verify(found.token).await {
             Ok(c) => c,
@@ -226,11 +230,15 @@ impl Authorizer {
         explain.sub = Some(claims.sub.clone());
 
         let Some(target) = self.target(&event, kind) else {
-            return unauthorized(explain, "event", "the event names no usable method ARN".into());
+            return unauthorized(
+                explain,
+                "event",
+                "the event names no usable method ARN".into(),
+            );
         };
         let context = allow_context(&claims, found.subprotocol);
-        let simple = kind == EventKind::HttpV2
-            && self.config.http_api_response == HttpApiResponse::Simple;
+        let simple =
+            kind == EventKind::HttpV2 && self.config.http_api_response == HttpApiResponse::Simple;
 
         let deny = |mut explain: Explain, stage: &'static str, reason: String| {
             explain.stage = stage;
@@ -248,7 +256,11 @@ impl Authorizer {
         };
 
         let Some(action) = target.action else {
-            return deny(explain, "route", format!("no route for {} {}", target.method, target.path));
+            return deny(
+                explain,
+                "route",
+                format!("no route for {} {}", target.method, target.path),
+            );
         };
         explain.action = Some(action.name().to_string());
 
@@ -277,8 +289,7 @@ impl Authorizer {
             response::simple(true, Some(&context))
         } else {
             // A WebSocket API has one authorized route, `$connect`: nothing else to list.
-            let resources = if self.config.policy_cache_safe
-                && kind != EventKind::WebSocketConnect
+            let resources = if self.config.policy_cache_safe && kind != EventKind::WebSocketConnect
             {
                 match self.cache_safe_resources(&target, &principal, &facts) {
                     Ok(r) => r,
@@ -304,7 +315,11 @@ impl Authorizer {
         };
         let parsed = MethodArn::parse(arn);
         let arn_prefix = parsed.as_ref().map(|p| p.prefix);
-        let params = |m: &StrPairs| m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let params = |m: &StrPairs| {
+            m.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         let t = match kind {
             EventKind::RestToken => {
                 let p = parsed?;
@@ -458,7 +473,10 @@ impl Authorizer {
             if overreaches {
                 continue;
             }
-            let arn = format!("{prefix}{}", cache_safe::route_pattern(verb.as_str(), template));
+            let arn = format!(
+                "{prefix}{}",
+                cache_safe::route_pattern(verb.as_str(), template)
+            );
             if resources.contains(&arn) {
                 continue;
             }

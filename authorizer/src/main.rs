@@ -58,7 +58,9 @@ fn main() -> ExitCode {
     };
     if stdin_mode || !l42_core::telemetry::in_lambda() {
         if !stdin_mode {
-            eprintln!("l42-authorizer: not inside AWS Lambda; use --stdin for the local mode\n{USAGE}");
+            eprintln!(
+                "l42-authorizer: not inside AWS Lambda; use --stdin for the local mode\n{USAGE}"
+            );
             return ExitCode::from(2);
         }
         return runtime.block_on(serve_stdin(&authorizer, explain));
@@ -114,9 +116,8 @@ async fn serve_stdin(authorizer: &Authorizer, explain: bool) -> ExitCode {
         let outcome = authorizer.handle(line.as_bytes()).await;
         let mut value: serde_json::Value = match &outcome {
             Outcome::Unauthorized { .. } => serde_json::json!({"error": "Unauthorized"}),
-            Outcome::Respond { body, .. } => {
-                serde_json::from_slice(body).unwrap_or_else(|_| serde_json::json!({"error": "Unauthorized"}))
-            }
+            Outcome::Respond { body, .. } => serde_json::from_slice(body)
+                .unwrap_or_else(|_| serde_json::json!({"error": "Unauthorized"})),
         };
         if explain && let serde_json::Value::Object(m) = &mut value {
             m.insert(

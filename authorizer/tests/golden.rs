@@ -14,7 +14,9 @@ use l42_authorizer::Outcome;
 use serde_json::{Value, json};
 
 fn dir(sub: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join(sub)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(sub)
 }
 
 fn event(name: &str) -> Value {
@@ -36,11 +38,15 @@ fn with_token(mut ev: Value, token: &str) -> Value {
 }
 
 fn run(ev: &Value, extra: &[(&str, &str)]) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let a = common::golden_authorizer(extra);
     match rt.block_on(a.handle(ev.to_string().as_bytes())) {
         Outcome::Respond { body, .. } => serde_json::from_slice(&body).unwrap(),
-        Outcome::Unauthorized { explain } => json!({"error": "Unauthorized", "stage": explain.stage}),
+        Outcome::Unauthorized { explain } => {
+            json!({"error": "Unauthorized", "stage": explain.stage})
+        }
     }
 }
 
@@ -79,13 +85,28 @@ fn conforms(v: &Value) {
 
 const CASES: &[(&str, &str)] = &[
     ("rest-token", "apigw-custom-auth-request.json"),
-    ("rest-request", "apigw-custom-auth-request-type-request.json"),
+    (
+        "rest-request",
+        "apigw-custom-auth-request-type-request.json",
+    ),
     ("http-v1", "apigw-v2-custom-authorizer-v1-request.json"),
     ("http-v2", "apigw-v2-custom-authorizer-v2-request.json"),
-    ("http-v2-null-maps", "apigw-v2-custom-authorizer-v2-request-null-maps.json"),
-    ("http-v2-without-cookies", "apigw-v2-custom-authorizer-v2-request-without-cookies.json"),
-    ("http-v2-without-identity-source", "apigw-v2-custom-authorizer-v2-request-without-identity-source.json"),
-    ("websocket-connect", "apigw-v2-custom-authorizer-websocket-request.json"),
+    (
+        "http-v2-null-maps",
+        "apigw-v2-custom-authorizer-v2-request-null-maps.json",
+    ),
+    (
+        "http-v2-without-cookies",
+        "apigw-v2-custom-authorizer-v2-request-without-cookies.json",
+    ),
+    (
+        "http-v2-without-identity-source",
+        "apigw-v2-custom-authorizer-v2-request-without-identity-source.json",
+    ),
+    (
+        "websocket-connect",
+        "apigw-v2-custom-authorizer-websocket-request.json",
+    ),
 ];
 
 #[test]

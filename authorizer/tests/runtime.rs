@@ -64,12 +64,21 @@ fn binary_answers_real_events_through_the_runtime_api() {
     api.push("allow-2", &token_event(&admin, "DELETE/orders/42"));
     let results = api.wait_results(5, Duration::from_secs(30));
     assert_eq!(results.len(), 5, "{results:?}");
-    let by_id = |id: &str| results.iter().find(|(i, _)| i == id).map(|(_, p)| p.clone()).unwrap();
+    let by_id = |id: &str| {
+        results
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, p)| p.clone())
+            .unwrap()
+    };
 
     let effect = |p: Posted| match p {
         Posted::Response(b) => {
             let v: Value = serde_json::from_str(&b).unwrap();
-            v["policyDocument"]["Statement"][0]["Effect"].as_str().unwrap().to_string()
+            v["policyDocument"]["Statement"][0]["Effect"]
+                .as_str()
+                .unwrap()
+                .to_string()
         }
         other => panic!("expected a response, got {other:?}"),
     };
@@ -135,7 +144,10 @@ fn stdin_mode_answers_one_line_per_event() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 4);
-    assert_eq!(lines[0]["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(
+        lines[0]["policyDocument"]["Statement"][0]["Effect"],
+        "Allow"
+    );
     assert_eq!(lines[0]["explain"]["stage"], "policy");
     assert_eq!(lines[1]["error"], "Unauthorized");
     assert_eq!(lines[1]["explain"]["stage"], "token");

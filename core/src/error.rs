@@ -50,6 +50,18 @@ pub enum VerifyError {
     BadSignature,
 }
 
+/// Cuts `s` to at most `max` bytes on a character boundary. `String::truncate` panics
+/// inside a multi-byte character, and the strings cut here quote the token's own text.
+pub(crate) fn truncate_on_char_boundary(s: &mut String, max: usize) {
+    if s.len() > max {
+        let end = (0..=max)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        s.truncate(end);
+    }
+}
+
 impl VerifyError {
     /// A short, stable code for logs and metrics (`expired`, `bad_signature`, ...).
     pub fn code(&self) -> &'static str {
@@ -68,6 +80,26 @@ impl VerifyError {
             VerifyError::IssuedInFuture => "issued_in_future",
             VerifyError::UnknownKey => "unknown_kid",
             VerifyError::BadSignature => "bad_signature",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_never_splits_a_character() {
+        for (text, max, expected) in [
+            ("abc", 5, "abc"),
+            ("abcdef", 3, "abc"),
+            ("€€", 4, "€"),
+            ("€€", 2, ""),
+            ("a😀", 4, "a"),
+        ] {
+            let mut s = text.to_string();
+            truncate_on_char_boundary(&mut s, max);
+            assert_eq!(s, expected, "{text} to {max}");
         }
     }
 }

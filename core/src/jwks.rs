@@ -55,8 +55,12 @@ impl RsaKey {
     pub fn from_components(kid: &str, n: &[u8], e: &[u8]) -> Result<RsaKey, String> {
         let n = strip_zeros(n);
         let e = strip_zeros(e);
-        let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
-        if n.is_empty() || bits < MIN_RSA_BITS {
+        // After `strip_zeros` the first byte is non-zero: at most 7 leading zero bits. An
+        // empty (or all-zero) modulus has 0 bits; `len * 8 - 8` would underflow.
+        let bits = n
+            .first()
+            .map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
+        if bits < MIN_RSA_BITS {
             return Err(format!("modulus of {bits} bits is below {MIN_RSA_BITS}"));
         }
         if bits > MAX_RSA_BITS {
@@ -393,6 +397,20 @@ mod tests {
             JwksError::NoUsableKey
         );
         assert!(matches!(parse_jwks(b"[]"), Err(JwksError::NotJwks(_))));
+    }
+
+    #[test]
+    fn empty_or_zero_modulus_is_refused_without_panicking() {
+        for n in [&[][..], &[0u8][..], &[0u8; 300][..]] {
+            assert!(RsaKey::from_components("k", n, &[1, 0, 1]).is_err());
+        }
+        for n in ["", "AAAA"] {
+            let doc = format!(r#"{{"keys":[{{"kty":"RSA","kid":"k","n":"{n}","e":"AQAB"}}]}}"#);
+            assert_eq!(
+                parse_jwks(doc.as_bytes()).unwrap_err(),
+                JwksError::NoUsableKey
+            );
+        }
     }
 
     #[test]

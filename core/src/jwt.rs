@@ -58,6 +58,13 @@ fn b64(part: &[u8], what: &'static str) -> Result<Vec<u8>, VerifyError> {
         .map_err(|_| VerifyError::Malformed(what))
 }
 
+/// Whether `json` opens a JSON object. serde's derive would also map a JSON array onto
+/// a struct's fields by position, but a JOSE header and a claims set must be objects
+/// (RFC 7515 §4, RFC 7519 §7.2).
+fn is_json_object(json: &[u8]) -> bool {
+    json.trim_ascii_start().first() == Some(&b'{')
+}
+
 /// Splits, decodes and parses a token. Checks sizes first, then the header (RS256 only,
 /// no embedded keys), then the claims' JSON types. The signature is not checked here.
 pub(crate) fn decode(token: &str) -> Result<Decoded<'_>, VerifyError> {
@@ -88,6 +95,9 @@ pub(crate) fn decode(token: &str) -> Result<Decoded<'_>, VerifyError> {
     }
 
     let header_json = b64(h, "header is not base64url")?;
+    if !is_json_object(&header_json) {
+        return Err(VerifyError::Malformed("header is not a JSON object"));
+    }
     let header: Header = serde_json::from_slice(&header_json)
         .map_err(|_| VerifyError::Malformed("header is not a JSON object"))?;
     match &header.alg {
@@ -118,12 +128,15 @@ pub(crate) fn decode(token: &str) -> Result<Decoded<'_>, VerifyError> {
     };
 
     let payload = b64(p, "payload is not base64url")?;
+    if !is_json_object(&payload) {
+        return Err(VerifyError::Malformed("payload is not a JSON object"));
+    }
     let claims: RawClaims = serde_json::from_slice(&payload).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             VerifyError::Malformed("payload is not JSON")
         } else {
             let mut msg = e.to_string();
-            msg.truncate(160);
+            crate::error::truncate_on_char_boundary(&mut msg, 160);
             VerifyError::InvalidClaims(msg)
         }
     })?;
@@ -183,6 +196,25 @@ mod tests {
             enc("sig")
         );
         assert!(matches!(decode(&t), Err(VerifyError::InvalidClaims(_))));
+    }
+
+    #[test]
+    fn positional_arrays_are_not_objects() {
+        let t = format!("{}.{}.{}", enc(r#"["RS256","k"]"#), enc(CLAIMS), enc("sig"));
+        assert_eq!(
+            decode(&t).unwrap_err(),
+            VerifyError::Malformed("header is not a JSON object")
+        );
+        let t = format!(
+            "{}.{}.{}",
+            enc(r#"{"alg":"RS256","kid":"k"}"#),
+            enc(r#"["s","i","access",2000000000,1000]"#),
+            enc("sig")
+        );
+        assert_eq!(
+            decode(&t).unwrap_err(),
+            VerifyError::Malformed("payload is not a JSON object")
+        );
     }
 
     #[test]

@@ -183,7 +183,7 @@ impl Verifier {
             ("id", TokenUse::Id | TokenUse::Any) => TokenUse::Id,
             (other, _) => {
                 let mut t = other.to_string();
-                t.truncate(32);
+                crate::error::truncate_on_char_boundary(&mut t, 32);
                 return Err(VerifyError::WrongTokenUse(t));
             }
         };

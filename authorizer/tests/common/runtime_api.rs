@@ -50,7 +50,10 @@ impl RuntimeApi {
         let stop = Arc::new(tokio::sync::Notify::new());
         let (s, n, st) = (state.clone(), notify.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = TcpListener::from_std(std_listener).unwrap();
                 loop {
@@ -64,7 +67,13 @@ impl RuntimeApi {
                 }
             });
         });
-        RuntimeApi { addr, state, notify, thread: Some(thread), stop }
+        RuntimeApi {
+            addr,
+            state,
+            notify,
+            thread: Some(thread),
+            stop,
+        }
     }
 
     /// `host:port`.
@@ -74,7 +83,12 @@ impl RuntimeApi {
 
     /// Queues an event for the function.
     pub fn push(&self, request_id: &str, event: &str) {
-        self.state.0.lock().unwrap().queue.push_back((request_id.into(), event.into()));
+        self.state
+            .0
+            .lock()
+            .unwrap()
+            .queue
+            .push_back((request_id.into(), event.into()));
         self.notify.notify_waiters();
         self.notify.notify_one();
     }
@@ -124,7 +138,10 @@ async fn serve(
             return;
         }
         let mut parts = line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+        let (method, path) = (
+            parts.next().unwrap_or("").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        );
         let mut len = 0usize;
         loop {
             let mut h = String::new();

@@ -1,0 +1,443 @@
+//! The in-process decision, `Authorizer::handle` (event bytes → response bytes), and the
+//! parts it is made of. Numbers and the commands that produced them: `BENCHMARKS.md`.
+//!
+//! ```text
+//! cargo bench -p l42-authorizer --bench decision            # everything (~6 min)
+//! cargo bench -p l42-authorizer --bench decision -- handle/ # one group (a regex)
+//! ```
+//!
+//! Groups:
+//! - `handle/<event>/<case>`: the whole decision for HTTP API payload 2.0 (simple response)
+//!   and REST TOKEN events, with the shipped policy store: `uncached` (claims cache off, so
+//!   every iteration decodes the token and checks its RSA signature), `cached` (same token,
+//!   cache on), `cached+json-log` (as `cached`, with the Lambda JSON log subscriber
+//!   formatting the decision record into a sink);
+//! - `policies/<event>/<n>`: cached claims, a generated store of `n` route actions
+//!   (`"get /r{i}"`) with one policy each, and `shipped` for comparison; `rest-token` lists
+//!   only the requested ARN (`POLICY_CACHE_SAFE=false`), `rest-token-cache-safe` decides
+//!   every route of the table to list the allowed ones;
+//! - `micro/…`: RSA verification (pre-parsed key against the key rebuilt per call), the
+//!   verifier, event parsing, the Cedar decision alone, the allowed-route listing, response
+//!   building and the `block_on` overhead every `handle` figure includes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::Duration;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::PublicKeyComponents;
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use l42_authorizer::{Authorizer, AuthorizerConfig, Outcome, RawEvent};
+use l42_cedar::{Engine, Principal, RequestFacts};
+use l42_core::jwks::RsaKey;
+use l42_core::{SigningKey, Verifier, unix_now};
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+
+const POOL: &str = "us-east-1_BenchPool1";
+const CLIENT: &str = "3n4b5urk1ft4fl3mg5e62d9ado";
+const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_BenchPool1";
+const ARN_PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/";
+/// The caller's groups: `users` for the shipped store, `g3` for the generated ones.
+const GROUPS: [&str; 2] = ["users", "g3"];
+
+/// Sizes of the generated policy stores.
+const SIZES: [usize; 2] = [6, 200];
+
+struct Fixture {
+    key: SigningKey,
+    /// A second key in the JWKS, as Cognito publishes two.
+    other: SigningKey,
+    token: String,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let key = SigningKey::generate("bench-key-1").unwrap();
+        let other = SigningKey::generate("bench-key-2").unwrap();
+        let now = unix_now();
+        // The claims of a real Cognito access token (about 1 KB once signed).
+        let claims = json!({
+            "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            "cognito:groups": GROUPS,
+            "iss": ISSUER,
+            "version": 2,
+            "client_id": CLIENT,
+            "origin_jti": "4f7c2e9b-1a3d-4e5f-8a6b-9c0d1e2f3a4b",
+            "event_id": "0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f",
+            "token_use": "access",
+            "scope": "openid profile email",
+            "auth_time": now - 60,
+            "exp": now + 3600,
+            "iat": now - 60,
+            "jti": "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4",
+            "username": "alice",
+        });
+        let token = key.sign_json(&claims).unwrap();
+        Fixture { key, other, token }
+    }
+
+    fn jwks(&self) -> String {
+        json!({ "keys": [self.key.jwk(), self.other.jwk()] }).to_string()
+    }
+
+    fn config(&self, cache: bool, cache_safe: bool) -> AuthorizerConfig {
+        let jwks = self.jwks();
+        let env: HashMap<&str, String> = [
+            ("COGNITO_USER_POOL_ID", POOL.to_string()),
+            ("COGNITO_CLIENT_ID", CLIENT.to_string()),
+            ("JWKS_JSON", jwks),
+            ("JWKS_URL", "off".to_string()),
+            (
+                "CLAIMS_CACHE_SIZE",
+                if cache { "10000" } else { "0" }.to_string(),
+            ),
+            ("POLICY_CACHE_SAFE", cache_safe.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        AuthorizerConfig::from_lookup(|k| env.get(k).cloned()).unwrap()
+    }
+
+    fn authorizer(&self, engine: Engine, cache: bool, cache_safe: bool) -> Authorizer {
+        Authorizer::new(self.config(cache, cache_safe), engine).unwrap()
+    }
+
+    /// The token's signed bytes, signature and the key's modulus and exponent.
+    fn parts(&self) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+        let (input, sig) = self.token.rsplit_once('.').unwrap();
+        let jwk = self.key.jwk();
+        let dec = |v: &Value| URL_SAFE_NO_PAD.decode(v.as_str().unwrap()).unwrap();
+        (
+            input.as_bytes().to_vec(),
+            URL_SAFE_NO_PAD.decode(sig).unwrap(),
+            dec(&jwk["n"]),
+            dec(&jwk["e"]),
+        )
+    }
+}
+
+/// A generated store: `n` actions `"get /r{i}"`, each allowed to group `g{i}` by one policy.
+fn generated_engine(n: usize) -> Engine {
+    let mut schema = String::from(
+        "namespace NS {\n  entity UserGroup;\n  entity User in [UserGroup];\n  entity Application;\n",
+    );
+    let mut policies = String::new();
+    for i in 0..n {
+        schema.push_str(&format!(
+            "  action \"get /r{i}\" appliesTo {{ principal: [User], resource: [Application] }};\n"
+        ));
+        policies.push_str(&format!(
+            "@id(\"p{i}\")\npermit(principal in NS::UserGroup::\"g{i}\", action == NS::Action::\"get /r{i}\", resource);\n"
+        ));
+    }
+    schema.push_str("}\n");
+    Engine::from_sources(&schema, &[("generated.cedar", policies)], None).unwrap()
+}
+
+/// A payload 2.0 event as API Gateway sends it for `GET <path>` on route `route_key`.
+fn http_v2_event(token: &str, route_key: &str, path: &str, path_params: Value) -> String {
+    let (method, _) = route_key.split_once(' ').unwrap();
+    json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": format!("{ARN_PREFIX}{method}{path}"),
+        "identitySource": [format!("Bearer {token}")],
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": "limit=10",
+        "headers": {
+            "accept": "application/json",
+            "accept-encoding": "gzip, deflate, br",
+            "accept-language": "en-GB,en;q=0.9",
+            "authorization": format!("Bearer {token}"),
+            "content-length": "0",
+            "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "origin": "https://app.example.com",
+            "referer": "https://app.example.com/orders",
+            "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
+            "x-amzn-trace-id": "Root=1-67890abc-0123456789abcdef01234567",
+            "x-forwarded-for": "203.0.113.7",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https"
+        },
+        "queryStringParameters": { "limit": "10" },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "a1b2c3d4e5",
+            "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "a1b2c3d4e5",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"
+            },
+            "requestId": "Ab1Cd2Ef3Gh4=",
+            "routeKey": route_key,
+            "stage": "prod",
+            "time": "23/Nov/2026:19:03:58 +0000",
+            "timeEpoch": 1_795_460_638_390_u64
+        },
+        "pathParameters": path_params,
+        "stageVariables": { "env": "prod" }
+    })
+    .to_string()
+}
+
+/// A REST TOKEN event for `<verb>/<path>`.
+fn rest_token_event(token: &str, arn_tail: &str) -> String {
+    json!({
+        "type": "TOKEN",
+        "authorizationToken": format!("Bearer {token}"),
+        "methodArn": format!("{ARN_PREFIX}{arn_tail}"),
+    })
+    .to_string()
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// Runs one event and checks the outcome before it is measured.
+fn expect_allowed(rt: &Runtime, a: &Authorizer, event: &str) {
+    match rt.block_on(a.handle(event.as_bytes())) {
+        Outcome::Respond { allowed: true, .. } => {}
+        other => panic!("the bench event is not allowed: {other:?}"),
+    }
+}
+
+fn bench_handle(c: &mut Criterion) {
+    let f = Fixture::new();
+    let rt = runtime();
+    let v2 = http_v2_event(
+        &f.token,
+        "GET /orders/{id}",
+        "/orders/42",
+        json!({ "id": "42" }),
+    );
+    let rest = rest_token_event(&f.token, "GET/orders/42");
+
+    let mut g = c.benchmark_group("handle");
+    for (name, event, cache_safe) in [("http-v2-simple", &v2, false), ("rest-token", &rest, false)]
+    {
+        let uncached = f.authorizer(Engine::embedded().unwrap(), false, cache_safe);
+        expect_allowed(&rt, &uncached, event);
+        g.bench_function(format!("{name}/uncached"), |b| {
+            b.iter(|| rt.block_on(uncached.handle(black_box(event.as_bytes()))))
+        });
+        let cached = f.authorizer(Engine::embedded().unwrap(), true, cache_safe);
+        expect_allowed(&rt, &cached, event);
+        g.bench_function(format!("{name}/cached"), |b| {
+            b.iter(|| rt.block_on(cached.handle(black_box(event.as_bytes()))))
+        });
+        // What the Lambda binary adds per request: one JSON log record (here into a sink,
+        // in Lambda one write(2) to the log pipe).
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(false)
+            .with_span_list(false)
+            .without_time()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(std::io::sink)
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        g.bench_function(format!("{name}/cached+json-log"), |b| {
+            b.iter(|| rt.block_on(cached.handle(black_box(event.as_bytes()))))
+        });
+        drop(guard);
+    }
+    g.finish();
+}
+
+fn bench_policies(c: &mut Criterion) {
+    let f = Fixture::new();
+    let rt = runtime();
+    let mut g = c.benchmark_group("policies");
+    g.warm_up_time(Duration::from_secs(2));
+    g.measurement_time(Duration::from_secs(4));
+
+    // (label, store size: None = the shipped store, HTTP API event, REST TOKEN event)
+    let mut cases: Vec<(String, Option<usize>, String, String)> = vec![(
+        "shipped".into(),
+        None,
+        http_v2_event(
+            &f.token,
+            "GET /orders/{id}",
+            "/orders/42",
+            json!({ "id": "42" }),
+        ),
+        rest_token_event(&f.token, "GET/orders/42"),
+    )];
+    for n in SIZES {
+        cases.push((
+            n.to_string(),
+            Some(n),
+            http_v2_event(&f.token, "GET /r3", "/r3", Value::Null),
+            rest_token_event(&f.token, "GET/r3"),
+        ));
+    }
+    let make = |size: Option<usize>| match size {
+        None => Engine::embedded().unwrap(),
+        Some(n) => generated_engine(n),
+    };
+    for (label, size, v2, rest) in &cases {
+        let a = f.authorizer(make(*size), true, false);
+        expect_allowed(&rt, &a, v2);
+        g.bench_function(format!("http-v2-simple/{label}"), |b| {
+            b.iter(|| rt.block_on(a.handle(black_box(v2.as_bytes()))))
+        });
+        expect_allowed(&rt, &a, rest);
+        g.bench_function(format!("rest-token/{label}"), |b| {
+            b.iter(|| rt.block_on(a.handle(black_box(rest.as_bytes()))))
+        });
+        let safe = f.authorizer(make(*size), true, true);
+        expect_allowed(&rt, &safe, rest);
+        g.bench_function(format!("rest-token-cache-safe/{label}"), |b| {
+            b.iter(|| rt.block_on(safe.handle(black_box(rest.as_bytes()))))
+        });
+    }
+    g.finish();
+}
+
+fn bench_micro(c: &mut Criterion) {
+    let f = Fixture::new();
+    let rt = runtime();
+    let mut g = c.benchmark_group("micro");
+
+    // RSA: the key parsed once (what the verifier does) against the key rebuilt per call.
+    let (input, sig, n, e) = f.parts();
+    let parsed = RsaKey::from_components("k", &n, &e).unwrap();
+    assert!(parsed.verify(&input, &sig));
+    g.bench_function("rsa-verify/parsed-key", |b| {
+        b.iter(|| parsed.verify(black_box(&input), black_box(&sig)))
+    });
+    let der = PublicKeyComponents {
+        n: n.as_slice(),
+        e: e.as_slice(),
+    }
+    .as_der()
+    .unwrap();
+    let der = der.as_ref().to_vec();
+    g.bench_function("rsa-verify/unparsed-public-key", |b| {
+        b.iter(|| {
+            UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, black_box(&der))
+                .verify(black_box(&input), black_box(&sig))
+                .is_ok()
+        })
+    });
+    g.bench_function("rsa-verify/public-key-components", |b| {
+        b.iter(|| {
+            RsaPublicKeyComponents {
+                n: black_box(n.as_slice()),
+                e: black_box(e.as_slice()),
+            }
+            .verify(
+                &RSA_PKCS1_2048_8192_SHA256,
+                black_box(&input),
+                black_box(&sig),
+            )
+            .is_ok()
+        })
+    });
+
+    // The verifier: decode + claim checks + RSA, and a cache hit (SHA-256 of the token).
+    let uncached = Verifier::new(f.config(false, false).verifier).unwrap();
+    let cached = Verifier::new(f.config(true, false).verifier).unwrap();
+    uncached.verify_blocking(&f.token).unwrap();
+    cached.verify_blocking(&f.token).unwrap();
+    g.bench_function("verifier/uncached", |b| {
+        b.iter(|| uncached.verify_blocking(black_box(&f.token)).is_ok())
+    });
+    g.bench_function("verifier/cached", |b| {
+        b.iter(|| cached.verify_blocking(black_box(&f.token)).is_ok())
+    });
+
+    // Event parsing and kind detection.
+    let v2 = http_v2_event(
+        &f.token,
+        "GET /orders/{id}",
+        "/orders/42",
+        json!({ "id": "42" }),
+    );
+    let rest = rest_token_event(&f.token, "GET/orders/42");
+    for (name, ev) in [("http-v2", &v2), ("rest-token", &rest)] {
+        g.bench_function(format!("event-parse/{name}"), |b| {
+            b.iter(|| {
+                let e = RawEvent::parse(black_box(ev.as_bytes())).unwrap();
+                e.kind().unwrap()
+            })
+        });
+    }
+
+    // Cedar alone: the decision for one action, and the cache-safe listing of all routes.
+    let claims = cached.verify_blocking(&f.token).unwrap();
+    let scopes = claims.scopes.clone();
+    let mut principal = Principal::new(&claims.sub, &claims.groups);
+    principal.username = Some(&claims.username);
+    principal.client_id = Some(&claims.client_id);
+    principal.token_use = Some("access");
+    let shipped = Engine::embedded().unwrap();
+    let mut engines = vec![("shipped".to_string(), shipped, "/orders/42")];
+    for n in SIZES {
+        engines.push((n.to_string(), generated_engine(n), "/r3"));
+    }
+    for (label, engine, path) in &engines {
+        let m = engine.resolve("GET", path).unwrap();
+        let facts = RequestFacts::new("GET", path)
+            .with_source_ip("203.0.113.7")
+            .with_scopes(&scopes)
+            .with_auth_time(claims.auth_time)
+            .with_path_parameters(m.path_parameters());
+        assert!(engine.decide(m.action(), &principal, &facts).allowed);
+        g.bench_function(format!("cedar-decide/{label}"), |b| {
+            b.iter(|| engine.decide(black_box(m.action()), &principal, &facts))
+        });
+        g.bench_function(format!("allowed-routes/{label}"), |b| {
+            b.iter(|| engine.allowed_routes(black_box(&principal), &facts).len())
+        });
+        g.bench_function(format!("route-resolve/{label}"), |b| {
+            b.iter(|| engine.resolve("GET", black_box(path)).is_some())
+        });
+    }
+
+    // Response documents.
+    let resources = vec![format!("{ARN_PREFIX}GET/orders/42")];
+    let context = l42_authorizer::response::AllowContext {
+        sub: claims.sub.clone(),
+        username: claims.username.clone(),
+        groups: claims.groups.join(","),
+        scopes: claims.scopes.join(" "),
+        client_id: claims.client_id.clone(),
+        token_use: "access",
+        subprotocol: None,
+    };
+    g.bench_function("response/iam", |b| {
+        b.iter(|| l42_authorizer::response::iam(&claims.sub, true, &resources, Some(&context)))
+    });
+    g.bench_function("response/simple", |b| {
+        b.iter(|| l42_authorizer::response::simple(true, Some(&context)))
+    });
+
+    // What `rt.block_on` adds to every `handle` figure.
+    g.bench_function("block-on-ready", |b| {
+        b.iter(|| rt.block_on(async { black_box(1) }))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5));
+    targets = bench_handle, bench_policies, bench_micro
+}
+criterion_main!(benches);
