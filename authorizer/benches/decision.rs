@@ -2,25 +2,29 @@
 //! parts it is made of. Numbers and the commands that produced them: `BENCHMARKS.md`.
 //!
 //! ```text
-//! cargo bench -p l42-authorizer --bench decision            # everything (~6 min)
+//! cargo bench -p l42-authorizer --bench decision            # everything (~9 min)
 //! cargo bench -p l42-authorizer --bench decision -- handle/ # one group (a regex)
 //! ```
 //!
 //! Groups:
 //! - `handle/<event>/<case>`: the whole decision for HTTP API payload 2.0 (simple response)
 //!   and REST TOKEN events, with the shipped policy store: `uncached` (claims cache off, so
-//!   every iteration decodes the token and checks its RSA signature), `cached` (same token,
-//!   cache on), `cached+json-log` (as `cached`, with the Lambda JSON log subscriber
-//!   formatting the decision record into a sink);
+//!   every iteration decodes the token and checks its RSA signature; the engine has
+//!   memoized this user's decision), `uncached-new-principal` (another user every
+//!   iteration: the Cedar evaluation runs too), `cached` (same token, cache on),
+//!   `cached+json-log` (as `cached`, with the Lambda JSON log subscriber formatting the
+//!   decision record into a sink);
 //! - `policies/<event>/<n>`: cached claims, a generated store of `n` route actions
 //!   (`"get /r{i}"`) with one policy each, and `shipped` for comparison; `rest-token` lists
 //!   only the requested ARN (`POLICY_CACHE_SAFE=false`), `rest-token-cache-safe` decides
 //!   every route of the table to list the allowed ones;
 //! - `micro/…`: RSA verification (pre-parsed key against the key rebuilt per call), the
-//!   verifier, event parsing, the Cedar decision alone, the allowed-route listing, response
-//!   building and the `block_on` overhead every `handle` figure includes.
+//!   verifier, event parsing, the Cedar decision alone and the allowed-route listing (each
+//!   memoized, and `-new-principal` for a user the engine has not seen), route resolution,
+//!   response building and the `block_on` overhead every `handle` figure includes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
@@ -47,6 +51,9 @@ const GROUPS: [&str; 2] = ["users", "g3"];
 
 /// Sizes of the generated policy stores.
 const SIZES: [usize; 2] = [6, 200];
+/// Distinct principals cycled through to measure decisions the engine has not memoized
+/// (more than its memo holds, so every one is new to it).
+const NEW_PRINCIPALS: usize = 5000;
 
 struct Fixture {
     key: SigningKey,
@@ -79,6 +86,19 @@ impl Fixture {
         });
         let token = key.sign_json(&claims).unwrap();
         Fixture { key, other, token }
+    }
+
+    /// `n` tokens like `token`, each for another user (`sub`).
+    fn tokens_for_new_principals(&self, n: usize) -> Vec<String> {
+        let payload = self.token.split('.').nth(1).unwrap();
+        let mut claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        (0..n)
+            .map(|i| {
+                claims["sub"] = json!(format!("user-{i:06}-bbbb-cccc-dddd-eeeeeeeeeeee"));
+                self.key.sign_json(&claims).unwrap()
+            })
+            .collect()
     }
 
     fn jwks(&self) -> String {
@@ -232,6 +252,25 @@ fn bench_handle(c: &mut Criterion) {
         expect_allowed(&rt, &uncached, event);
         g.bench_function(format!("{name}/uncached"), |b| {
             b.iter(|| rt.block_on(uncached.handle(black_box(event.as_bytes()))))
+        });
+        // Each iteration another user: the RSA check and the Cedar evaluation both run.
+        // (The tokens are signed only when this benchmark is selected: it takes seconds.)
+        let events: OnceCell<Vec<String>> = OnceCell::new();
+        let mut i = 0;
+        g.bench_function(format!("{name}/uncached-new-principal"), |b| {
+            let events = events.get_or_init(|| {
+                let events: Vec<String> = f
+                    .tokens_for_new_principals(NEW_PRINCIPALS)
+                    .iter()
+                    .map(|t| event.replace(f.token.as_str(), t))
+                    .collect();
+                expect_allowed(&rt, &uncached, &events[0]);
+                events
+            });
+            b.iter(|| {
+                i = (i + 1) % events.len();
+                rt.block_on(uncached.handle(black_box(events[i].as_bytes())))
+            })
         });
         let cached = f.authorizer(Engine::embedded().unwrap(), true, cache_safe);
         expect_allowed(&rt, &cached, event);
@@ -402,6 +441,29 @@ fn bench_micro(c: &mut Criterion) {
         });
         g.bench_function(format!("allowed-routes/{label}"), |b| {
             b.iter(|| engine.allowed_routes(black_box(&principal), &facts).len())
+        });
+        // Principals the engine has not seen: the whole evaluation, as before memoization.
+        let subs: Vec<String> = (0..NEW_PRINCIPALS).map(|i| format!("user-{i}")).collect();
+        let mut i = 0;
+        g.bench_function(format!("cedar-decide-new-principal/{label}"), |b| {
+            b.iter(|| {
+                i = (i + 1) % subs.len();
+                let p = Principal {
+                    sub: &subs[i],
+                    ..principal
+                };
+                engine.decide(black_box(m.action()), &p, &facts)
+            })
+        });
+        g.bench_function(format!("allowed-routes-new-principal/{label}"), |b| {
+            b.iter(|| {
+                i = (i + 1) % subs.len();
+                let p = Principal {
+                    sub: &subs[i],
+                    ..principal
+                };
+                engine.allowed_routes(black_box(&p), &facts).len()
+            })
         });
         g.bench_function(format!("route-resolve/{label}"), |b| {
             b.iter(|| engine.resolve("GET", black_box(path)).is_some())

@@ -44,6 +44,7 @@ fn main() {
             "--parts" => parts = true,
             "--one-parts" => return one_parts(),
             "--one-cedar" => return one_cedar(),
+            "--one-schema" => return one_schema(args.next().as_deref()),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -285,8 +286,10 @@ const EMBEDDED_POLICIES: [&str; 3] = [
     include_str!("../../cedar/policies/orders.cedar"),
 ];
 
-/// What `Engine::embedded` is made of, as cedar-policy calls, in the order the loader
-/// makes them; then the whole `Engine::embedded` again in the same (warmed) process.
+/// What `Engine::embedded` was made of before the start-up work recorded in
+/// BENCHMARKS.md, as the cedar-policy calls the loader then made, in its order (the loader
+/// now skips the second schema parse, the validation of the shipped store and most
+/// `to_json` calls); then the whole `Engine::embedded` in the same, warmed, process.
 const CEDAR_STEPS: [&str; 10] = [
     "Schema::from_cedarschema_str",
     "SchemaFragment parse + to_json_value",
@@ -327,6 +330,58 @@ fn cedar_table(runs: usize) {
             us(pct(s, 90))
         );
     }
+
+    // The same schema from its two forms, each in a fresh process.
+    let (fragment, _) =
+        cedar_policy::SchemaFragment::from_cedarschema_str(EMBEDDED_SCHEMA).unwrap();
+    let json = fragment.to_json_string().unwrap();
+    println!();
+    println!("the embedded schema alone, first use in a process, {runs} processes (µs)");
+    println!("{:<40} {:>8} {:>8}", "form", "median", "p90");
+    for form in ["text", "json"] {
+        let mut v = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let out = Command::new(&me)
+                .args(["--one-schema", form])
+                .env_clear()
+                .env("L42_SCHEMA_JSON", &json)
+                .stderr(Stdio::null())
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            let text = String::from_utf8(out.stdout).unwrap();
+            v.push(Duration::from_nanos(text.trim().parse().unwrap()));
+        }
+        let name = match form {
+            "text" => "cedar schema text → Schema",
+            _ => "JSON schema → Schema",
+        };
+        println!(
+            "{:<40} {:>8.0} {:>8.0}",
+            name,
+            us(pct(&mut v, 50)),
+            us(pct(&mut v, 90))
+        );
+    }
+}
+
+/// Builds the embedded schema once from `form` (`text` or `json`), timed.
+fn one_schema(form: Option<&str>) {
+    use cedar_policy::{Schema, SchemaFragment};
+    let json = std::env::var("L42_SCHEMA_JSON").unwrap_or_default();
+    let s = Instant::now();
+    let fragment = match form {
+        Some("json") => SchemaFragment::from_json_str(&json).unwrap(),
+        _ => {
+            SchemaFragment::from_cedarschema_str(EMBEDDED_SCHEMA)
+                .unwrap()
+                .0
+        }
+    };
+    let schema = Schema::from_schema_fragments([fragment]).unwrap();
+    let took = s.elapsed();
+    drop(schema);
+    println!("{}", took.as_nanos());
 }
 
 fn one_cedar() {

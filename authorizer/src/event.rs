@@ -6,8 +6,11 @@
 //! `aws_lambda_events`; the golden tests feed the AWS example events through this model.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
 
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// A string borrowed from the event when it has no escapes.
@@ -40,18 +43,108 @@ impl<'a> StrMap<'a> {
     }
 }
 
+/// A JSON string, borrowed from the input when it holds no escape. (serde borrows a
+/// `Cow<str>` only when it is a struct field of exactly that type; inside an `Option`, a
+/// map or a sequence it would always be copied.)
+struct CowStr<'a>(Str<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = CowStr<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(PhantomData))
+    }
+}
+
+/// An optional string field, borrowed where it can be (see [`CowStr`]).
+fn opt_str<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Str<'a>>, D::Error> {
+    Ok(Option::<CowStr<'a>>::deserialize(d)?.map(|s| s.0))
+}
+
+/// An optional list of strings, borrowed where they can be (see [`CowStr`]).
+fn opt_strs<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Str<'a>>>, D::Error> {
+    Ok(Option::<Vec<CowStr<'a>>>::deserialize(d)?.map(|v| v.into_iter().map(|s| s.0).collect()))
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for StrMap<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrap<'a>(#[serde(borrow)] Option<HashMap<Str<'a>, Option<Str<'a>>>>);
-        let Wrap(m) = Wrap::deserialize(d)?;
-        Ok(StrMap(
-            m.unwrap_or_default()
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k, v)))
-                .collect(),
-        ))
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = StrMap<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(StrMap::default())
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(StrMap::default())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_map(self)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries: Vec<(Str<'a>, Option<Str<'a>>)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<CowStr<'a>, Option<CowStr<'a>>>()? {
+                    entries.push((k.0, v.map(|v| v.0)));
+                }
+                Ok(StrMap(last_non_null(entries)))
+            }
+        }
+        d.deserialize_option(V(PhantomData))
     }
+}
+
+/// The entries of a JSON object as a map would hold them: a repeated name keeps its last
+/// value, and a `null` value means absent. Kept in event order (of the last occurrences).
+fn last_non_null<'a>(entries: Vec<(Str<'a>, Option<Str<'a>>)>) -> Vec<(Str<'a>, Str<'a>)> {
+    // Repeated names never occur in API Gateway's events: a few comparisons rule them out
+    // for the usual handful of entries, a set for many.
+    let repeated = if entries.len() <= 32 {
+        entries
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| entries[i + 1..].iter().any(|(l, _)| l == k))
+    } else {
+        let mut seen = HashSet::with_capacity(entries.len());
+        !entries.iter().all(|(k, _)| seen.insert(k.as_ref()))
+    };
+    if !repeated {
+        return entries
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+    }
+    let mut later: HashSet<Str<'a>> = HashSet::with_capacity(entries.len());
+    let mut out: Vec<(Str<'a>, Str<'a>)> = Vec::with_capacity(entries.len());
+    for (k, v) in entries.into_iter().rev() {
+        if later.contains(&k) {
+            continue;
+        }
+        later.insert(k.clone());
+        if let Some(v) = v {
+            out.push((k, v));
+        }
+    }
+    out.reverse();
+    out
 }
 
 /// `requestContext.http` (payload 2.0).
@@ -59,13 +152,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for StrMap<'a> {
 #[serde(default)]
 pub struct HttpContext<'a> {
     /// The request's verb.
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "opt_str")]
     pub method: Option<Str<'a>>,
     /// The request's path.
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "opt_str")]
     pub path: Option<Str<'a>>,
     /// The caller's address.
-    #[serde(borrow, rename = "sourceIp")]
+    #[serde(borrow, rename = "sourceIp", deserialize_with = "opt_str")]
     pub source_ip: Option<Str<'a>>,
 }
 
@@ -74,7 +167,7 @@ pub struct HttpContext<'a> {
 #[serde(default)]
 pub struct Identity<'a> {
     /// The caller's address.
-    #[serde(borrow, rename = "sourceIp")]
+    #[serde(borrow, rename = "sourceIp", deserialize_with = "opt_str")]
     pub source_ip: Option<Str<'a>>,
 }
 
@@ -89,10 +182,10 @@ pub struct RequestContext<'a> {
     #[serde(borrow)]
     pub identity: Option<Identity<'a>>,
     /// The route key (HTTP APIs, WebSocket).
-    #[serde(borrow, rename = "routeKey")]
+    #[serde(borrow, rename = "routeKey", deserialize_with = "opt_str")]
     pub route_key: Option<Str<'a>>,
     /// WebSocket event type (`CONNECT`).
-    #[serde(borrow, rename = "eventType")]
+    #[serde(borrow, rename = "eventType", deserialize_with = "opt_str")]
     pub event_type: Option<Str<'a>>,
 }
 
@@ -101,34 +194,34 @@ pub struct RequestContext<'a> {
 #[serde(default)]
 pub struct RawEvent<'a> {
     /// `TOKEN` or `REQUEST`.
-    #[serde(borrow, rename = "type")]
+    #[serde(borrow, rename = "type", deserialize_with = "opt_str")]
     pub kind: Option<Str<'a>>,
     /// `1.0` or `2.0` for HTTP APIs.
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "opt_str")]
     pub version: Option<Str<'a>>,
     /// TOKEN: the identity header's value.
-    #[serde(borrow, rename = "authorizationToken")]
+    #[serde(borrow, rename = "authorizationToken", deserialize_with = "opt_str")]
     pub authorization_token: Option<Str<'a>>,
     /// REST, WebSocket, payload 1.0: the method ARN.
-    #[serde(borrow, rename = "methodArn")]
+    #[serde(borrow, rename = "methodArn", deserialize_with = "opt_str")]
     pub method_arn: Option<Str<'a>>,
     /// Payload 2.0: the route ARN.
-    #[serde(borrow, rename = "routeArn")]
+    #[serde(borrow, rename = "routeArn", deserialize_with = "opt_str")]
     pub route_arn: Option<Str<'a>>,
     /// Payload 2.0: the route key.
-    #[serde(borrow, rename = "routeKey")]
+    #[serde(borrow, rename = "routeKey", deserialize_with = "opt_str")]
     pub route_key: Option<Str<'a>>,
     /// REST REQUEST, payload 1.0: the resource template.
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "opt_str")]
     pub resource: Option<Str<'a>>,
     /// REST REQUEST, payload 1.0: the concrete path.
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "opt_str")]
     pub path: Option<Str<'a>>,
     /// Payload 2.0: the concrete path.
-    #[serde(borrow, rename = "rawPath")]
+    #[serde(borrow, rename = "rawPath", deserialize_with = "opt_str")]
     pub raw_path: Option<Str<'a>>,
     /// REST REQUEST, payload 1.0: the verb.
-    #[serde(borrow, rename = "httpMethod")]
+    #[serde(borrow, rename = "httpMethod", deserialize_with = "opt_str")]
     pub http_method: Option<Str<'a>>,
     /// Request headers.
     #[serde(borrow)]
@@ -140,7 +233,7 @@ pub struct RawEvent<'a> {
     #[serde(borrow, rename = "pathParameters")]
     pub path_parameters: StrMap<'a>,
     /// Payload 2.0: cookies.
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "opt_strs")]
     pub cookies: Option<Vec<Str<'a>>>,
     /// Request context.
     #[serde(borrow, rename = "requestContext")]
@@ -195,7 +288,13 @@ impl<'a> RawEvent<'a> {
         if bytes.len() > MAX_EVENT_BYTES {
             return Err(EventError::Invalid("event too large".into()));
         }
-        serde_json::from_slice(bytes).map_err(|e| {
+        // Valid UTF-8 checked once, up front, spares serde a check of every string it
+        // borrows; anything else gets the same error as before.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(bytes),
+        }
+        .map_err(|e| {
             // serde's message may quote the event's text: cut on a character boundary
             // (`String::truncate` panics inside a multi-byte character).
             let m = e.to_string();
@@ -216,20 +315,20 @@ impl<'a> RawEvent<'a> {
         if self.version.as_deref() == Some("2.0") && self.route_arn.is_some() {
             return Ok(EventKind::HttpV2);
         }
-        if kind == Some("REQUEST") {
-            if let Some(arn) = self.method_arn.as_deref() {
-                let ctx = &self.request_context;
-                if ctx.event_type.as_deref() == Some("CONNECT")
-                    || ctx.route_key.as_deref() == Some("$connect")
-                    || arn.ends_with("/$connect")
-                {
-                    return Ok(EventKind::WebSocketConnect);
-                }
-                if self.version.as_deref() == Some("1.0") {
-                    return Ok(EventKind::HttpV1);
-                }
-                return Ok(EventKind::RestRequest);
+        if kind == Some("REQUEST")
+            && let Some(arn) = self.method_arn.as_deref()
+        {
+            let ctx = &self.request_context;
+            if ctx.event_type.as_deref() == Some("CONNECT")
+                || ctx.route_key.as_deref() == Some("$connect")
+                || arn.ends_with("/$connect")
+            {
+                return Ok(EventKind::WebSocketConnect);
             }
+            if self.version.as_deref() == Some("1.0") {
+                return Ok(EventKind::HttpV1);
+            }
+            return Ok(EventKind::RestRequest);
         }
         Err(EventError::Unrecognized)
     }
@@ -339,6 +438,42 @@ mod tests {
             RawEvent::parse(ev.as_bytes()),
             Err(EventError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped() {
+        let e = RawEvent::parse(
+            br#"{"type":"TOKEN","methodArn":"a\/b","headers":{"x":"1","y\u0041":"\"2"},"cookies":["c"]}"#,
+        )
+        .unwrap();
+        assert!(matches!(e.kind, Some(Cow::Borrowed("TOKEN"))));
+        assert!(matches!(e.method_arn.as_deref(), Some("a/b")));
+        assert!(matches!(e.method_arn, Some(Cow::Owned(_))));
+        assert!(matches!(
+            &e.headers.0[0],
+            (Cow::Borrowed("x"), Cow::Borrowed("1"))
+        ));
+        assert_eq!(e.headers.get("yA"), Some("\"2"));
+        assert!(matches!(e.cookies.as_deref(), Some([Cow::Borrowed("c")])));
+    }
+
+    #[test]
+    fn repeated_names_keep_the_last_value_as_a_map_would() {
+        let e = RawEvent::parse(
+            br#"{"headers":{"a":"1","b":"2","a":"3"},"queryStringParameters":{"q":"1","q":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e.headers.pairs().collect::<Vec<_>>(),
+            [("b", "2"), ("a", "3")]
+        );
+        assert!(e.query.0.is_empty());
+        let many: Vec<String> = (0..40).map(|i| format!(r#""k{}":"{i}""#, i % 35)).collect();
+        let ev = format!(r#"{{"headers":{{{}}}}}"#, many.join(","));
+        let e = RawEvent::parse(ev.as_bytes()).unwrap();
+        assert_eq!(e.headers.0.len(), 35);
+        assert_eq!(e.headers.get("k0"), Some("35"));
+        assert_eq!(e.headers.get("k34"), Some("34"));
     }
 
     #[test]

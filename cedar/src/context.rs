@@ -320,6 +320,36 @@ impl ContextPlan {
         })
     }
 
+    /// Appends to `key` every fact [`build`](Self::build) reads, unambiguously
+    /// (tagged and length-prefixed): two requests whose keys are equal get the
+    /// same context, or the same reasons why there is none.
+    pub(crate) fn write_key(&self, facts: &RequestFacts<'_>, key: &mut Vec<u8>) {
+        use crate::memo::{long, text};
+        for slot in &self.slots {
+            match &slot.fact {
+                Fact::Method => text(key, Some(facts.method)),
+                Fact::Path => text(key, Some(facts.path)),
+                Fact::SourceIp => text(key, facts.source_ip),
+                Fact::Scopes => {
+                    key.extend_from_slice(&facts.scopes.len().to_le_bytes());
+                    for s in facts.scopes {
+                        text(key, Some(s));
+                    }
+                }
+                Fact::AuthTime => long(key, facts.auth_time),
+                Fact::Params(kind, fields) => {
+                    let params = match kind {
+                        ParamsKind::Path => facts.path_parameters,
+                        ParamsKind::Query => facts.query_string_parameters,
+                    };
+                    for field in fields {
+                        text(key, params.get(&field.name));
+                    }
+                }
+            }
+        }
+    }
+
     /// Builds the Cedar context for one request, or the reasons it cannot
     /// (a required attribute is missing or a value does not parse).
     pub(crate) fn build(&self, facts: &RequestFacts<'_>) -> Result<Context, Vec<String>> {

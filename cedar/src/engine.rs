@@ -19,6 +19,7 @@ use crate::loader::{
     EMBEDDED_POLICIES, EMBEDDED_SCHEMA, LocatedPolicy, PolicyConfig, SourceFile, parse_policy_file,
     read_dir,
 };
+use crate::memo::{self, Memo};
 use crate::routes::{Route, RouteKind, RouteMatch, RouteTable, parse_route_name};
 use crate::shape::NamespaceJson;
 
@@ -117,6 +118,10 @@ pub struct Engine {
     all_action_entities: Vec<Entity>,
     authorizer: Authorizer,
     context_sensitive: bool,
+    /// Decisions already made, by principal, action and declared facts.
+    decisions: Memo<Decision>,
+    /// [`allowed_routes`](Self::allowed_routes) answers (route indices).
+    allowed: Memo<Vec<usize>>,
 }
 
 impl Engine {
@@ -141,7 +146,9 @@ impl Engine {
                 text: (*text).to_owned(),
             })
             .collect();
-        Self::build(&schema, &policies, application)
+        // The shipped store is validated by a test, not at every start-up (strict
+        // validation is a tenth of the start-up's work).
+        Self::build(&schema, &policies, application, Validation::Skip)
     }
 
     /// Loads a folder holding exactly one `*.cedarschema` file and at least
@@ -156,7 +163,7 @@ impl Engine {
 
     fn from_dir_with_application(dir: &Path, application: Option<&str>) -> Result<Self, LoadError> {
         let (schema, policies) = read_dir(dir)?;
-        Self::build(&schema, &policies, application)
+        Self::build(&schema, &policies, application, Validation::Strict)
     }
 
     /// Loads from source texts. `policies` are `(file name, text)` pairs in
@@ -181,7 +188,7 @@ impl Engine {
                 text: text.as_ref().to_owned(),
             })
             .collect();
-        Self::build(&schema, &policies, application)
+        Self::build(&schema, &policies, application, Validation::Strict)
     }
 
     /// Loads what `config` says: its folder, else the embedded example.
@@ -332,6 +339,26 @@ impl Engine {
         principal: &Principal<'_>,
         facts: &RequestFacts<'_>,
     ) -> Decision {
+        // Same answer as below for an action of another engine, without a key.
+        let Some(entry) = self.entry(action) else {
+            return Decision::deny(vec![format!("unknown action {}", action.name())]);
+        };
+        let key = memo::decision_key(action.index, principal, &entry.plan, facts);
+        if let Some(decision) = self.decisions.get(&key) {
+            return decision;
+        }
+        let decision = self.evaluate(action, principal, facts);
+        self.decisions.insert(key, decision.clone());
+        decision
+    }
+
+    /// [`decide`](Self::decide) without the memo.
+    fn evaluate(
+        &self,
+        action: &ActionRef,
+        principal: &Principal<'_>,
+        facts: &RequestFacts<'_>,
+    ) -> Decision {
         let parts = match self.request_parts(action, principal, facts) {
             Ok(parts) => parts,
             Err(errors) => return Decision::deny(errors),
@@ -400,6 +427,29 @@ impl Engine {
         principal: &Principal<'_>,
         facts: &RequestFacts<'_>,
     ) -> Vec<&Route> {
+        let key = memo::routes_key(principal, facts);
+        let routes = self.routes.routes();
+        let indices = match self.allowed.get(&key) {
+            Some(indices) => indices,
+            None => {
+                let indices = self.allowed_route_indices(principal, facts);
+                // Long answers (very large route tables) are not worth their memory.
+                if indices.len() <= memo::MAX_ROUTES {
+                    self.allowed.insert(key, indices.clone());
+                }
+                indices
+            }
+        };
+        indices.iter().filter_map(|&i| routes.get(i)).collect()
+    }
+
+    /// [`allowed_routes`](Self::allowed_routes) without the memo, as indices
+    /// into the route table.
+    fn allowed_route_indices(
+        &self,
+        principal: &Principal<'_>,
+        facts: &RequestFacts<'_>,
+    ) -> Vec<usize> {
         let Ok((principal_uid, mut entities)) = self.kit.principal_entities(principal) else {
             return Vec::new();
         };
@@ -409,7 +459,7 @@ impl Engine {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for route in self.routes.routes() {
+        for (index, route) in self.routes.routes().iter().enumerate() {
             let RouteKind::Http { verb, template } = route.kind() else {
                 continue;
             };
@@ -430,7 +480,7 @@ impl Engine {
                 .authorize(entry, principal_uid.clone(), context, &entities)
                 .allowed
             {
-                out.push(route);
+                out.push(index);
             }
         }
         out
@@ -440,6 +490,7 @@ impl Engine {
         schema_file: &SourceFile,
         policy_files: &[SourceFile],
         application: Option<&str>,
+        validation: Validation,
     ) -> Result<Self, LoadError> {
         let file = schema_file.name.as_str();
         let schema_src = schema_file.text.as_str();
@@ -448,14 +499,20 @@ impl Engine {
             line: syntax_error_offset(&e.debug()).map(|o| line_of(schema_src, o)),
             message: e.display(),
         };
-        let (schema, _warnings) =
-            Schema::from_cedarschema_str(schema_src).map_err(|e| schema_error(&e))?;
+        // The text is parsed once (the parse is most of the start-up): the fragment gives
+        // both the JSON form read below and the schema, exactly as
+        // `Schema::from_cedarschema_str` builds it from the same fragment.
         let (fragment, _warnings) =
             SchemaFragment::from_cedarschema_str(schema_src).map_err(|e| schema_error(&e))?;
-        let json = fragment.to_json_value().map_err(|e| LoadError::Internal {
-            during: "converting the schema to JSON",
-            message: e.to_string(),
-        })?;
+        let json_text = fragment.to_json_string();
+        let schema = Schema::from_schema_fragments([fragment]).map_err(|e| schema_error(&e))?;
+        let json: Value = json_text
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            .map_err(|message| LoadError::Internal {
+                during: "converting the schema to JSON",
+                message,
+            })?;
 
         // Exactly one named namespace.
         let namespaces: Vec<(&String, &Value)> = json
@@ -530,8 +587,9 @@ impl Engine {
                     message: e.to_string(),
                 }
             })?;
-        let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
-        if !validation.validation_passed() {
+        let result = (validation == Validation::Strict)
+            .then(|| Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict));
+        if let Some(validation) = result.filter(|v| !v.validation_passed()) {
             let by_id: HashMap<&str, &LocatedPolicy> =
                 located.iter().map(|p| (p.id.as_str(), p)).collect();
             let problems = validation
@@ -692,8 +750,19 @@ impl Engine {
             all_action_entities,
             authorizer: Authorizer::new(),
             context_sensitive,
+            decisions: Memo::default(),
+            allowed: Memo::default(),
         })
     }
+}
+
+/// Whether [`Engine::build`] validates the policies against the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Validation {
+    /// Strict validation; any problem is a [`LoadError::Validation`].
+    Strict,
+    /// None: only for the shipped store, which a test validates strictly.
+    Skip,
 }
 
 /// Display and Debug of Cedar's schema errors, without naming their types.
@@ -809,7 +878,66 @@ fn applies_to(policy: &Policy, action: &EntityUid, ancestors: &[EntityUid]) -> b
 /// `context has authTime`) does not count; every other use of `context`
 /// does (conservatively, as does a policy that cannot be rendered as JSON).
 fn reads_request_context(policy: &Policy) -> bool {
-    const TOKEN_FACTS: [&str; 2] = ["scopes", "authTime"];
+    // The policy's text answers most cases for a fraction of the JSON form's cost (Cedar
+    // parses the text again to render it).
+    if policy
+        .to_cedar()
+        .is_some_and(|text| only_token_facts(&text))
+    {
+        return false;
+    }
+    reads_request_context_json(policy)
+}
+
+/// The token-level facts of `context`.
+const TOKEN_FACTS: [&str; 2] = ["scopes", "authTime"];
+
+/// Whether every occurrence of the word `context` in a policy's text (there may be none)
+/// is an attribute access or `has` test on a token-level fact: `context.scopes`,
+/// `context has authTime`. Cedar names the context variable only by that word, so every
+/// use of it is such an occurrence; occurrences inside strings, comments or longer paths
+/// can only make this answer `false`, which is the cautious answer. When this is `true`,
+/// [`reads_request_context_json`] is `false`.
+fn only_token_facts(text: &str) -> bool {
+    const WORD: &str = "context";
+    let ident = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = text.get(from..).and_then(|t| t.find(WORD)) {
+        let start = from + at;
+        let end = start + WORD.len();
+        from = end;
+        let before = start.checked_sub(1).and_then(|i| bytes.get(i));
+        if before.is_some_and(ident) || bytes.get(end).is_some_and(ident) {
+            continue; // part of a longer word
+        }
+        let rest = text.get(end..).unwrap_or("").trim_start();
+        let (attribute, has) = if let Some(r) = rest.strip_prefix('.') {
+            (r.trim_start(), false)
+        } else if let Some(r) = rest.strip_prefix("has")
+            && r.starts_with(|c: char| c.is_ascii_whitespace())
+        {
+            (r.trim_start(), true)
+        } else {
+            return false;
+        };
+        let token_fact = TOKEN_FACTS.iter().any(|fact| {
+            attribute.strip_prefix(fact).is_some_and(|after| {
+                let longer_word = after.as_bytes().first().is_some_and(ident);
+                // `has scopes.x` tests a path, which the JSON form does not answer.
+                let path = has && after.trim_start().starts_with('.');
+                !(longer_word || path)
+            })
+        });
+        if !token_fact {
+            return false;
+        }
+    }
+    true
+}
+
+/// [`reads_request_context`] by the policy's JSON form.
+fn reads_request_context_json(policy: &Policy) -> bool {
     fn is_context(v: &Value) -> bool {
         v.as_object().is_some_and(|m| {
             m.len() == 1 && m.get("Var").and_then(Value::as_str) == Some("context")
@@ -872,5 +1000,72 @@ mod tests {
         assert!(reads(
             "permit(principal, action, resource) when { context == {} };"
         ));
+    }
+
+    /// `Engine::embedded` skips validation at start-up; this is where it happens.
+    #[test]
+    fn the_shipped_store_validates_strictly() {
+        let schema = SourceFile {
+            name: EMBEDDED_SCHEMA.0.to_owned(),
+            text: EMBEDDED_SCHEMA.1.to_owned(),
+        };
+        let policies: Vec<SourceFile> = EMBEDDED_POLICIES
+            .iter()
+            .map(|(name, text)| SourceFile {
+                name: (*name).to_owned(),
+                text: (*text).to_owned(),
+            })
+            .collect();
+        let engine = Engine::build(&schema, &policies, None, Validation::Strict).unwrap();
+        assert_eq!(
+            engine.policy_count(),
+            Engine::embedded().unwrap().policy_count()
+        );
+    }
+
+    #[test]
+    fn the_text_shortcut_never_contradicts_the_json_form() {
+        let policies = [
+            "permit(principal, action, resource);",
+            "permit(principal, action, resource) when { context.scopes.contains(\"a\") };",
+            "permit(principal, action, resource) when { context . scopes .isEmpty() };",
+            "permit(principal, action, resource) when { context has authTime && context.authTime > 0 };",
+            "permit(principal, action, resource) when { context has scopes.x };",
+            "permit(principal, action, resource) when { context has scopes . x };",
+            "permit(principal, action, resource) when { context has scopes && context.scopes.x };",
+            "permit(principal, action, resource) when { context.scopesX == 1 };",
+            "permit(principal, action, resource) when { context[\"scopes\"].isEmpty() };",
+            "permit(principal, action, resource) when { context has \"authTime\" };",
+            "permit(principal, action, resource) when { (context).scopes.isEmpty() };",
+            "permit(principal, action, resource) when { context.path == \"context.scopes\" };",
+            "permit(principal, action, resource) when { \"context.path\" == \"x\" };",
+            "permit(principal, action, resource) when { principal.context.path == \"x\" };",
+            "permit(principal, action, resource) when { context // c\n.scopes.isEmpty() };",
+            "permit(principal, action, resource) when { context.scopes.isEmpty() || context.sourceIp == \"1\" };",
+            "permit(principal, action, resource) when { context == {} };",
+            "@id(\"context\") permit(principal, action, resource);",
+        ];
+        for src in policies {
+            let policy = Policy::from_str(src).unwrap();
+            let text = policy.to_cedar().unwrap();
+            if only_token_facts(&text) {
+                assert!(
+                    !reads_request_context_json(&policy),
+                    "{src} {}",
+                    policy.to_json().unwrap()
+                );
+            }
+        }
+        // The shortcut answers the common shapes by itself.
+        assert!(only_token_facts("permit(principal, action, resource);"));
+        assert!(only_token_facts(
+            "forbid(principal, action, resource) when { context.scopes.contains(\"x\") };"
+        ));
+        assert!(only_token_facts(
+            "when { context has authTime && context.authTime > 1 }"
+        ));
+        assert!(!only_token_facts("when { context.path == \"/\" }"));
+        assert!(!only_token_facts("when { context == {} }"));
+        assert!(!only_token_facts("when { context }"));
     }
 }

@@ -44,6 +44,7 @@ mod engine;
 mod entities;
 mod error;
 mod loader;
+mod memo;
 mod routes;
 mod shape;
 

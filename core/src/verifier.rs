@@ -120,8 +120,8 @@ impl Verifier {
     /// Verifies `token`, fetching the pool's JWKS (single flight, rate-limited) if its
     /// `kid` is unknown.
     pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedClaims>, VerifyError> {
-        let key = cache_key(token);
-        if let Some(hit) = self.cached(&key) {
+        let key = self.cache_key(token);
+        if let Some(hit) = self.cached(key.as_ref()) {
             return Ok(hit);
         }
         let pending = self.pending(token)?;
@@ -135,8 +135,8 @@ impl Verifier {
     /// Verifies `token` with the keys known now, never doing I/O: an unknown `kid` is
     /// [`VerifyError::UnknownKey`].
     pub fn verify_blocking(&self, token: &str) -> Result<Arc<VerifiedClaims>, VerifyError> {
-        let key = cache_key(token);
-        if let Some(hit) = self.cached(&key) {
+        let key = self.cache_key(token);
+        if let Some(hit) = self.cached(key.as_ref()) {
             return Ok(hit);
         }
         let pending = self.pending(token)?;
@@ -146,15 +146,20 @@ impl Verifier {
         self.finish(key, pending, &rsa)
     }
 
-    fn cached(&self, key: &CacheKey) -> Option<Arc<VerifiedClaims>> {
-        let hit = self.cache.as_ref()?.get(key)?;
+    /// The token's cache key; `None` when the cache is off (no hashing then).
+    fn cache_key(&self, token: &str) -> Option<CacheKey> {
+        self.cache.as_ref().map(|_| cache_key(token))
+    }
+
+    fn cached(&self, key: Option<&CacheKey>) -> Option<Arc<VerifiedClaims>> {
+        let hit = self.cache.as_ref()?.get(key?)?;
         // Entries expire at `exp`; this makes "never past exp" exact to the second.
         (unix_now() < hit.exp).then_some(hit)
     }
 
     fn finish(
         &self,
-        key: CacheKey,
+        key: Option<CacheKey>,
         pending: Pending<'_>,
         rsa: &RsaKey,
     ) -> Result<Arc<VerifiedClaims>, VerifyError> {
@@ -162,7 +167,7 @@ impl Verifier {
             return Err(VerifyError::BadSignature);
         }
         let claims = Arc::new(pending.claims);
-        if let Some(cache) = &self.cache
+        if let (Some(cache), Some(key)) = (&self.cache, key)
             && claims.exp > unix_now()
         {
             cache.insert(key, claims.clone());
