@@ -315,11 +315,6 @@ impl Authorizer {
         };
         let parsed = MethodArn::parse(arn);
         let arn_prefix = parsed.as_ref().map(|p| p.prefix);
-        let params = |m: &StrPairs| {
-            m.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
         let t = match kind {
             EventKind::RestToken => {
                 let p = parsed?;
@@ -356,29 +351,8 @@ impl Authorizer {
                     .resource
                     .as_deref()
                     .and_then(|r| self.engine.action_by_template(&method, r));
-                match by_key.or(by_template) {
-                    Some(action) => Target {
-                        action: Some(action),
-                        path_parameters: params(&event.path_parameters.0),
-                        method,
-                        path,
-                        arn,
-                        arn_prefix,
-                    },
-                    None => {
-                        let m = self.engine.resolve(&method, &path);
-                        Target {
-                            action: m.as_ref().map(|m| m.action()),
-                            path_parameters: m
-                                .map(|m| m.path_parameters().to_vec())
-                                .unwrap_or_default(),
-                            method,
-                            path,
-                            arn,
-                            arn_prefix,
-                        }
-                    }
-                }
+                let named = by_key.or(by_template);
+                self.named_or_resolved(named, event, method, path, arn, arn_prefix)
             }
             EventKind::HttpV2 => {
                 let http = event.request_context.http.as_ref();
@@ -393,34 +367,12 @@ impl Authorizer {
                     .or(http.and_then(|h| h.path.as_deref()))
                     .unwrap_or("/")
                     .to_string();
-                match event
+                let named = event
                     .route_key
                     .as_deref()
                     .filter(|k| *k != "$default")
-                    .and_then(|k| self.engine.action_by_route_key(k))
-                {
-                    Some(action) => Target {
-                        action: Some(action),
-                        path_parameters: params(&event.path_parameters.0),
-                        method,
-                        path,
-                        arn,
-                        arn_prefix,
-                    },
-                    None => {
-                        let m = self.engine.resolve(&method, &path);
-                        Target {
-                            action: m.as_ref().map(|m| m.action()),
-                            path_parameters: m
-                                .map(|m| m.path_parameters().to_vec())
-                                .unwrap_or_default(),
-                            method,
-                            path,
-                            arn,
-                            arn_prefix,
-                        }
-                    }
-                }
+                    .and_then(|k| self.engine.action_by_route_key(k));
+                self.named_or_resolved(named, event, method, path, arn, arn_prefix)
             }
             EventKind::WebSocketConnect => Target {
                 action: self.engine.action_by_route_key("$connect"),
@@ -432,6 +384,41 @@ impl Authorizer {
             },
         };
         Some(t)
+    }
+
+    /// The route the event names (route key or template), with the event's path
+    /// parameters; else the concrete path resolved through the route table.
+    fn named_or_resolved<'e>(
+        &'e self,
+        named: Option<&'e l42_cedar::ActionRef>,
+        event: &'e RawEvent<'e>,
+        method: String,
+        path: String,
+        arn: &'e str,
+        arn_prefix: Option<&'e str>,
+    ) -> Target<'e> {
+        let (action, path_parameters) = match named {
+            Some(action) => (
+                Some(action),
+                event
+                    .path_parameters
+                    .pairs()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            None => match self.engine.resolve(&method, &path) {
+                Some(m) => (Some(m.action()), m.path_parameters().to_vec()),
+                None => (None, Vec::new()),
+            },
+        };
+        Target {
+            action,
+            method,
+            path,
+            path_parameters,
+            arn,
+            arn_prefix,
+        }
     }
 
     /// Every route Cedar allows this principal, as ARN patterns that cannot reach a denied
@@ -492,8 +479,6 @@ impl Authorizer {
         Ok(resources)
     }
 }
-
-type StrPairs<'e> = [(event::Str<'e>, event::Str<'e>)];
 
 fn principal(c: &VerifiedClaims) -> Principal<'_> {
     let mut p = Principal::new(&c.sub, &c.groups);
