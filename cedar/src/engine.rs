@@ -135,17 +135,7 @@ impl Engine {
     }
 
     fn embedded_with_application(application: Option<&str>) -> Result<Self, LoadError> {
-        let schema = SourceFile {
-            name: EMBEDDED_SCHEMA.0.to_owned(),
-            text: EMBEDDED_SCHEMA.1.to_owned(),
-        };
-        let policies: Vec<SourceFile> = EMBEDDED_POLICIES
-            .iter()
-            .map(|(name, text)| SourceFile {
-                name: (*name).to_owned(),
-                text: (*text).to_owned(),
-            })
-            .collect();
+        let (schema, policies) = embedded_sources();
         // The shipped store is validated by a test, not at every start-up (strict
         // validation is a tenth of the start-up's work).
         Self::build(&schema, &policies, application, Validation::Skip)
@@ -966,6 +956,22 @@ fn reads_request_context_json(policy: &Policy) -> bool {
     policy.to_json().map_or(true, |json| walk(&json))
 }
 
+/// The shipped schema and policy files, as loader input.
+fn embedded_sources() -> (SourceFile, Vec<SourceFile>) {
+    let schema = SourceFile {
+        name: EMBEDDED_SCHEMA.0.to_owned(),
+        text: EMBEDDED_SCHEMA.1.to_owned(),
+    };
+    let policies = EMBEDDED_POLICIES
+        .iter()
+        .map(|(name, text)| SourceFile {
+            name: (*name).to_owned(),
+            text: (*text).to_owned(),
+        })
+        .collect();
+    (schema, policies)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -1005,17 +1011,7 @@ mod tests {
     /// `Engine::embedded` skips validation at start-up; this is where it happens.
     #[test]
     fn the_shipped_store_validates_strictly() {
-        let schema = SourceFile {
-            name: EMBEDDED_SCHEMA.0.to_owned(),
-            text: EMBEDDED_SCHEMA.1.to_owned(),
-        };
-        let policies: Vec<SourceFile> = EMBEDDED_POLICIES
-            .iter()
-            .map(|(name, text)| SourceFile {
-                name: (*name).to_owned(),
-                text: (*text).to_owned(),
-            })
-            .collect();
+        let (schema, policies) = embedded_sources();
         let engine = Engine::build(&schema, &policies, None, Validation::Strict).unwrap();
         assert_eq!(
             engine.policy_count(),
