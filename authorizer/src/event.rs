@@ -7,11 +7,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use crate::json::{JsonError, Reader};
 
 /// A string borrowed from the event when it has no escapes.
 pub type Str<'a> = Cow<'a, str>;
@@ -43,72 +40,92 @@ impl<'a> StrMap<'a> {
     }
 }
 
-/// A JSON string, borrowed from the input when it holds no escape. (serde borrows a
-/// `Cow<str>` only when it is a struct field of exactly that type; inside an `Option`, a
-/// map or a sequence it would always be copied.)
-struct CowStr<'a>(Str<'a>);
+/// Which of an object's known fields have been read: each may occur once (a repeated
+/// field could mean one thing to API Gateway and another here).
+#[derive(Default)]
+struct Seen(Vec<&'static str>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = CowStr<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(
-                self,
-                v: &'de str,
-            ) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v)))
-            }
+impl Seen {
+    fn once(&mut self, r: &Reader<'_>, name: &'static str) -> Result<(), JsonError> {
+        if self.0.contains(&name) {
+            return r.error(format!("field `{name}` appears twice"));
         }
-        d.deserialize_str(V(PhantomData))
+        self.0.push(name);
+        Ok(())
+    }
+
+    /// Reads a string or `null` into `slot`.
+    fn opt_str<'a>(
+        &mut self,
+        r: &mut Reader<'a>,
+        name: &'static str,
+        slot: &mut Option<Str<'a>>,
+    ) -> Result<(), JsonError> {
+        self.once(r, name)?;
+        *slot = if r.null()? { None } else { Some(r.string()?) };
+        Ok(())
     }
 }
 
-/// An optional string field, borrowed where it can be (see [`CowStr`]).
-fn opt_str<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Str<'a>>, D::Error> {
-    Ok(Option::<CowStr<'a>>::deserialize(d)?.map(|s| s.0))
-}
-
-/// An optional list of strings, borrowed where they can be (see [`CowStr`]).
-fn opt_strs<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Str<'a>>>, D::Error> {
-    Ok(Option::<Vec<CowStr<'a>>>::deserialize(d)?.map(|v| v.into_iter().map(|s| s.0).collect()))
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for StrMap<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = StrMap<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map")
-            }
-            fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-                Ok(StrMap::default())
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-                Ok(StrMap::default())
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_map(self)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries: Vec<(Str<'a>, Option<Str<'a>>)> = Vec::new();
-                while let Some((k, v)) = map.next_entry::<CowStr<'a>, Option<CowStr<'a>>>()? {
-                    entries.push((k.0, v.map(|v| v.0)));
-                }
-                Ok(StrMap(last_non_null(entries)))
-            }
+impl<'a> StrMap<'a> {
+    /// Reads an object of strings (a `null` map or value is absent).
+    fn read(r: &mut Reader<'a>) -> Result<StrMap<'a>, JsonError> {
+        if r.null()? {
+            return Ok(StrMap::default());
         }
-        d.deserialize_option(V(PhantomData))
+        let mut entries: Vec<(Str<'a>, Option<Str<'a>>)> = Vec::new();
+        r.object(|r, k| {
+            let v = if r.null()? { None } else { Some(r.string()?) };
+            entries.push((k, v));
+            Ok(())
+        })?;
+        Ok(StrMap(last_non_null(entries)))
+    }
+}
+
+impl<'a> RequestContext<'a> {
+    fn read(r: &mut Reader<'a>) -> Result<RequestContext<'a>, JsonError> {
+        let mut ctx = RequestContext::default();
+        if r.null()? {
+            return Ok(ctx);
+        }
+        let mut seen = Seen::default();
+        r.object(|r, key| match key.as_ref() {
+            "routeKey" => seen.opt_str(r, "routeKey", &mut ctx.route_key),
+            "eventType" => seen.opt_str(r, "eventType", &mut ctx.event_type),
+            "http" => {
+                seen.once(r, "http")?;
+                if r.null()? {
+                    return Ok(());
+                }
+                let mut http = HttpContext::default();
+                let mut seen = Seen::default();
+                r.object(|r, key| match key.as_ref() {
+                    "method" => seen.opt_str(r, "method", &mut http.method),
+                    "path" => seen.opt_str(r, "path", &mut http.path),
+                    "sourceIp" => seen.opt_str(r, "sourceIp", &mut http.source_ip),
+                    _ => r.skip(),
+                })?;
+                ctx.http = Some(http);
+                Ok(())
+            }
+            "identity" => {
+                seen.once(r, "identity")?;
+                if r.null()? {
+                    return Ok(());
+                }
+                let mut identity = Identity::default();
+                let mut seen = Seen::default();
+                r.object(|r, key| match key.as_ref() {
+                    "sourceIp" => seen.opt_str(r, "sourceIp", &mut identity.source_ip),
+                    _ => r.skip(),
+                })?;
+                ctx.identity = Some(identity);
+                Ok(())
+            }
+            _ => r.skip(),
+        })?;
+        Ok(ctx)
     }
 }
 
@@ -148,95 +165,68 @@ fn last_non_null<'a>(entries: Vec<(Str<'a>, Option<Str<'a>>)>) -> Vec<(Str<'a>, 
 }
 
 /// `requestContext.http` (payload 2.0).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct HttpContext<'a> {
     /// The request's verb.
-    #[serde(borrow, deserialize_with = "opt_str")]
     pub method: Option<Str<'a>>,
     /// The request's path.
-    #[serde(borrow, deserialize_with = "opt_str")]
     pub path: Option<Str<'a>>,
     /// The caller's address.
-    #[serde(borrow, rename = "sourceIp", deserialize_with = "opt_str")]
     pub source_ip: Option<Str<'a>>,
 }
 
 /// `requestContext.identity` (REST, payload 1.0, WebSocket).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct Identity<'a> {
     /// The caller's address.
-    #[serde(borrow, rename = "sourceIp", deserialize_with = "opt_str")]
     pub source_ip: Option<Str<'a>>,
 }
 
 /// The parts of `requestContext` the decision reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct RequestContext<'a> {
     /// Payload 2.0's request facts.
-    #[serde(borrow)]
     pub http: Option<HttpContext<'a>>,
     /// REST's and WebSocket's caller identity.
-    #[serde(borrow)]
     pub identity: Option<Identity<'a>>,
     /// The route key (HTTP APIs, WebSocket).
-    #[serde(borrow, rename = "routeKey", deserialize_with = "opt_str")]
     pub route_key: Option<Str<'a>>,
     /// WebSocket event type (`CONNECT`).
-    #[serde(borrow, rename = "eventType", deserialize_with = "opt_str")]
     pub event_type: Option<Str<'a>>,
 }
 
 /// Every field any authorizer payload carries that l42 reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct RawEvent<'a> {
     /// `TOKEN` or `REQUEST`.
-    #[serde(borrow, rename = "type", deserialize_with = "opt_str")]
     pub kind: Option<Str<'a>>,
     /// `1.0` or `2.0` for HTTP APIs.
-    #[serde(borrow, deserialize_with = "opt_str")]
     pub version: Option<Str<'a>>,
     /// TOKEN: the identity header's value.
-    #[serde(borrow, rename = "authorizationToken", deserialize_with = "opt_str")]
     pub authorization_token: Option<Str<'a>>,
     /// REST, WebSocket, payload 1.0: the method ARN.
-    #[serde(borrow, rename = "methodArn", deserialize_with = "opt_str")]
     pub method_arn: Option<Str<'a>>,
     /// Payload 2.0: the route ARN.
-    #[serde(borrow, rename = "routeArn", deserialize_with = "opt_str")]
     pub route_arn: Option<Str<'a>>,
     /// Payload 2.0: the route key.
-    #[serde(borrow, rename = "routeKey", deserialize_with = "opt_str")]
     pub route_key: Option<Str<'a>>,
     /// REST REQUEST, payload 1.0: the resource template.
-    #[serde(borrow, deserialize_with = "opt_str")]
     pub resource: Option<Str<'a>>,
     /// REST REQUEST, payload 1.0: the concrete path.
-    #[serde(borrow, deserialize_with = "opt_str")]
     pub path: Option<Str<'a>>,
     /// Payload 2.0: the concrete path.
-    #[serde(borrow, rename = "rawPath", deserialize_with = "opt_str")]
     pub raw_path: Option<Str<'a>>,
     /// REST REQUEST, payload 1.0: the verb.
-    #[serde(borrow, rename = "httpMethod", deserialize_with = "opt_str")]
     pub http_method: Option<Str<'a>>,
     /// Request headers.
-    #[serde(borrow)]
     pub headers: StrMap<'a>,
     /// Query string parameters.
-    #[serde(borrow, rename = "queryStringParameters")]
     pub query: StrMap<'a>,
     /// Path parameters.
-    #[serde(borrow, rename = "pathParameters")]
     pub path_parameters: StrMap<'a>,
     /// Payload 2.0: cookies.
-    #[serde(borrow, deserialize_with = "opt_strs")]
     pub cookies: Option<Vec<Str<'a>>>,
     /// Request context.
-    #[serde(borrow, rename = "requestContext")]
     pub request_context: RequestContext<'a>,
 }
 
@@ -283,27 +273,72 @@ pub enum EventError {
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 
 impl<'a> RawEvent<'a> {
-    /// Parses an event from its JSON bytes.
+    /// Parses an event from its JSON bytes: a JSON object, every field the model reads of
+    /// the type AWS sends (or `null`, read as absent), each at most once; other fields are
+    /// skipped, but must be valid JSON too.
     pub fn parse(bytes: &'a [u8]) -> Result<RawEvent<'a>, EventError> {
         if bytes.len() > MAX_EVENT_BYTES {
             return Err(EventError::Invalid("event too large".into()));
         }
-        // Valid UTF-8 checked once, up front, spares serde a check of every string it
-        // borrows; anything else gets the same error as before.
-        match std::str::from_utf8(bytes) {
-            Ok(text) => serde_json::from_str(text),
-            Err(_) => serde_json::from_slice(bytes),
-        }
-        .map_err(|e| {
-            // serde's message may quote the event's text: cut on a character boundary
-            // (`String::truncate` panics inside a multi-byte character).
-            let m = e.to_string();
-            let end = (0..=m.len().min(120))
-                .rev()
-                .find(|&i| m.is_char_boundary(i))
-                .unwrap_or(0);
-            EventError::Invalid(m[..end].to_string())
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| EventError::Invalid(format!("not UTF-8 at byte {}", e.valid_up_to())))?;
+        let mut r = Reader::new(text);
+        let mut ev = RawEvent::default();
+        let mut seen = Seen::default();
+        r.object(|r, key| {
+            let k = key.as_ref();
+            match k {
+                "type" => seen.opt_str(r, "type", &mut ev.kind),
+                "version" => seen.opt_str(r, "version", &mut ev.version),
+                "authorizationToken" => {
+                    seen.opt_str(r, "authorizationToken", &mut ev.authorization_token)
+                }
+                "methodArn" => seen.opt_str(r, "methodArn", &mut ev.method_arn),
+                "routeArn" => seen.opt_str(r, "routeArn", &mut ev.route_arn),
+                "routeKey" => seen.opt_str(r, "routeKey", &mut ev.route_key),
+                "resource" => seen.opt_str(r, "resource", &mut ev.resource),
+                "path" => seen.opt_str(r, "path", &mut ev.path),
+                "rawPath" => seen.opt_str(r, "rawPath", &mut ev.raw_path),
+                "httpMethod" => seen.opt_str(r, "httpMethod", &mut ev.http_method),
+                "headers" => {
+                    seen.once(r, "headers")?;
+                    ev.headers = StrMap::read(r)?;
+                    Ok(())
+                }
+                "queryStringParameters" => {
+                    seen.once(r, "queryStringParameters")?;
+                    ev.query = StrMap::read(r)?;
+                    Ok(())
+                }
+                "pathParameters" => {
+                    seen.once(r, "pathParameters")?;
+                    ev.path_parameters = StrMap::read(r)?;
+                    Ok(())
+                }
+                "cookies" => {
+                    seen.once(r, "cookies")?;
+                    if r.null()? {
+                        return Ok(());
+                    }
+                    let mut cookies = Vec::new();
+                    r.array(|r| {
+                        cookies.push(r.string()?);
+                        Ok(())
+                    })?;
+                    ev.cookies = Some(cookies);
+                    Ok(())
+                }
+                "requestContext" => {
+                    seen.once(r, "requestContext")?;
+                    ev.request_context = RequestContext::read(r)?;
+                    Ok(())
+                }
+                _ => r.skip(),
+            }
         })
+        .and_then(|()| r.end())
+        .map_err(|e| EventError::Invalid(e.to_string()))?;
+        Ok(ev)
     }
 
     /// Tells the payload kind from the event itself.
@@ -431,13 +466,49 @@ mod tests {
     }
 
     #[test]
-    fn error_messages_are_cut_on_a_character_boundary() {
-        // serde quotes the string: the 120-byte cut lands inside a 3-byte character.
-        let ev = format!(r#"{{"headers":"{}"}}"#, "\u{20ac}".repeat(60));
-        assert!(matches!(
-            RawEvent::parse(ev.as_bytes()),
-            Err(EventError::Invalid(_))
-        ));
+    fn refuses_what_is_not_one_well_typed_object() {
+        for (bad, why) in [
+            (r#"{"type":"TOKEN"} x"#, "trailing characters"),
+            (r#"{"type":"TOKEN"}}"#, "trailing characters"),
+            (r#"["TOKEN","arn"]"#, "expected an object"),
+            ("null", "expected an object"),
+            (
+                r#"{"type":"TOKEN","type":"REQUEST"}"#,
+                "field `type` appears twice",
+            ),
+            (
+                r#"{"requestContext":{"http":{"sourceIp":"a","sourceIp":"b"}}}"#,
+                "field `sourceIp` appears twice",
+            ),
+            (r#"{"type":5}"#, "expected a string"),
+            (r#"{"headers":["a"]}"#, "expected an object"),
+            (r#"{"headers":{"a":1}}"#, "expected a string"),
+            (r#"{"cookies":"a=b"}"#, "expected an array"),
+            (r#"{"cookies":[null]}"#, "expected a string"),
+            (r#"{"requestContext":[]}"#, "expected an object"),
+            (r#"{"other":[1,}"#, "expected a value"),
+            ("{\"other\":\"\u{1}\"}", "control character in string"),
+        ] {
+            let e = RawEvent::parse(bad.as_bytes()).unwrap_err();
+            assert!(e.to_string().contains(why), "{bad}: {e}");
+        }
+        let e = RawEvent::parse(b"{\"type\":\"\xff\"}").unwrap_err();
+        assert!(e.to_string().contains("not UTF-8 at byte 9"), "{e}");
+    }
+
+    #[test]
+    fn error_messages_never_quote_the_event() {
+        let secret = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.c2ln";
+        let ev = format!(r#"{{"headers":{{"authorization":"{secret}","x":5}}}}"#);
+        let e = RawEvent::parse(ev.as_bytes()).unwrap_err().to_string();
+        assert!(!e.contains(secret), "{e}");
+        assert_eq!(
+            e,
+            format!(
+                "event is not a valid authorizer payload: expected a string at byte {}",
+                ev.len() - 3
+            )
+        );
     }
 
     #[test]

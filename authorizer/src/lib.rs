@@ -51,6 +51,7 @@ pub mod cache_safe;
 pub mod config;
 pub mod event;
 pub mod identity;
+mod json;
 pub mod response;
 
 use std::sync::Arc;

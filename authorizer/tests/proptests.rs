@@ -2,7 +2,9 @@
 //! never allows without a valid token, for arbitrary bytes, arbitrary JSON and structurally
 //! valid events of all five kinds with arbitrary headers, query strings, paths and method
 //! ARNs; with a valid token, every Allow is well formed and stays inside the API's stage.
-//! `MethodArn::parse` never panics and its parts always point into its input.
+//! `MethodArn::parse` never panics and its parts always point into its input. The event
+//! parser reads exactly what an independent reading through `serde_json::Value` reads, and
+//! accepts nothing that is not JSON.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
@@ -11,7 +13,8 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use l42_authorizer::{Authorizer, MethodArn, Outcome};
+use l42_authorizer::event::StrMap;
+use l42_authorizer::{Authorizer, MethodArn, Outcome, RawEvent};
 use l42_core::{SigningKey, unix_now};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -353,6 +356,142 @@ fn event(p: &Parts, token: &str) -> Value {
     }
 }
 
+/// What the event model should read from `text`, worked out independently through
+/// `serde_json::Value`: `None` when the event must be refused. (A repeated key, which the
+/// model refuses, is invisible here; generated values never repeat one.)
+fn oracle(text: &str) -> Option<Value> {
+    fn s(v: Option<&Value>) -> Option<Value> {
+        match v {
+            None | Some(Value::Null) => Some(Value::Null),
+            Some(Value::String(x)) => Some(json!(x)),
+            Some(_) => None,
+        }
+    }
+    fn map(v: Option<&Value>) -> Option<Value> {
+        match v {
+            None | Some(Value::Null) => Some(json!({})),
+            Some(Value::Object(m)) => {
+                let mut out = Map::new();
+                for (k, v) in m {
+                    match v {
+                        Value::Null => {}
+                        Value::String(x) => {
+                            out.insert(k.clone(), json!(x));
+                        }
+                        _ => return None,
+                    }
+                }
+                Some(Value::Object(out))
+            }
+            Some(_) => None,
+        }
+    }
+    fn object<'v>(v: Option<&'v Value>) -> Option<Option<&'v Map<String, Value>>> {
+        match v {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Object(m)) => Some(Some(m)),
+            Some(_) => None,
+        }
+    }
+    let v: Value = serde_json::from_str(text).ok()?;
+    let top = v.as_object()?;
+    let ctx = object(top.get("requestContext"))?;
+    let sub = |name: &str| ctx.map_or(Some(None), |c| object(c.get(name)));
+    let http = sub("http")?;
+    let identity = sub("identity")?;
+    let cookies = match top.get("cookies") {
+        None | Some(Value::Null) => Value::Null,
+        Some(Value::Array(items)) => {
+            let all: Option<Vec<Value>> =
+                items.iter().map(|i| i.as_str().map(|x| json!(x))).collect();
+            Value::Array(all?)
+        }
+        Some(_) => return None,
+    };
+    Some(json!({
+        "type": s(top.get("type"))?,
+        "version": s(top.get("version"))?,
+        "authorizationToken": s(top.get("authorizationToken"))?,
+        "methodArn": s(top.get("methodArn"))?,
+        "routeArn": s(top.get("routeArn"))?,
+        "routeKey": s(top.get("routeKey"))?,
+        "resource": s(top.get("resource"))?,
+        "path": s(top.get("path"))?,
+        "rawPath": s(top.get("rawPath"))?,
+        "httpMethod": s(top.get("httpMethod"))?,
+        "headers": map(top.get("headers"))?,
+        "queryStringParameters": map(top.get("queryStringParameters"))?,
+        "pathParameters": map(top.get("pathParameters"))?,
+        "cookies": cookies,
+        "ctx.routeKey": s(ctx.and_then(|c| c.get("routeKey")))?,
+        "ctx.eventType": s(ctx.and_then(|c| c.get("eventType")))?,
+        "ctx.http": match http {
+            None => Value::Null,
+            Some(h) => json!({
+                "method": s(h.get("method"))?,
+                "path": s(h.get("path"))?,
+                "sourceIp": s(h.get("sourceIp"))?,
+            }),
+        },
+        "ctx.identity": match identity {
+            None => Value::Null,
+            Some(i) => json!({ "sourceIp": s(i.get("sourceIp"))? }),
+        },
+    }))
+}
+
+/// What the event model read, in the oracle's shape.
+fn model(e: &RawEvent<'_>) -> Value {
+    let s = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().map_or(Value::Null, |x| json!(x));
+    let map =
+        |m: &StrMap<'_>| Value::Object(m.pairs().map(|(k, v)| (k.to_string(), json!(v))).collect());
+    let c = &e.request_context;
+    json!({
+        "type": s(&e.kind),
+        "version": s(&e.version),
+        "authorizationToken": s(&e.authorization_token),
+        "methodArn": s(&e.method_arn),
+        "routeArn": s(&e.route_arn),
+        "routeKey": s(&e.route_key),
+        "resource": s(&e.resource),
+        "path": s(&e.path),
+        "rawPath": s(&e.raw_path),
+        "httpMethod": s(&e.http_method),
+        "headers": map(&e.headers),
+        "queryStringParameters": map(&e.query),
+        "pathParameters": map(&e.path_parameters),
+        "cookies": e.cookies.as_ref().map_or(Value::Null, |c| json!(c.iter().map(|x| x.as_ref()).collect::<Vec<_>>())),
+        "ctx.routeKey": s(&c.route_key),
+        "ctx.eventType": s(&c.event_type),
+        "ctx.http": c.http.as_ref().map_or(Value::Null, |h| json!({
+            "method": s(&h.method), "path": s(&h.path), "sourceIp": s(&h.source_ip),
+        })),
+        "ctx.identity": c.identity.as_ref().map_or(Value::Null, |i| json!({
+            "sourceIp": s(&i.source_ip),
+        })),
+    })
+}
+
+/// The event model and the oracle agree on `text`.
+fn same_reading(text: &str) -> Result<(), TestCaseError> {
+    let ours = RawEvent::parse(text.as_bytes());
+    match (oracle(text), ours) {
+        (Some(want), Ok(e)) => prop_assert_eq!(model(&e), want, "{}", text),
+        (None, Err(_)) => {}
+        (Some(_), Err(e)) => {
+            // A repeated key is the one thing `Value` cannot see.
+            prop_assert!(
+                e.to_string().contains("appears twice"),
+                "refused {}: {}",
+                text,
+                e
+            );
+        }
+        (None, Ok(e)) => prop_assert!(false, "accepted {}: {:?}", text, model(&e)),
+    }
+    Ok(())
+}
+
 /// Every Allow is a well-formed response naming the caller, and an IAM policy lists only
 /// ARNs under the requested API stage.
 fn check_allow(out: &Outcome, ev: &Value) -> Result<(), TestCaseError> {
@@ -452,6 +591,55 @@ proptest! {
         let out = handle(&authorizers()[which], &bytes);
         if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
             check_allow(&out, &v)?;
+        }
+    }
+
+    #[test]
+    fn the_event_parser_reads_what_serde_json_reads(
+        v in prop_oneof![
+            json_value(),
+            (parts(), prop::sample::select(valid_tokens().to_vec()))
+                .prop_map(|(p, t)| event(&p, &t)),
+        ],
+        pretty in any::<bool>(),
+    ) {
+        let text = if pretty {
+            serde_json::to_string_pretty(&v).unwrap()
+        } else {
+            v.to_string()
+        };
+        same_reading(&text)?;
+    }
+
+    #[test]
+    fn the_event_parser_agrees_on_damaged_events(
+        p in parts(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), prop_oneof![
+            Just(b'"'), Just(b'\\'), Just(b'{'), Just(b'}'), Just(b'['), Just(b']'),
+            Just(b','), Just(b':'), Just(b'u'), Just(b'n'), Just(b'0'), Just(b'-'),
+            Just(b' '), Just(b'\n'), Just(0x01u8), any::<u8>(),
+        ], 0u8..3), 1..4),
+    ) {
+        let mut bytes = event(&p, &valid_tokens()[0]).to_string().into_bytes();
+        for (index, byte, op) in edits {
+            if bytes.is_empty() {
+                break;
+            }
+            match op {
+                0 => {
+                    let i = index.index(bytes.len());
+                    bytes[i] = byte;
+                }
+                // Inserting may append too.
+                1 => bytes.insert(index.index(bytes.len() + 1), byte),
+                _ => {
+                    bytes.remove(index.index(bytes.len()));
+                }
+            }
+        }
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => same_reading(text)?,
+            Err(_) => prop_assert!(RawEvent::parse(&bytes).is_err()),
         }
     }
 

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest;
 use moka::Expiry;
 use moka::sync::Cache;
 
@@ -15,7 +14,12 @@ use crate::jwks::{Fetch, HttpFetch, KeySet, PoolKeys, RsaKey, parse_jwks};
 use crate::jwt::{Decoded, decode};
 use crate::unix_now;
 
-type CacheKey = [u8; 32];
+/// The cache is keyed by the token itself: a hit needs the exact bytes of a token that was
+/// verified, with no reasoning about collisions, and hashing it with a seeded fast hash
+/// costs a tenth of a SHA-256 of it. The price is memory: each entry holds its token
+/// (1–2 KB for Cognito's) beside the claims.
+type CacheKey = Arc<str>;
+type ClaimsCache = Cache<CacheKey, Arc<VerifiedClaims>, foldhash::fast::RandomState>;
 
 /// Cached entries live until the token's `exp`, never longer.
 struct UntilExp;
@@ -39,7 +43,7 @@ pub struct Verifier {
     issuers: HashMap<String, usize>,
     pools: Vec<PoolKeys>,
     fetcher: Arc<dyn Fetch>,
-    cache: Option<Cache<CacheKey, Arc<VerifiedClaims>>>,
+    cache: Option<ClaimsCache>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -52,7 +56,10 @@ impl std::fmt::Debug for Verifier {
 
 /// A token that passed every check but the signature, and the key it needs.
 struct Pending<'a> {
-    decoded: Decoded<'a>,
+    /// The signed bytes.
+    signing_input: &'a [u8],
+    kid: String,
+    signature: Vec<u8>,
     pool: usize,
     claims: VerifiedClaims,
 }
@@ -96,7 +103,7 @@ impl Verifier {
             Cache::builder()
                 .max_capacity(config.claims_cache_size)
                 .expire_after(UntilExp)
-                .build()
+                .build_with_hasher(foldhash::fast::RandomState::default())
         });
         Ok(Verifier {
             config,
@@ -120,65 +127,62 @@ impl Verifier {
     /// Verifies `token`, fetching the pool's JWKS (single flight, rate-limited) if its
     /// `kid` is unknown.
     pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedClaims>, VerifyError> {
-        let key = self.cache_key(token);
-        if let Some(hit) = self.cached(key.as_ref()) {
+        if let Some(hit) = self.cached(token) {
             return Ok(hit);
         }
         let pending = self.pending(token)?;
         let rsa = self.pools[pending.pool]
-            .get(&pending.decoded.kid, self.fetcher.as_ref())
+            .get(&pending.kid, self.fetcher.as_ref())
             .await
             .ok_or(VerifyError::UnknownKey)?;
-        self.finish(key, pending, &rsa)
+        self.finish(token, pending, &rsa)
     }
 
     /// Verifies `token` with the keys known now, never doing I/O: an unknown `kid` is
     /// [`VerifyError::UnknownKey`].
     pub fn verify_blocking(&self, token: &str) -> Result<Arc<VerifiedClaims>, VerifyError> {
-        let key = self.cache_key(token);
-        if let Some(hit) = self.cached(key.as_ref()) {
+        if let Some(hit) = self.cached(token) {
             return Ok(hit);
         }
         let pending = self.pending(token)?;
         let rsa = self.pools[pending.pool]
-            .known(&pending.decoded.kid)
+            .known(&pending.kid)
             .ok_or(VerifyError::UnknownKey)?;
-        self.finish(key, pending, &rsa)
+        self.finish(token, pending, &rsa)
     }
 
-    /// The token's cache key; `None` when the cache is off (no hashing then).
-    fn cache_key(&self, token: &str) -> Option<CacheKey> {
-        self.cache.as_ref().map(|_| cache_key(token))
-    }
-
-    fn cached(&self, key: Option<&CacheKey>) -> Option<Arc<VerifiedClaims>> {
-        let hit = self.cache.as_ref()?.get(key?)?;
+    fn cached(&self, token: &str) -> Option<Arc<VerifiedClaims>> {
+        let hit = self.cache.as_ref()?.get(token)?;
         // Entries expire at `exp`; this makes "never past exp" exact to the second.
         (unix_now() < hit.exp).then_some(hit)
     }
 
     fn finish(
         &self,
-        key: Option<CacheKey>,
+        token: &str,
         pending: Pending<'_>,
         rsa: &RsaKey,
     ) -> Result<Arc<VerifiedClaims>, VerifyError> {
-        if !rsa.verify(pending.decoded.signing_input, &pending.decoded.signature) {
+        if !rsa.verify(pending.signing_input, &pending.signature) {
             return Err(VerifyError::BadSignature);
         }
         let claims = Arc::new(pending.claims);
-        if let (Some(cache), Some(key)) = (&self.cache, key)
+        if let Some(cache) = &self.cache
             && claims.exp > unix_now()
         {
-            cache.insert(key, claims.clone());
+            cache.insert(Arc::from(token), claims.clone());
         }
         Ok(claims)
     }
 
     /// Every check that needs no key, cheapest first.
     fn pending<'a>(&self, token: &'a str) -> Result<Pending<'a>, VerifyError> {
-        let decoded = decode(token)?;
-        let c = &decoded.claims;
+        let Decoded {
+            signing_input,
+            kid,
+            claims: c,
+            signature,
+        } = decode(token)?;
         let pool = *self
             .issuers
             .get(c.iss.as_str())
@@ -214,40 +218,36 @@ impl Verifier {
         if c.iat > now.saturating_add(leeway) {
             return Err(VerifyError::IssuedInFuture);
         }
+        let client_id = client.to_string();
+        let username = match token_use {
+            TokenUse::Id => c.cognito_username,
+            _ => c.username,
+        };
         let claims = VerifiedClaims {
-            sub: c.sub.clone(),
-            username: match token_use {
-                TokenUse::Id => c.cognito_username.clone(),
-                _ => c.username.clone(),
-            }
-            .unwrap_or_else(|| c.sub.clone()),
-            issuer: c.iss.clone(),
+            username: username.unwrap_or_else(|| c.sub.clone()),
+            sub: c.sub,
+            issuer: c.iss,
             pool,
             token_use,
-            client_id: client.to_string(),
-            groups: c.groups.clone().unwrap_or_default(),
+            client_id,
+            groups: c.groups.unwrap_or_default(),
             scopes: c
                 .scope
                 .as_deref()
                 .map(|s| s.split_ascii_whitespace().map(str::to_string).collect())
                 .unwrap_or_default(),
-            email: c.email.clone(),
+            email: c.email,
             exp: c.exp,
             iat: c.iat,
             auth_time: c.auth_time.unwrap_or(c.iat),
-            jti: c.jti.clone(),
+            jti: c.jti,
         };
         Ok(Pending {
-            decoded,
+            signing_input,
+            kid,
+            signature,
             pool,
             claims,
         })
     }
-}
-
-fn cache_key(token: &str) -> CacheKey {
-    let d = digest::digest(&digest::SHA256, token.as_bytes());
-    let mut k = [0u8; 32];
-    k.copy_from_slice(d.as_ref());
-    k
 }
