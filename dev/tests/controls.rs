@@ -502,3 +502,27 @@ async fn shutdown_ends_a_hanging_fault_and_frees_the_port() {
     let again = tokio::net::TcpListener::bind(addr).await;
     assert!(again.is_ok(), "{again:?}");
 }
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_server() {
+    let idp = start().await;
+    let url = idp.jwks_url();
+    assert_eq!(
+        http().get(&url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    drop(idp);
+    // Stopping is asynchronous: poll (bounded) until connections are refused.
+    let mut stopped = false;
+    for _ in 0..300 {
+        if http().get(&url).send().await.is_err() {
+            stopped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        stopped,
+        "the server still answers after its handle was dropped"
+    );
+}

@@ -188,9 +188,17 @@ impl Directory {
 
     /// Reads, parses and validates a users file.
     pub fn from_file(path: &Path) -> Result<Directory, DirectoryError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let cannot = |e: std::io::Error| {
             DirectoryError::new(path.display().to_string(), format!("cannot read: {e}"))
-        })?;
+        };
+        let len = std::fs::metadata(path).map_err(cannot)?.len();
+        if len > MAX_USERS_FILE_BYTES as u64 {
+            return Err(DirectoryError::new(
+                path.display().to_string(),
+                format!("larger than {MAX_USERS_FILE_BYTES} bytes"),
+            ));
+        }
+        let text = std::fs::read_to_string(path).map_err(cannot)?;
         Directory::from_json(&text).map_err(|e| DirectoryError {
             at: format!("{}: {}", path.display(), e.at),
             message: e.message,

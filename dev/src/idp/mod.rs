@@ -70,7 +70,7 @@ pub struct IdpConfig {
     pub refresh_token_ttl: Duration,
     /// Lifetime of authorization codes. Default 5 min (Cognito's).
     pub code_ttl: Duration,
-    /// How long a `timeout` fault hangs before answering 500. Default 30 s.
+    /// How long a `timeout` fault hangs before answering 500 (at most 10 min). Default 30 s.
     pub fault_delay: Duration,
     /// The largest request body accepted. Default 64 KiB.
     pub max_body_bytes: usize,

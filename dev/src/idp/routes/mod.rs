@@ -207,11 +207,14 @@ pub(crate) fn authenticate_client<'a>(
     }
 }
 
-/// Waits `d`, or less when the server shuts down meanwhile.
+/// The longest an injected timeout hangs, whatever was asked.
+const MAX_FAULT_DELAY: Duration = Duration::from_secs(600);
+
+/// Waits `d` (at most [`MAX_FAULT_DELAY`]), or less when the server shuts down meanwhile.
 async fn pause(shared: &Shared, d: Duration) {
     let mut stop = shared.shutdown.clone();
     tokio::select! {
-        () = tokio::time::sleep(d) => {}
+        () = tokio::time::sleep(d.min(MAX_FAULT_DELAY)) => {}
         _ = stop.wait_for(|s| *s) => {}
     }
 }
