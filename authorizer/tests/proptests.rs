@@ -386,7 +386,7 @@ fn oracle(text: &str) -> Option<Value> {
             Some(_) => None,
         }
     }
-    fn object<'v>(v: Option<&'v Value>) -> Option<Option<&'v Map<String, Value>>> {
+    fn object(v: Option<&Value>) -> Option<Option<&Map<String, Value>>> {
         match v {
             None | Some(Value::Null) => Some(None),
             Some(Value::Object(m)) => Some(Some(m)),

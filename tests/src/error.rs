@@ -35,6 +35,9 @@ pub enum Error {
         /// The SDK's error with its causes.
         message: String,
     },
+    /// The dev identity provider could not start or answer.
+    #[error("dev identity provider: {0}")]
+    Idp(String),
     /// A call to moto's `cognito-idp` failed.
     #[error("cognito-idp {op}: {message}")]
     Cognito {

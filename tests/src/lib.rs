@@ -9,6 +9,8 @@
 //!   per test (unique name, so tests run in parallel).
 //! - [`cognito`]: user pools, users and real tokens from moto's `cognito-idp`, an issuer
 //!   l42 did not write.
+//! - [`idp`]: the dev identity provider (`l42-dev`) on a free loopback port, tokens minted
+//!   for its users, and a verifier for them.
 //!
 //! A test that needs the emulator fails with a clear message when it is not running; it
 //! never skips.
@@ -31,9 +33,11 @@
 pub mod cognito;
 pub mod dynamo;
 mod error;
+pub mod idp;
 pub mod moto;
 
 pub use cognito::{MotoUserPool, Tokens};
 pub use dynamo::{TestTable, fresh_table};
 pub use error::Error;
+pub use idp::{mint, start_idp, start_idp_with};
 pub use moto::{moto_endpoint, python};
