@@ -41,16 +41,17 @@ impl<'a> StrMap<'a> {
 }
 
 /// Which of an object's known fields have been read: each may occur once (a repeated
-/// field could mean one thing to API Gateway and another here).
+/// field could mean one thing to API Gateway and another here). One bit per field name,
+/// numbered by the caller.
 #[derive(Default)]
-struct Seen(Vec<&'static str>);
+struct Seen(u32);
 
 impl Seen {
-    fn once(&mut self, r: &Reader<'_>, name: &'static str) -> Result<(), JsonError> {
-        if self.0.contains(&name) {
+    fn once(&mut self, r: &Reader<'_>, bit: u32, name: &'static str) -> Result<(), JsonError> {
+        if self.0 & (1 << bit) != 0 {
             return r.error(format!("field `{name}` appears twice"));
         }
-        self.0.push(name);
+        self.0 |= 1 << bit;
         Ok(())
     }
 
@@ -58,10 +59,11 @@ impl Seen {
     fn opt_str<'a>(
         &mut self,
         r: &mut Reader<'a>,
+        bit: u32,
         name: &'static str,
         slot: &mut Option<Str<'a>>,
     ) -> Result<(), JsonError> {
-        self.once(r, name)?;
+        self.once(r, bit, name)?;
         *slot = if r.null()? { None } else { Some(r.string()?) };
         Ok(())
     }
@@ -73,7 +75,7 @@ impl<'a> StrMap<'a> {
         if r.null()? {
             return Ok(StrMap::default());
         }
-        let mut entries: Vec<(Str<'a>, Option<Str<'a>>)> = Vec::new();
+        let mut entries: Vec<(Str<'a>, Option<Str<'a>>)> = Vec::with_capacity(16);
         r.object(|r, k| {
             let v = if r.null()? { None } else { Some(r.string()?) };
             entries.push((k, v));
@@ -91,33 +93,33 @@ impl<'a> RequestContext<'a> {
         }
         let mut seen = Seen::default();
         r.object(|r, key| match key.as_ref() {
-            "routeKey" => seen.opt_str(r, "routeKey", &mut ctx.route_key),
-            "eventType" => seen.opt_str(r, "eventType", &mut ctx.event_type),
+            "routeKey" => seen.opt_str(r, 0, "routeKey", &mut ctx.route_key),
+            "eventType" => seen.opt_str(r, 1, "eventType", &mut ctx.event_type),
             "http" => {
-                seen.once(r, "http")?;
+                seen.once(r, 2, "http")?;
                 if r.null()? {
                     return Ok(());
                 }
                 let mut http = HttpContext::default();
                 let mut seen = Seen::default();
                 r.object(|r, key| match key.as_ref() {
-                    "method" => seen.opt_str(r, "method", &mut http.method),
-                    "path" => seen.opt_str(r, "path", &mut http.path),
-                    "sourceIp" => seen.opt_str(r, "sourceIp", &mut http.source_ip),
+                    "method" => seen.opt_str(r, 0, "method", &mut http.method),
+                    "path" => seen.opt_str(r, 1, "path", &mut http.path),
+                    "sourceIp" => seen.opt_str(r, 2, "sourceIp", &mut http.source_ip),
                     _ => r.skip(),
                 })?;
                 ctx.http = Some(http);
                 Ok(())
             }
             "identity" => {
-                seen.once(r, "identity")?;
+                seen.once(r, 3, "identity")?;
                 if r.null()? {
                     return Ok(());
                 }
                 let mut identity = Identity::default();
                 let mut seen = Seen::default();
                 r.object(|r, key| match key.as_ref() {
-                    "sourceIp" => seen.opt_str(r, "sourceIp", &mut identity.source_ip),
+                    "sourceIp" => seen.opt_str(r, 0, "sourceIp", &mut identity.source_ip),
                     _ => r.skip(),
                 })?;
                 ctx.identity = Some(identity);
@@ -288,35 +290,35 @@ impl<'a> RawEvent<'a> {
         r.object(|r, key| {
             let k = key.as_ref();
             match k {
-                "type" => seen.opt_str(r, "type", &mut ev.kind),
-                "version" => seen.opt_str(r, "version", &mut ev.version),
+                "type" => seen.opt_str(r, 0, "type", &mut ev.kind),
+                "version" => seen.opt_str(r, 1, "version", &mut ev.version),
                 "authorizationToken" => {
-                    seen.opt_str(r, "authorizationToken", &mut ev.authorization_token)
+                    seen.opt_str(r, 2, "authorizationToken", &mut ev.authorization_token)
                 }
-                "methodArn" => seen.opt_str(r, "methodArn", &mut ev.method_arn),
-                "routeArn" => seen.opt_str(r, "routeArn", &mut ev.route_arn),
-                "routeKey" => seen.opt_str(r, "routeKey", &mut ev.route_key),
-                "resource" => seen.opt_str(r, "resource", &mut ev.resource),
-                "path" => seen.opt_str(r, "path", &mut ev.path),
-                "rawPath" => seen.opt_str(r, "rawPath", &mut ev.raw_path),
-                "httpMethod" => seen.opt_str(r, "httpMethod", &mut ev.http_method),
+                "methodArn" => seen.opt_str(r, 3, "methodArn", &mut ev.method_arn),
+                "routeArn" => seen.opt_str(r, 4, "routeArn", &mut ev.route_arn),
+                "routeKey" => seen.opt_str(r, 5, "routeKey", &mut ev.route_key),
+                "resource" => seen.opt_str(r, 6, "resource", &mut ev.resource),
+                "path" => seen.opt_str(r, 7, "path", &mut ev.path),
+                "rawPath" => seen.opt_str(r, 8, "rawPath", &mut ev.raw_path),
+                "httpMethod" => seen.opt_str(r, 9, "httpMethod", &mut ev.http_method),
                 "headers" => {
-                    seen.once(r, "headers")?;
+                    seen.once(r, 10, "headers")?;
                     ev.headers = StrMap::read(r)?;
                     Ok(())
                 }
                 "queryStringParameters" => {
-                    seen.once(r, "queryStringParameters")?;
+                    seen.once(r, 11, "queryStringParameters")?;
                     ev.query = StrMap::read(r)?;
                     Ok(())
                 }
                 "pathParameters" => {
-                    seen.once(r, "pathParameters")?;
+                    seen.once(r, 12, "pathParameters")?;
                     ev.path_parameters = StrMap::read(r)?;
                     Ok(())
                 }
                 "cookies" => {
-                    seen.once(r, "cookies")?;
+                    seen.once(r, 13, "cookies")?;
                     if r.null()? {
                         return Ok(());
                     }
@@ -329,7 +331,7 @@ impl<'a> RawEvent<'a> {
                     Ok(())
                 }
                 "requestContext" => {
-                    seen.once(r, "requestContext")?;
+                    seen.once(r, 14, "requestContext")?;
                     ev.request_context = RequestContext::read(r)?;
                     Ok(())
                 }
@@ -494,6 +496,19 @@ mod tests {
         }
         let e = RawEvent::parse(b"{\"type\":\"\xff\"}").unwrap_err();
         assert!(e.to_string().contains("not UTF-8 at byte 9"), "{e}");
+    }
+
+    #[test]
+    fn every_field_once_is_accepted() {
+        let ev = r#"{"type":"REQUEST","version":"2.0","authorizationToken":"t","methodArn":"m",
+            "routeArn":"a","routeKey":"k","resource":"r","path":"p","rawPath":"rp",
+            "httpMethod":"GET","headers":{},"queryStringParameters":{},"pathParameters":{},
+            "cookies":[],"requestContext":{"routeKey":"k","eventType":"CONNECT",
+            "http":{"method":"GET","path":"/","sourceIp":"1.2.3.4"},
+            "identity":{"sourceIp":"1.2.3.4"}}}"#;
+        let e = RawEvent::parse(ev.as_bytes()).unwrap();
+        assert_eq!(e.source_ip(), "1.2.3.4");
+        assert_eq!(e.raw_path.as_deref(), Some("rp"));
     }
 
     #[test]
