@@ -40,6 +40,7 @@ pub mod config;
 mod error;
 pub mod jwks;
 mod jwt;
+pub mod session;
 mod signing;
 pub mod telemetry;
 mod verifier;
