@@ -39,6 +39,7 @@ pub use cookie::{
     CookieError, CookieKeys, CookieSettings, KeyUsed, SameSite, SessionCookies, VerifiedCookie,
 };
 pub use dynamodb::{DynamoOptions, DynamoStore};
+pub(crate) use id::random_bytes;
 pub use id::{RandomError, SessionId};
 pub use memory::MemoryStore;
 pub use record::{DEFAULT_AUTH_METHOD, Lease, MAX_DATA_BYTES, Session, SessionTokens};
