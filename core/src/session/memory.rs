@@ -13,7 +13,7 @@ use crate::unix_now;
 const SWEEP_EVERY: u64 = 1024;
 
 /// Sessions in a mutex-guarded map. Expired records are ignored at once and dropped by a
-/// sweep every [`SWEEP_EVERY`] creations.
+/// sweep every 1024 creations.
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
