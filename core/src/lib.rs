@@ -2,7 +2,9 @@
 //!
 //! The identity code every l42 binary shares: configuration read from the environment,
 //! Cognito JWT verification against a cached JWKS, a bounded cache of verified claims,
-//! RS256 signing (for the dev identity provider and tests) and telemetry set-up.
+//! RS256 signing (for the dev identity provider and tests) and telemetry set-up; and for
+//! the token handler, the [`session`] layer (the signed session cookie, the session record
+//! and its in-memory and DynamoDB stores) and the Cognito OAuth client ([`oauth`]).
 //!
 //! Verification is strict and fails closed: RS256 only, exact issuers, `token_use`,
 //! `client_id`/`aud`, strictly typed claims, size caps before any decoding, and keys
@@ -40,6 +42,8 @@ pub mod config;
 mod error;
 pub mod jwks;
 mod jwt;
+pub mod oauth;
+pub mod session;
 mod signing;
 pub mod telemetry;
 mod verifier;
@@ -48,6 +52,7 @@ pub use claims::{TokenUse, VerifiedClaims};
 pub use config::{ConfigError, JwksSource, PoolId, VerifierConfig, VerifierConfigBuilder};
 pub use error::VerifyError;
 pub use jwt::MAX_TOKEN_BYTES;
+pub use oauth::{CognitoClient, OAuthConfig, OAuthError, Pkce, TokenSet};
 pub use signing::{SigningError, SigningKey};
 pub use verifier::Verifier;
 

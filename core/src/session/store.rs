@@ -1,0 +1,115 @@
+//! The session store interface every backend implements.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use thiserror::Error;
+
+use super::id::SessionId;
+use super::record::Session;
+
+/// The future a [`SessionStore`] method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Why a store operation failed. The messages never contain tokens or session data.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StoreError {
+    /// The store could not be reached or refused for load (throttling, timeouts, 5xx),
+    /// after a bounded retry. The caller answers 503 and keeps the session (and its cookie).
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The stored item does not parse. Treat it as no session, and log it.
+    #[error("corrupt session record: {0}")]
+    Corrupt(String),
+    /// [`SessionStore::create`] found a live record under the id.
+    #[error("a session with this id already exists")]
+    AlreadyExists,
+    /// Anything else: a refused request, a record too large, bad configuration.
+    #[error("session store error: {0}")]
+    Other(String),
+}
+
+impl StoreError {
+    /// A short, stable code for logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Corrupt(_) => "corrupt",
+            StoreError::AlreadyExists => "already_exists",
+            StoreError::Other(_) => "other",
+        }
+    }
+}
+
+/// What [`SessionStore::replace`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replaced {
+    /// Written; the record as stored now (its `version` is the expected one plus one).
+    Written(Session),
+    /// Someone else wrote first: the current record (read by the failed write itself).
+    Conflict(Session),
+    /// No live record under the id (never made, deleted or expired).
+    Missing,
+}
+
+/// What [`SessionStore::acquire_lease`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeaseOutcome {
+    /// The lease is ours; the record as stored now (version bumped, lease set).
+    Acquired(Session),
+    /// Someone else holds a live lease: the current record.
+    Held(Session),
+    /// No live record under the id.
+    Missing,
+}
+
+/// Where sessions live: one record per session id, point reads and writes only.
+///
+/// Semantics every implementation keeps (the shared test suite checks them):
+/// - a record whose `expires_at <= now` is absent for every operation (DynamoDB's TTL
+///   deletes items days late, so expiry is checked on every read and write);
+/// - every write sets `version` to the stored version plus one (a record without a
+///   version counts as 0), so a reader can tell that something changed;
+/// - [`replace`](Self::replace) writes only when the stored version is the expected one,
+///   and otherwise returns the current record without another read;
+/// - a lease is held while `until > now`; [`acquire_lease`](Self::acquire_lease)
+///   succeeds only when no live lease is held.
+///
+/// Use it as `Arc<dyn SessionStore>`.
+pub trait SessionStore: Send + Sync {
+    /// `memory` or `dynamodb`, for logs.
+    fn backend(&self) -> &'static str;
+
+    /// The live record under `id`, or `None`. A stored item that does not parse is
+    /// [`StoreError::Corrupt`].
+    fn get<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<Session>>;
+
+    /// Stores a new record as given; [`StoreError::AlreadyExists`] when a live record has
+    /// the id.
+    fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()>;
+
+    /// Replaces the record under `session.id` with `session` (tokens, times, lease and
+    /// extra data; `session.version` is ignored) when the stored version is
+    /// `expected_version`; the stored version becomes `expected_version + 1`.
+    fn replace<'a>(
+        &'a self,
+        session: &'a Session,
+        expected_version: u64,
+    ) -> StoreFuture<'a, Replaced>;
+
+    /// Deletes the record (nothing happens when there is none).
+    fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()>;
+
+    /// Takes the refresh lease for `owner` until `until`, when no lease is live at `now`.
+    fn acquire_lease<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: &'a str,
+        until: i64,
+        now: i64,
+    ) -> StoreFuture<'a, LeaseOutcome>;
+
+    /// Drops `owner`'s lease (bumping the version); `false` when `owner` held none on a
+    /// live record.
+    fn release_lease<'a>(&'a self, id: &'a SessionId, owner: &'a str) -> StoreFuture<'a, bool>;
+}
