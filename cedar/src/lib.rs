@@ -45,6 +45,7 @@ mod entities;
 mod error;
 mod loader;
 mod memo;
+pub mod protocol;
 mod routes;
 mod shape;
 
