@@ -256,11 +256,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
 
 /// The whole application for `state`.
 pub fn router(state: AppState) -> Router {
-    let config = state.config();
-    let prefix = config.auth_path_prefix.clone();
-    let max_body = config.max_body_bytes;
-    let cors = cors::layer(state.origins());
-
+    let prefix = state.config().auth_path_prefix.clone();
     let auth = routes::auth_routes();
     let app = Router::new().route("/health", get(routes::health::handler));
     let app = if prefix.is_empty() {
@@ -268,13 +264,23 @@ pub fn router(state: AppState) -> Router {
     } else {
         app.nest(&prefix, auth)
     };
-    app.fallback(not_found)
+    with_layers(app, state)
+}
+
+/// Adds the JSON 404 fallback and the cross-cutting layers (see the module docs) to
+/// `routes`, and the state. [`router`] uses it; tests use it to put the layers around
+/// routes of their own.
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let max_body = state.config().max_body_bytes;
+    let cors = cors::Cors::new(state.origins());
+    routes
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(csrf::check))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::map_response(json_errors))
-        .layer(cors)
+        .layer(middleware::from_fn_with_state(cors, cors::handle))
         .with_state(state)
 }
 

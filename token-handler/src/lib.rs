@@ -18,6 +18,7 @@
 //! | [`events`] | OCSF security events |
 //! | [`webauthn`] | reading WebAuthn registrations for `validate-credential` |
 //! | [`owners`] | resource owners for `authorize` when `ENTITY_TABLE` is set |
+//! | [`lambda`] | serving the router inside AWS Lambda |
 //!
 //! ```
 //! use std::sync::Arc;
@@ -49,6 +50,7 @@ pub mod cors;
 pub mod csrf;
 pub mod error;
 pub mod events;
+pub mod lambda;
 pub mod owners;
 pub mod routes;
 pub mod webauthn;

@@ -84,7 +84,7 @@ fn main() -> ExitCode {
         }
     };
     if in_lambda {
-        return match runtime.block_on(lambda_http::run(app)) {
+        return match runtime.block_on(l42_token_handler::lambda::run(app)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("l42-token-handler: runtime error: {e}");
