@@ -24,6 +24,8 @@
 //! | `REQUIRE_DEVICE_BOUND` | `true` rejects backup-eligible (synced) passkeys |
 //! | `ADDITIONAL_AUDIENCE` | comma-separated app client ids also accepted in tokens |
 //! | `ENTITY_TABLE` | a DynamoDB table (`id` → `owner`) that `authorize` reads resource owners from |
+//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`) | the region of the DynamoDB tables (default: `COGNITO_REGION`) |
+//! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | the credentials Lambda provides, for DynamoDB |
 //! | `JWKS_URL`, `JWKS_JSON`, `JWKS_FILE`, `JWT_LEEWAY_SECONDS`, … | the verifier's, as for the authorizer ([`l42_core::config`]) |
 //!
 //! Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` (any case). An empty
@@ -240,6 +242,25 @@ impl fmt::Display for Aaguid {
     }
 }
 
+/// AWS credentials from the environment. `Debug` shows the key id only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AwsKeys {
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: Secret,
+    /// `AWS_SESSION_TOKEN`.
+    pub session_token: Option<Secret>,
+}
+
+impl fmt::Debug for AwsKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsKeys")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything the token handler reads from the environment; see the module docs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -290,6 +311,11 @@ pub struct Config {
     pub entity_table: Option<String>,
     /// Whether the process runs inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API`).
     pub in_lambda: bool,
+    /// The region of the DynamoDB tables: `AWS_REGION`, `AWS_DEFAULT_REGION`, else
+    /// [`region`](Self::region).
+    pub aws_region: String,
+    /// The credentials in the environment, when there are any.
+    pub aws_credentials: Option<AwsKeys>,
     /// The token verifier's configuration: `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID` plus
     /// `ADDITIONAL_AUDIENCE`, the `JWKS_*` variables; token use `any` (the session checks
     /// each token's `token_use` itself).
@@ -442,6 +468,37 @@ impl Config {
             check_table_name("ENTITY_TABLE", t)?;
         }
 
+        let aws_region = match get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")) {
+            Some(r) if valid_region(&r) => r,
+            Some(r) => {
+                return Err(ConfigError::new(
+                    "AWS_REGION",
+                    format!("`{r}` is not an AWS region"),
+                ));
+            }
+            None => region.clone(),
+        };
+        let aws_credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
+            (Some(access_key_id), Some(secret)) => Some(AwsKeys {
+                access_key_id,
+                secret_access_key: Secret::new(secret),
+                session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
+            }),
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "AWS_SECRET_ACCESS_KEY",
+                    "is required when AWS_ACCESS_KEY_ID is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "AWS_ACCESS_KEY_ID",
+                    "is required when AWS_SECRET_ACCESS_KEY is set",
+                ));
+            }
+            (None, None) => None,
+        };
+
         let mut clients = client_id.clone();
         for a in &additional_audiences {
             clients.push(',');
@@ -478,6 +535,8 @@ impl Config {
             additional_audiences,
             entity_table,
             in_lambda,
+            aws_region,
+            aws_credentials,
             verifier,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,

@@ -19,6 +19,7 @@
 //! | [`webauthn`] | reading WebAuthn registrations for `validate-credential` |
 //! | [`owners`] | resource owners for `authorize` when `ENTITY_TABLE` is set |
 //! | [`lambda`] | serving the router inside AWS Lambda |
+//! | [`aws`] | AWS clients from the configuration |
 //!
 //! ```
 //! use std::sync::Arc;
@@ -44,6 +45,7 @@
 //! ```
 
 pub mod app;
+pub mod aws;
 pub mod body;
 pub mod config;
 pub mod cors;

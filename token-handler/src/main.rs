@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use l42_cedar::protocol::ProtocolEngine;
 use l42_token_handler::events::{Activity, SecurityEvent, Severity, Status};
+use l42_token_handler::owners::DynamoOwnerLookup;
 use l42_token_handler::{AppState, Config, router};
 
 const USAGE: &str = "\
@@ -55,17 +56,27 @@ fn main() -> ExitCode {
             None
         }
     };
-    if config.entity_table.is_some() {
-        // TODO(entity-table): a DynamoDB `OwnerLookup` (table key `id`, attribute `owner`)
-        // over the session layer's DynamoDB client. Until then `authorize` fails closed
-        // (503) for requests that name a resource id.
-        tracing::warn!(
-            "ENTITY_TABLE is set but no owner lookup is built yet; authorize answers 503 for requests naming a resource"
-        );
-    }
+    let owners = match &config.entity_table {
+        None => None,
+        Some(table) => match l42_token_handler::aws::dynamodb_client(&config) {
+            Some(client) => Some(Arc::new(DynamoOwnerLookup::new(client, table.clone()))),
+            None => {
+                // Fail closed: without a lookup, authorize answers 503 for requests that
+                // name a resource rather than trusting the caller's owner.
+                tracing::error!(
+                    "ENTITY_TABLE is set but the environment holds no AWS credentials; authorize answers 503 for requests naming a resource"
+                );
+                None
+            }
+        },
+    };
     let in_lambda = config.in_lambda;
     let listen = config.listen;
-    let app = router(AppState::builder(config).cedar(cedar).build());
+    let mut state = AppState::builder(config).cedar(cedar);
+    if let Some(lookup) = owners {
+        state = state.owner_lookup(lookup);
+    }
+    let app = router(state.build());
 
     let runtime = if in_lambda {
         tokio::runtime::Builder::new_current_thread()

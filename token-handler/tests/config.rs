@@ -184,6 +184,7 @@ fn bad_values_name_their_variable() {
         ("JWKS_URL", "http://example.com/jwks"),
         ("JWKS_JSON", "[1]"),
         ("JWT_LEEWAY_SECONDS", "9999"),
+        ("AWS_REGION", "nowhere"),
     ] {
         let e = config_from(&with(&[(var, value)])).unwrap_err();
         assert_eq!(e.var, var, "{var}={value}: {e}");
@@ -191,6 +192,31 @@ fn bad_values_name_their_variable() {
         assert!(!line.contains('\n'), "{line}");
         assert!(line.contains(var), "{line}");
     }
+}
+
+#[test]
+fn aws_settings() {
+    let c = config();
+    assert_eq!(c.aws_region, "us-east-1");
+    assert!(c.aws_credentials.is_none());
+    let c = config_from(&with(&[
+        ("AWS_REGION", "eu-central-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "very-secret-key"),
+        ("AWS_SESSION_TOKEN", "very-secret-token"),
+    ]))
+    .unwrap();
+    assert_eq!(c.aws_region, "eu-central-1");
+    let debug = format!("{c:?}");
+    assert!(debug.contains("AKIDEXAMPLE"));
+    assert!(!debug.contains("very-secret"), "{debug}");
+    assert!(l42_token_handler::aws::dynamodb_client(&c).is_some());
+    assert!(l42_token_handler::aws::dynamodb_client(&config()).is_none());
+    // Half a key pair names the missing half.
+    let e = config_from(&with(&[("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")])).unwrap_err();
+    assert_eq!(e.var, "AWS_SECRET_ACCESS_KEY");
+    let e = config_from(&with(&[("AWS_SECRET_ACCESS_KEY", "x")])).unwrap_err();
+    assert_eq!(e.var, "AWS_ACCESS_KEY_ID");
 }
 
 #[test]
