@@ -11,7 +11,7 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`config`] | [`Config::from_env`](config::Config::from_env): every variable, validated once |
-//! | [`app`] | the router, [`AppState`](app::AppState), the caller's [`Identity`](app::Identity) and the layers |
+//! | [`app`] | the router, [`AppState`], the caller's [`Identity`] and the layers |
 //! | [`routes`] | one file per endpoint |
 //! | [`error`] | every error's status and JSON body |
 //! | [`cors`], [`csrf`] | the exact-origin allow-list and the `X-L42-CSRF` check |
