@@ -13,6 +13,10 @@
 //! * the principal is `User::"<sub>"` in `UserGroup`s from `cognito:groups`,
 //!   the resource is `Application::"<application>"`.
 //!
+//! The token handler's `POST {P}/authorize` uses a second, smaller engine over the L42
+//! protocol schema (namespace `App`, named permissions such as `read:content`):
+//! [`protocol::ProtocolEngine`], with its files under `cedar/protocol/`.
+//!
 //! Everything fails closed: an unknown route has no action, a required
 //! context or principal attribute the request cannot supply is a Deny with
 //! the reason, and an erroring `forbid` policy denies.
@@ -45,6 +49,7 @@ mod entities;
 mod error;
 mod loader;
 mod memo;
+pub mod protocol;
 mod routes;
 mod shape;
 

@@ -1,0 +1,843 @@
+//! The token handler's configuration, read once from the environment.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `COGNITO_CLIENT_ID` | required; the app client the handler logs users in with |
+//! | `COGNITO_USER_POOL_ID` | required; the user pool (`us-east-1_AbC123`) |
+//! | `COGNITO_DOMAIN` | required; the hosted UI domain (`auth.example.com`, `https://…`, or `http://` on loopback for the dev identity provider) |
+//! | `SESSION_SECRET` | required; at least 32 bytes; signs the session cookie |
+//! | `SESSION_SECRET_PREVIOUS` | optional; the previous secret, still accepted while keys rotate (at least 32 bytes) |
+//! | `COGNITO_CLIENT_SECRET` | optional; sent by HTTP Basic to the token endpoint |
+//! | `COGNITO_REGION` | optional; default: the pool id's region |
+//! | `FRONTEND_URL` | the app's origin (default `http://localhost:3000`) |
+//! | `HOST`, `PORT` | the local listener (default `127.0.0.1:3001`); unused inside Lambda |
+//! | `SESSION_BACKEND` | `memory` or `dynamodb` (default `dynamodb` inside Lambda, `memory` elsewhere) |
+//! | `DYNAMODB_TABLE` | the session table (default `l42_sessions`) |
+//! | `DYNAMODB_ENDPOINT` | a DynamoDB endpoint other than AWS's (local emulators) |
+//! | `SESSION_HTTPS_ONLY` | `true` marks the cookie `Secure` (default: `true` inside Lambda, `false` elsewhere) |
+//! | `SESSION_SAME_SITE` | `lax` (default) or `strict` |
+//! | `COOKIE_DOMAIN` | the cookie's `Domain` (default none: a host-only cookie) |
+//! | `AUTH_PATH_PREFIX` | where the endpoints live (default `/auth`; leading `/` added, trailing `/` dropped) |
+//! | `CALLBACK_USE_ORIGIN` | `true`: the OAuth callback returns to the origin the login started from |
+//! | `CALLBACK_ALLOWED_ORIGINS` | comma-separated exact origins allowed besides `FRONTEND_URL` (CORS, callbacks, WebAuthn) |
+//! | `AAGUID_ALLOWLIST` | comma-separated authenticator AAGUIDs (UUIDs) accepted by `validate-credential`; empty accepts all |
+//! | `REQUIRE_DEVICE_BOUND` | `true` rejects backup-eligible (synced) passkeys |
+//! | `ADDITIONAL_AUDIENCE` | comma-separated app client ids also accepted in tokens |
+//! | `ENTITY_TABLE` | a DynamoDB table (`id` → `owner`) that `authorize` reads resource owners from |
+//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`) | the region of the DynamoDB tables (default: `COGNITO_REGION`) |
+//! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | the credentials Lambda provides, for DynamoDB |
+//! | `JWKS_URL`, `JWKS_JSON`, `JWKS_FILE`, `JWT_LEEWAY_SECONDS`, … | the verifier's, as for the authorizer ([`l42_core::config`]) |
+//!
+//! Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` (any case). An empty
+//! variable is the same as an unset one. Every error names its variable
+//! ([`ConfigError::var`]) on one line.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+pub use l42_core::ConfigError;
+use l42_core::{PoolId, VerifierConfig};
+
+/// The shortest accepted session secret, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The default local port.
+pub const DEFAULT_PORT: u16 = 3001;
+
+/// The default frontend origin.
+pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:3000";
+
+/// The default session table.
+pub const DEFAULT_SESSION_TABLE: &str = "l42_sessions";
+
+/// The default path prefix of the endpoints.
+pub const DEFAULT_AUTH_PATH_PREFIX: &str = "/auth";
+
+/// The largest request body accepted, in bytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long one request may take before it is answered with a 503.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A secret: its bytes never appear in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The secret's bytes (to key an HMAC or to authenticate; never to log).
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// Where sessions are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionBackend {
+    /// In process (local runs; sessions end with the process).
+    Memory,
+    /// A DynamoDB table ([`Config::dynamodb_table`]).
+    DynamoDb,
+}
+
+/// The session cookie's `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// `SameSite=Lax` (default: the cookie survives the OAuth redirect back).
+    Lax,
+    /// `SameSite=Strict`.
+    Strict,
+}
+
+/// A web origin, `scheme://host[:port]`, normalised: lower-case, default port dropped,
+/// no trailing slash. Compared byte for byte with a request's `Origin` header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Origin(String);
+
+impl Origin {
+    /// Parses an origin (a trailing `/` is allowed; a path, query, user info or fragment
+    /// is not).
+    pub fn parse(s: &str) -> Result<Origin, String> {
+        let s = s.trim();
+        let lower = s.to_ascii_lowercase();
+        let (scheme, rest) = lower
+            .split_once("://")
+            .ok_or_else(|| format!("`{s}` is not an origin (expected http(s)://host[:port])"))?;
+        let default_port = match scheme {
+            "https" => "443",
+            "http" => "80",
+            _ => return Err(format!("`{s}` must be http:// or https://")),
+        };
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.is_empty()
+            || authority
+                .bytes()
+                .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b'\\') || !b.is_ascii_graphic())
+        {
+            return Err(format!(
+                "`{s}` is not an origin (no path, query, fragment or user info)"
+            ));
+        }
+        let (host, port) = split_host_port(authority)
+            .ok_or_else(|| format!("`{s}` has an invalid host or port"))?;
+        let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            v6.parse::<std::net::Ipv6Addr>().is_ok()
+        } else {
+            valid_hostname(host)
+        };
+        if !host_ok {
+            return Err(format!("`{s}` has an invalid host"));
+        }
+        Ok(Origin(match port {
+            Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+            _ => format!("{scheme}://{host}"),
+        }))
+    }
+
+    /// The origin's text, e.g. `https://app.example.com`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is an `https` origin.
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `host[:port]` → (host, port); the port must be 1–65535.
+fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
+    let (host, port) = if authority.starts_with('[') {
+        let end = authority.find(']')?;
+        let (host, rest) = authority.split_at(end + 1);
+        match rest {
+            "" => (host, None),
+            r => (host, Some(r.strip_prefix(':')?)),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if let Some(p) = port {
+        let n: u16 = p.parse().ok()?;
+        if n == 0 || p.starts_with('0') || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    Some((host, port))
+}
+
+/// A DNS name or IPv4 address: labels of `[a-z0-9-]`, not starting or ending with `-`.
+fn valid_hostname(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// An authenticator AAGUID (16 bytes), shown as a lower-case UUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Aaguid(pub [u8; 16]);
+
+impl Aaguid {
+    /// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (or the 32 hex digits without dashes).
+    pub fn parse(s: &str) -> Result<Aaguid, String> {
+        let t = s.trim();
+        let dashed = t.len() == 36
+            && [8, 13, 18, 23]
+                .iter()
+                .all(|&i| t.as_bytes().get(i) == Some(&b'-'));
+        let hex: String = if dashed {
+            t.chars().filter(|&c| c != '-').collect()
+        } else {
+            t.to_owned()
+        };
+        if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("`{t}` is not a UUID"));
+        }
+        let mut out = [0u8; 16];
+        for (i, byte) in out.iter_mut().enumerate() {
+            let pair = hex.get(2 * i..2 * i + 2).unwrap_or("00");
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| format!("`{t}` is not a UUID"))?;
+        }
+        Ok(Aaguid(out))
+    }
+}
+
+impl fmt::Display for Aaguid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// AWS credentials from the environment. `Debug` shows the key id only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AwsKeys {
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: Secret,
+    /// `AWS_SESSION_TOKEN`.
+    pub session_token: Option<Secret>,
+}
+
+impl fmt::Debug for AwsKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsKeys")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the token handler reads from the environment; see the module docs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `COGNITO_CLIENT_ID`.
+    pub client_id: String,
+    /// `COGNITO_CLIENT_SECRET`.
+    pub client_secret: Option<Secret>,
+    /// `COGNITO_USER_POOL_ID`.
+    pub user_pool_id: PoolId,
+    /// `COGNITO_REGION`, else the pool's region.
+    pub region: String,
+    /// `COGNITO_DOMAIN` as a base URL without a trailing slash, e.g.
+    /// `https://auth.example.com`.
+    pub cognito_base_url: String,
+    /// `SESSION_SECRET`.
+    pub session_secret: Secret,
+    /// `SESSION_SECRET_PREVIOUS`.
+    pub previous_session_secret: Option<Secret>,
+    /// `FRONTEND_URL`.
+    pub frontend_url: Origin,
+    /// `CALLBACK_ALLOWED_ORIGINS`.
+    pub callback_allowed_origins: Vec<Origin>,
+    /// `CALLBACK_USE_ORIGIN`.
+    pub callback_use_origin: bool,
+    /// The local listener (`HOST`, `PORT`).
+    pub listen: SocketAddr,
+    /// `SESSION_BACKEND`.
+    pub session_backend: SessionBackend,
+    /// `DYNAMODB_TABLE`.
+    pub dynamodb_table: String,
+    /// `DYNAMODB_ENDPOINT`.
+    pub dynamodb_endpoint: Option<String>,
+    /// `SESSION_HTTPS_ONLY`.
+    pub session_https_only: bool,
+    /// `SESSION_SAME_SITE`.
+    pub session_same_site: SameSite,
+    /// `COOKIE_DOMAIN` (without a leading dot).
+    pub cookie_domain: Option<String>,
+    /// `AUTH_PATH_PREFIX`, normalised: `/auth`, `/_auth`, or `""` for the root.
+    pub auth_path_prefix: String,
+    /// `AAGUID_ALLOWLIST` (empty: every authenticator).
+    pub aaguid_allowlist: Vec<Aaguid>,
+    /// `REQUIRE_DEVICE_BOUND`.
+    pub require_device_bound: bool,
+    /// `ADDITIONAL_AUDIENCE`.
+    pub additional_audiences: Vec<String>,
+    /// `ENTITY_TABLE`.
+    pub entity_table: Option<String>,
+    /// Whether the process runs inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API`).
+    pub in_lambda: bool,
+    /// The region of the DynamoDB tables: `AWS_REGION`, `AWS_DEFAULT_REGION`, else
+    /// [`region`](Self::region).
+    pub aws_region: String,
+    /// The credentials in the environment, when there are any.
+    pub aws_credentials: Option<AwsKeys>,
+    /// The token verifier's configuration: `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID` plus
+    /// `ADDITIONAL_AUDIENCE`, the `JWKS_*` variables; token use `any` (the session checks
+    /// each token's `token_use` itself).
+    pub verifier: VerifierConfig,
+    /// The largest request body accepted (not configurable from the environment).
+    pub max_body_bytes: usize,
+    /// How long a request may take (not configurable from the environment).
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable at fault.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable at fault.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let required =
+            |name: &'static str| get(name).ok_or_else(|| ConfigError::new(name, "is required"));
+        let in_lambda = lookup("AWS_LAMBDA_RUNTIME_API").is_some_and(|v| !v.trim().is_empty());
+
+        let client_id = required("COGNITO_CLIENT_ID")?;
+        check_client_id("COGNITO_CLIENT_ID", &client_id)?;
+        let pool = required("COGNITO_USER_POOL_ID")?;
+        let user_pool_id =
+            PoolId::parse(&pool).map_err(|m| ConfigError::new("COGNITO_USER_POOL_ID", m))?;
+        let cognito_base_url = cognito_base_url(&required("COGNITO_DOMAIN")?)?;
+        let session_secret = secret("SESSION_SECRET", &required("SESSION_SECRET")?)?;
+        let previous_session_secret = get("SESSION_SECRET_PREVIOUS")
+            .map(|v| secret("SESSION_SECRET_PREVIOUS", &v))
+            .transpose()?;
+        let client_secret = get("COGNITO_CLIENT_SECRET").map(Secret::new);
+        let region = match get("COGNITO_REGION") {
+            Some(r) => {
+                if !valid_region(&r) {
+                    return Err(ConfigError::new(
+                        "COGNITO_REGION",
+                        format!("`{r}` is not an AWS region"),
+                    ));
+                }
+                r
+            }
+            None => user_pool_id.region().to_owned(),
+        };
+
+        let frontend_url = match get("FRONTEND_URL") {
+            Some(v) => Origin::parse(&v).map_err(|m| ConfigError::new("FRONTEND_URL", m))?,
+            None => Origin::parse(DEFAULT_FRONTEND_URL)
+                .map_err(|m| ConfigError::new("FRONTEND_URL", m))?,
+        };
+        let mut callback_allowed_origins = Vec::new();
+        for item in list(get("CALLBACK_ALLOWED_ORIGINS")) {
+            let origin = Origin::parse(&item)
+                .map_err(|m| ConfigError::new("CALLBACK_ALLOWED_ORIGINS", m))?;
+            if !callback_allowed_origins.contains(&origin) {
+                callback_allowed_origins.push(origin);
+            }
+        }
+        let callback_use_origin = boolean(&get, "CALLBACK_USE_ORIGIN", false)?;
+
+        let port = match get("PORT") {
+            Some(p) => match p.parse::<u16>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(ConfigError::new(
+                        "PORT",
+                        format!("`{p}` is not a port (1-65535)"),
+                    ));
+                }
+            },
+            None => DEFAULT_PORT,
+        };
+        let host = match get("HOST") {
+            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(h) if h.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(h) => h.parse().map_err(|_| {
+                ConfigError::new("HOST", format!("`{h}` is not an IP address or localhost"))
+            })?,
+        };
+
+        let session_backend = match get("SESSION_BACKEND").map(|v| v.to_ascii_lowercase()) {
+            None if in_lambda => SessionBackend::DynamoDb,
+            None => SessionBackend::Memory,
+            Some(v) if v == "memory" => SessionBackend::Memory,
+            Some(v) if v == "dynamodb" => SessionBackend::DynamoDb,
+            Some(v) => {
+                return Err(ConfigError::new(
+                    "SESSION_BACKEND",
+                    format!("`{v}` is not memory or dynamodb"),
+                ));
+            }
+        };
+        let dynamodb_table =
+            get("DYNAMODB_TABLE").unwrap_or_else(|| DEFAULT_SESSION_TABLE.to_owned());
+        check_table_name("DYNAMODB_TABLE", &dynamodb_table)?;
+        let dynamodb_endpoint = get("DYNAMODB_ENDPOINT")
+            .map(|v| endpoint_url("DYNAMODB_ENDPOINT", &v))
+            .transpose()?;
+        let session_https_only = boolean(&get, "SESSION_HTTPS_ONLY", in_lambda)?;
+        let session_same_site = match get("SESSION_SAME_SITE").map(|v| v.to_ascii_lowercase()) {
+            None => SameSite::Lax,
+            Some(v) if v == "lax" => SameSite::Lax,
+            Some(v) if v == "strict" => SameSite::Strict,
+            Some(v) => {
+                return Err(ConfigError::new(
+                    "SESSION_SAME_SITE",
+                    format!("`{v}` is not lax or strict"),
+                ));
+            }
+        };
+        let cookie_domain = get("COOKIE_DOMAIN")
+            .map(|d| {
+                let d = d.trim_start_matches('.').to_ascii_lowercase();
+                if (valid_hostname(&d) && d.contains('.')) || d == "localhost" {
+                    Ok(d)
+                } else {
+                    Err(ConfigError::new(
+                        "COOKIE_DOMAIN",
+                        format!("`{d}` is not a domain name"),
+                    ))
+                }
+            })
+            .transpose()?;
+        let auth_path_prefix = auth_path_prefix(lookup("AUTH_PATH_PREFIX").as_deref())?;
+
+        let mut aaguid_allowlist = Vec::new();
+        for item in list(get("AAGUID_ALLOWLIST")) {
+            aaguid_allowlist
+                .push(Aaguid::parse(&item).map_err(|m| ConfigError::new("AAGUID_ALLOWLIST", m))?);
+        }
+        let require_device_bound = boolean(&get, "REQUIRE_DEVICE_BOUND", false)?;
+        let additional_audiences = list(get("ADDITIONAL_AUDIENCE"));
+        for a in &additional_audiences {
+            check_client_id("ADDITIONAL_AUDIENCE", a)?;
+        }
+        let entity_table = get("ENTITY_TABLE");
+        if let Some(t) = &entity_table {
+            check_table_name("ENTITY_TABLE", t)?;
+        }
+
+        let aws_region = match get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")) {
+            Some(r) if valid_region(&r) => r,
+            Some(r) => {
+                return Err(ConfigError::new(
+                    "AWS_REGION",
+                    format!("`{r}` is not an AWS region"),
+                ));
+            }
+            None => region.clone(),
+        };
+        let aws_credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
+            (Some(access_key_id), Some(secret)) => Some(AwsKeys {
+                access_key_id,
+                secret_access_key: Secret::new(secret),
+                session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
+            }),
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "AWS_SECRET_ACCESS_KEY",
+                    "is required when AWS_ACCESS_KEY_ID is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "AWS_ACCESS_KEY_ID",
+                    "is required when AWS_SECRET_ACCESS_KEY is set",
+                ));
+            }
+            (None, None) => None,
+        };
+
+        let mut clients = client_id.clone();
+        for a in &additional_audiences {
+            clients.push(',');
+            clients.push_str(a);
+        }
+        let verifier = VerifierConfig::from_lookup(|name| match name {
+            "COGNITO_USER_POOL_ID" => Some(user_pool_id.as_str().to_owned()),
+            "COGNITO_CLIENT_ID" => Some(clients.clone()),
+            "TOKEN_USE" => Some("any".to_owned()),
+            other => lookup(other),
+        })?;
+
+        Ok(Config {
+            client_id,
+            client_secret,
+            user_pool_id,
+            region,
+            cognito_base_url,
+            session_secret,
+            previous_session_secret,
+            frontend_url,
+            callback_allowed_origins,
+            callback_use_origin,
+            listen: SocketAddr::new(host, port),
+            session_backend,
+            dynamodb_table,
+            dynamodb_endpoint,
+            session_https_only,
+            session_same_site,
+            cookie_domain,
+            auth_path_prefix,
+            aaguid_allowlist,
+            require_device_bound,
+            additional_audiences,
+            entity_table,
+            in_lambda,
+            aws_region,
+            aws_credentials,
+            verifier,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        })
+    }
+
+    /// Every origin the handler answers: `FRONTEND_URL` first, then
+    /// `CALLBACK_ALLOWED_ORIGINS`, without duplicates.
+    pub fn allowed_origins(&self) -> Vec<Origin> {
+        let mut out = vec![self.frontend_url.clone()];
+        for o in &self.callback_allowed_origins {
+            if !out.contains(o) {
+                out.push(o.clone());
+            }
+        }
+        out
+    }
+
+    /// The path of an endpoint under the prefix, e.g. `route("/authorize")` →
+    /// `/auth/authorize`.
+    pub fn route(&self, path: &str) -> String {
+        format!("{}{path}", self.auth_path_prefix)
+    }
+}
+
+/// Normalises `AUTH_PATH_PREFIX`: default `/auth`; a leading `/` added, trailing ones
+/// dropped (`/` alone means the root, `""`).
+pub fn auth_path_prefix(value: Option<&str>) -> Result<String, ConfigError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(DEFAULT_AUTH_PATH_PREFIX.to_owned());
+    };
+    let trimmed = v.trim_end_matches('/');
+    let prefix = if trimmed.starts_with('/') || trimmed.is_empty() {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    };
+    let ok = prefix.split('/').skip(1).all(|seg| {
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+    });
+    if !ok || prefix.contains(['{', '}', '*', ':']) {
+        return Err(ConfigError::new(
+            "AUTH_PATH_PREFIX",
+            format!("`{v}` is not a path prefix (letters, digits, - _ . ~ between slashes)"),
+        ));
+    }
+    Ok(prefix)
+}
+
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) => match v.as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError::new(
+                name,
+                format!("`{v}` is not a boolean (true or false)"),
+            )),
+        },
+    }
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn secret(name: &'static str, value: &str) -> Result<Secret, ConfigError> {
+    if value.len() < MIN_SECRET_BYTES {
+        // The message gives the length, never the value.
+        return Err(ConfigError::new(
+            name,
+            format!(
+                "must be at least {MIN_SECRET_BYTES} bytes (it has {})",
+                value.len()
+            ),
+        ));
+    }
+    Ok(Secret::new(value.as_bytes()))
+}
+
+fn check_client_id(name: &'static str, id: &str) -> Result<(), ConfigError> {
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ConfigError::new(
+            name,
+            format!("`{id}` is not an app client id"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_table_name(name: &'static str, table: &str) -> Result<(), ConfigError> {
+    let ok = (3..=255).contains(&table.len())
+        && table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            name,
+            format!("`{table}` is not a DynamoDB table name (3-255 of a-z A-Z 0-9 _ - .)"),
+        ))
+    }
+}
+
+fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.first().is_some_and(|p| p.len() == 2)
+        && parts
+            .iter()
+            .take(parts.len() - 1)
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_loopback_http(url: &str) -> bool {
+    [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://localhost/",
+        "http://[::1]:",
+    ]
+    .iter()
+    .any(|p| url.starts_with(p))
+        || ["http://127.0.0.1", "http://localhost", "http://[::1]"].contains(&url)
+}
+
+/// `COGNITO_DOMAIN` → base URL: a bare domain gets `https://`; plain `http` only on
+/// loopback (the dev identity provider); a path is kept (without a trailing slash), a query
+/// or fragment is refused.
+fn cognito_base_url(value: &str) -> Result<String, ConfigError> {
+    let err = |m: String| ConfigError::new("COGNITO_DOMAIN", m);
+    let url = if value.contains("://") {
+        value.to_owned()
+    } else {
+        format!("https://{value}")
+    };
+    let url = url.trim_end_matches('/').to_owned();
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("https://") || is_loopback_http(&lower)) {
+        return Err(err(format!(
+            "`{value}` must be https (plain http only on loopback)"
+        )));
+    }
+    if url.contains(['?', '#', '@', ' ']) {
+        return Err(err(format!(
+            "`{value}` must be a domain or base URL (no query, fragment or user info)"
+        )));
+    }
+    let authority = url
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .unwrap_or("");
+    Origin::parse(&format!(
+        "{}://{authority}",
+        url.split_once("://").map_or("https", |(s, _)| s)
+    ))
+    .map_err(err)?;
+    Ok(url)
+}
+
+fn endpoint_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
+    let lower = value.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        Ok(value.trim_end_matches('/').to_owned())
+    } else {
+        Err(ConfigError::new(
+            name,
+            format!("`{value}` is not an http(s) URL"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn origins_normalise() {
+        for (input, want) in [
+            ("https://App.Example.com/", "https://app.example.com"),
+            ("https://app.example.com:443", "https://app.example.com"),
+            ("http://localhost:3000", "http://localhost:3000"),
+            ("http://localhost:80", "http://localhost"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("http://[::1]:3000", "http://[::1]:3000"),
+        ] {
+            assert_eq!(Origin::parse(input).unwrap().as_str(), want, "{input}");
+        }
+        for bad in [
+            "",
+            "example.com",
+            "ftp://example.com",
+            "https://",
+            "https://example.com/path",
+            "https://example.com?x",
+            "https://user@example.com",
+            "https://example.com:0",
+            "https://example.com:99999",
+            "https://exa mple.com",
+            "https://-bad.com",
+            "https://[zz]:1",
+            "*",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn aaguids_round_trip() {
+        let a = Aaguid::parse("ADCE0002-35BC-C60A-648B-0B25F1F05503").unwrap();
+        assert_eq!(a.to_string(), "adce0002-35bc-c60a-648b-0b25f1f05503");
+        assert_eq!(
+            Aaguid::parse("adce000235bcc60a648b0b25f1f05503").unwrap(),
+            a
+        );
+        for bad in [
+            "",
+            "xyz",
+            "adce0002-35bc-c60a-648b-0b25f1f0550",
+            "adce0002_35bc_c60a_648b_0b25f1f05503",
+        ] {
+            assert!(Aaguid::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prefixes() {
+        for (input, want) in [
+            (None, "/auth"),
+            (Some(""), "/auth"),
+            (Some("auth"), "/auth"),
+            (Some("/_auth/"), "/_auth"),
+            (Some("/api/auth//"), "/api/auth"),
+            (Some("/"), ""),
+        ] {
+            assert_eq!(auth_path_prefix(input).unwrap(), want, "{input:?}");
+        }
+        for bad in ["/a b", "/a//b", "/../x", "/{id}", "/a?b"] {
+            assert_eq!(
+                auth_path_prefix(Some(bad)).unwrap_err().var,
+                "AUTH_PATH_PREFIX"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_show() {
+        let s = Secret::new("super-secret-value-that-is-long-enough");
+        assert!(!format!("{s:?}").contains("super"));
+    }
+
+    #[test]
+    fn cognito_domains() {
+        assert_eq!(
+            cognito_base_url("auth.example.com").unwrap(),
+            "https://auth.example.com"
+        );
+        assert_eq!(
+            cognito_base_url("https://x.auth.us-east-1.amazoncognito.com/").unwrap(),
+            "https://x.auth.us-east-1.amazoncognito.com"
+        );
+        assert_eq!(
+            cognito_base_url("http://127.0.0.1:9000").unwrap(),
+            "http://127.0.0.1:9000"
+        );
+        for bad in [
+            "http://auth.example.com",
+            "https://a.com/?x=1",
+            "ftp://x",
+            "https://",
+        ] {
+            assert!(cognito_base_url(bad).is_err(), "{bad}");
+        }
+    }
+}

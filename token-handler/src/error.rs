@@ -1,0 +1,119 @@
+//! Every error the handler answers with, its HTTP status and its JSON body.
+//!
+//! Bodies are `{"error": "<short text>"}`, with `"message"` when there is more to say.
+//! The texts are part of the protocol (`auth.js` reads some of them): change them only
+//! with `PROTOCOL.md`. No message ever carries a token, cookie value or secret.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use thiserror::Error;
+
+/// An error answer. [`IntoResponse`] gives the status and JSON body.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    /// No session, or one whose tokens are unusable: 401.
+    #[error("Not authenticated")]
+    NotAuthenticated,
+    /// A state-changing request without `X-L42-CSRF: 1`: 403.
+    #[error("CSRF validation failed")]
+    CsrfFailed,
+    /// A body that is not the JSON the endpoint takes: 400.
+    #[error("Invalid request body: {0}")]
+    BadBody(String),
+    /// A well-formed body whose values are unusable: 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A WebAuthn credential that cannot be parsed: 400.
+    #[error("Invalid credential: {0}")]
+    InvalidCredential(String),
+    /// A body that is not `application/json`: 415.
+    #[error("Unsupported media type")]
+    UnsupportedMediaType,
+    /// A body over the size limit: 413.
+    #[error("Request body too large")]
+    PayloadTooLarge,
+    /// No such endpoint: 404.
+    #[error("Not found")]
+    NotFound,
+    /// The endpoint exists but not with this method: 405.
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    /// The Cedar engine did not load: 503 (fail closed).
+    #[error("Authorization engine unavailable")]
+    CedarUnavailable,
+    /// A dependency (DynamoDB, Cognito) failed or timed out: 503. The detail is logged,
+    /// not returned.
+    #[error("Service unavailable")]
+    Unavailable(String),
+    /// The request took longer than the configured timeout: 503.
+    #[error("Request timed out")]
+    Timeout,
+    /// A bug (a caught panic, an impossible state): 500.
+    #[error("Internal server error")]
+    Internal,
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::CsrfFailed => StatusCode::FORBIDDEN,
+            ApiError::BadBody(_) | ApiError::BadRequest(_) | ApiError::InvalidCredential(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::CedarUnavailable | ApiError::Unavailable(_) | ApiError::Timeout => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            ApiError::BadBody(m) => json!({"error": "Invalid request body", "message": m}),
+            ApiError::InvalidCredential(m) => json!({"error": "Invalid credential", "message": m}),
+            ApiError::BadRequest(m) => json!({"error": "Bad request", "message": m}),
+            ApiError::UnsupportedMediaType => json!({
+                "error": "Unsupported media type",
+                "message": "send the body as application/json",
+            }),
+            other => json!({"error": other.to_string()}),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Unavailable(detail) = &self {
+            tracing::warn!(detail = %detail, "dependency unavailable");
+        }
+        (self.status(), Json(self.body())).into_response()
+    }
+}
+
+/// A JSON error body for any status, for responses that did not come from an
+/// [`ApiError`] (axum's own 405, a layer's 413, ...): `{"error": "<reason phrase>"}`.
+pub fn json_error_for_status(status: StatusCode) -> Response {
+    let text = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound.to_string(),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed.to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.to_string(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType.to_string(),
+        StatusCode::REQUEST_TIMEOUT => ApiError::Timeout.to_string(),
+        s => s.canonical_reason().unwrap_or("Error").to_owned(),
+    };
+    let mut response = (status, Json(json!({ "error": text }))).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

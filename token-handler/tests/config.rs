@@ -1,0 +1,227 @@
+//! Configuration: defaults, normalisation, and errors that name their variable.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::*;
+use l42_token_handler::config::{SameSite, SessionBackend};
+
+fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut vars = base_vars();
+    vars.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+    vars.extend_from_slice(extra);
+    vars
+}
+
+#[test]
+fn defaults() {
+    let c = config_from(&[
+        ("COGNITO_CLIENT_ID", "client-1"),
+        ("COGNITO_USER_POOL_ID", "eu-west-2_Example"),
+        ("COGNITO_DOMAIN", "auth.example.com"),
+        ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+    ])
+    .unwrap();
+    assert_eq!(c.auth_path_prefix, "/auth");
+    assert_eq!(c.frontend_url.as_str(), "http://localhost:3000");
+    assert_eq!(c.listen, "127.0.0.1:3001".parse::<SocketAddr>().unwrap());
+    assert_eq!(c.session_backend, SessionBackend::Memory);
+    assert_eq!(c.dynamodb_table, "l42_sessions");
+    assert!(!c.session_https_only);
+    assert_eq!(c.session_same_site, SameSite::Lax);
+    assert_eq!(c.region, "eu-west-2");
+    assert_eq!(c.cognito_base_url, "https://auth.example.com");
+    assert!(c.aaguid_allowlist.is_empty());
+    assert!(!c.require_device_bound);
+    assert!(c.entity_table.is_none());
+    assert!(!c.in_lambda);
+    assert_eq!(c.verifier.client_ids, ["client-1"]);
+    assert_eq!(c.verifier.token_use, l42_core::TokenUse::Any);
+}
+
+#[test]
+fn inside_lambda_sessions_default_to_dynamodb_and_secure_cookies() {
+    let c = config_from(&with(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")])).unwrap();
+    assert!(c.in_lambda);
+    assert_eq!(c.session_backend, SessionBackend::DynamoDb);
+    assert!(c.session_https_only);
+    let c = config_from(&with(&[
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ("SESSION_BACKEND", "memory"),
+        ("SESSION_HTTPS_ONLY", "false"),
+    ]))
+    .unwrap();
+    assert_eq!(c.session_backend, SessionBackend::Memory);
+    assert!(!c.session_https_only);
+}
+
+#[test]
+fn every_variable_is_read() {
+    let c = config_from(&with(&[
+        ("COGNITO_CLIENT_SECRET", "s3cret"),
+        ("COGNITO_REGION", "us-west-2"),
+        ("FRONTEND_URL", "https://App.Example.com/"),
+        (
+            "CALLBACK_ALLOWED_ORIGINS",
+            "https://a.example.com, https://b.example.com:8443,https://a.example.com",
+        ),
+        ("CALLBACK_USE_ORIGIN", "yes"),
+        ("HOST", "0.0.0.0"),
+        ("PORT", "8080"),
+        ("SESSION_BACKEND", "DynamoDB"),
+        ("DYNAMODB_TABLE", "my.sessions-1"),
+        ("DYNAMODB_ENDPOINT", "http://127.0.0.1:5000/"),
+        ("SESSION_HTTPS_ONLY", "TRUE"),
+        ("SESSION_SAME_SITE", "Strict"),
+        ("COOKIE_DOMAIN", ".example.com"),
+        ("AUTH_PATH_PREFIX", "_auth/"),
+        ("AAGUID_ALLOWLIST", "cb69481e-8ff7-4039-93ec-0a2729a154a8"),
+        ("REQUIRE_DEVICE_BOUND", "1"),
+        ("ADDITIONAL_AUDIENCE", "client-2, client-3"),
+        ("ENTITY_TABLE", "entities"),
+        (
+            "SESSION_SECRET_PREVIOUS",
+            "an-older-secret-of-at-least-32-bytes",
+        ),
+    ]))
+    .unwrap();
+    assert!(c.client_secret.is_some());
+    assert_eq!(c.region, "us-west-2");
+    assert_eq!(c.frontend_url.as_str(), "https://app.example.com");
+    let origins: Vec<String> = c
+        .allowed_origins()
+        .iter()
+        .map(|o| o.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            "https://app.example.com",
+            "https://a.example.com",
+            "https://b.example.com:8443"
+        ]
+    );
+    assert!(c.callback_use_origin);
+    assert_eq!(c.listen, "0.0.0.0:8080".parse::<SocketAddr>().unwrap());
+    assert_eq!(c.session_backend, SessionBackend::DynamoDb);
+    assert_eq!(c.dynamodb_table, "my.sessions-1");
+    assert_eq!(
+        c.dynamodb_endpoint.as_deref(),
+        Some("http://127.0.0.1:5000")
+    );
+    assert!(c.session_https_only);
+    assert_eq!(c.session_same_site, SameSite::Strict);
+    assert_eq!(c.cookie_domain.as_deref(), Some("example.com"));
+    assert_eq!(c.auth_path_prefix, "/_auth");
+    assert_eq!(c.route("/authorize"), "/_auth/authorize");
+    assert_eq!(c.aaguid_allowlist.len(), 1);
+    assert!(c.require_device_bound);
+    assert_eq!(c.additional_audiences, ["client-2", "client-3"]);
+    assert_eq!(c.verifier.client_ids, ["client-1", "client-2", "client-3"]);
+    assert_eq!(c.entity_table.as_deref(), Some("entities"));
+    assert!(c.previous_session_secret.is_some());
+    // No secret shows in Debug output.
+    let debug = format!("{c:?}");
+    assert!(
+        !debug.contains("s3cret") && !debug.contains("0123456789abcdef"),
+        "{debug}"
+    );
+}
+
+#[test]
+fn required_variables_are_named() {
+    for var in [
+        "COGNITO_CLIENT_ID",
+        "COGNITO_USER_POOL_ID",
+        "COGNITO_DOMAIN",
+        "SESSION_SECRET",
+    ] {
+        let mut vars = base_vars();
+        vars.retain(|(k, _)| *k != var);
+        let e = config_from(&vars).unwrap_err();
+        assert_eq!(e.var, var);
+        assert!(e.to_string().contains(var));
+        // Empty is the same as unset.
+        let e = config_from(&with(&[(var, "  ")])).unwrap_err();
+        assert_eq!(e.var, var);
+    }
+}
+
+#[test]
+fn bad_values_name_their_variable() {
+    for (var, value) in [
+        ("COGNITO_CLIENT_ID", "bad id"),
+        ("COGNITO_CLIENT_ID", "a,b"),
+        ("COGNITO_USER_POOL_ID", "nope"),
+        ("COGNITO_USER_POOL_ID", "us-east-1_a,us-east-1_b"),
+        ("COGNITO_DOMAIN", "http://auth.example.com"),
+        ("COGNITO_DOMAIN", "https://auth.example.com/?x"),
+        ("SESSION_SECRET", "too-short"),
+        ("SESSION_SECRET_PREVIOUS", "short"),
+        ("COGNITO_REGION", "moon-1"),
+        ("FRONTEND_URL", "localhost:3000"),
+        ("FRONTEND_URL", "https://app.example.com/path"),
+        ("CALLBACK_ALLOWED_ORIGINS", "https://ok.example.com,*"),
+        ("CALLBACK_USE_ORIGIN", "maybe"),
+        ("HOST", "not-a-host"),
+        ("PORT", "0"),
+        ("PORT", "70000"),
+        ("PORT", "http"),
+        ("SESSION_BACKEND", "redis"),
+        ("DYNAMODB_TABLE", "x"),
+        ("DYNAMODB_TABLE", "bad/table"),
+        ("DYNAMODB_ENDPOINT", "localhost:8000"),
+        ("SESSION_HTTPS_ONLY", "sometimes"),
+        ("SESSION_SAME_SITE", "none"),
+        ("COOKIE_DOMAIN", "bad domain"),
+        ("AUTH_PATH_PREFIX", "/a b"),
+        ("AAGUID_ALLOWLIST", "not-a-uuid"),
+        ("REQUIRE_DEVICE_BOUND", "2"),
+        ("ADDITIONAL_AUDIENCE", "ok,not ok"),
+        ("ENTITY_TABLE", "no"),
+        ("JWKS_URL", "http://example.com/jwks"),
+        ("JWKS_JSON", "[1]"),
+        ("JWT_LEEWAY_SECONDS", "9999"),
+        ("AWS_REGION", "nowhere"),
+    ] {
+        let e = config_from(&with(&[(var, value)])).unwrap_err();
+        assert_eq!(e.var, var, "{var}={value}: {e}");
+        let line = e.to_string();
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains(var), "{line}");
+    }
+}
+
+#[test]
+fn aws_settings() {
+    let c = config();
+    assert_eq!(c.aws_region, "us-east-1");
+    assert!(c.aws_credentials.is_none());
+    let c = config_from(&with(&[
+        ("AWS_REGION", "eu-central-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "very-secret-key"),
+        ("AWS_SESSION_TOKEN", "very-secret-token"),
+    ]))
+    .unwrap();
+    assert_eq!(c.aws_region, "eu-central-1");
+    let debug = format!("{c:?}");
+    assert!(debug.contains("AKIDEXAMPLE"));
+    assert!(!debug.contains("very-secret"), "{debug}");
+    assert!(l42_token_handler::aws::dynamodb_client(&c).is_some());
+    assert!(l42_token_handler::aws::dynamodb_client(&config()).is_none());
+    // Half a key pair names the missing half.
+    let e = config_from(&with(&[("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")])).unwrap_err();
+    assert_eq!(e.var, "AWS_SECRET_ACCESS_KEY");
+    let e = config_from(&with(&[("AWS_SECRET_ACCESS_KEY", "x")])).unwrap_err();
+    assert_eq!(e.var, "AWS_ACCESS_KEY_ID");
+}
+
+#[test]
+fn secrets_are_not_echoed_in_errors() {
+    let e = config_from(&with(&[("SESSION_SECRET", "hunter2-short")])).unwrap_err();
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    assert!(e.to_string().contains("32 bytes"), "{e}");
+}

@@ -1,0 +1,227 @@
+//! The real binary inside a (local) Lambda Runtime API: API Gateway HTTP API payload 2.0
+//! and 1.0, REST stages and Function URL events, end to end.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[path = "common/runtime_api.rs"]
+mod runtime_api;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use runtime_api::{Posted, RuntimeApi};
+use serde_json::{Value, json};
+
+/// Kills the child when the test ends, also on failure.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(api: &RuntimeApi) -> Guard {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_l42-token-handler"));
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.addr())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "l42-token-handler")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
+        .env("COGNITO_CLIENT_ID", "client-1")
+        .env("COGNITO_USER_POOL_ID", "us-east-1_Example")
+        .env("COGNITO_DOMAIN", "auth.example.com")
+        .env("SESSION_SECRET", "0123456789abcdef0123456789abcdef")
+        .env("FRONTEND_URL", "https://app.example.com")
+        .env("JWKS_URL", "https://jwks.example.com/jwks.json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Guard(cmd.spawn().unwrap())
+}
+
+fn v2(
+    method: &str,
+    raw_path: &str,
+    stage: &str,
+    domain: &str,
+    headers: Value,
+    body: Option<&str>,
+) -> String {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "aaaaaaaaaa",
+            "domainName": domain,
+            "domainPrefix": "aaaaaaaaaa",
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "test"
+            },
+            "requestId": "r",
+            "routeKey": "$default",
+            "stage": stage,
+            "time": "21/Apr/2020:15:08:21 +0000",
+            "timeEpoch": 1_587_481_701_067u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+fn v1(method: &str, path: &str, stage: &str) -> String {
+    json!({
+        "version": "1.0",
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"host": "aaaaaaaaaa.execute-api.us-east-1.amazonaws.com"},
+        "multiValueHeaders": {"host": ["aaaaaaaaaa.execute-api.us-east-1.amazonaws.com"]},
+        "queryStringParameters": null,
+        "multiValueQueryStringParameters": null,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "aaaaaaaaaa",
+            "domainName": "aaaaaaaaaa.execute-api.us-east-1.amazonaws.com",
+            "httpMethod": method,
+            "path": format!("/{stage}{path}"),
+            "protocol": "HTTP/1.1",
+            "requestId": "r1",
+            "requestTime": "21/Apr/2020:15:08:21 +0000",
+            "requestTimeEpoch": 1_587_481_701_067u64,
+            "resourcePath": "/{proxy+}",
+            "stage": stage,
+            "identity": {"sourceIp": "192.0.2.1"}
+        },
+        "pathParameters": {"proxy": path.trim_start_matches('/')},
+        "stageVariables": null,
+        "body": null,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+const API_HOST: &str = "aaaaaaaaaa.execute-api.us-east-1.amazonaws.com";
+const URL_HOST: &str = "abcdefghij.lambda-url.us-east-1.on.aws";
+
+#[test]
+fn lambda_events_of_every_kind_reach_the_router() {
+    let api = RuntimeApi::start();
+    let _child = start(&api);
+    let host = json!({"host": API_HOST});
+    api.push(
+        "v2-health",
+        &v2("GET", "/health", "$default", API_HOST, host.clone(), None),
+    );
+    api.push(
+        "v2-csrf",
+        &v2(
+            "POST",
+            "/auth/authorize",
+            "$default",
+            API_HOST,
+            json!({"host": API_HOST, "content-type": "application/json"}),
+            Some("{\"action\":\"read:own\"}"),
+        ),
+    );
+    api.push(
+        "v2-no-session",
+        &v2(
+            "POST",
+            "/auth/authorize",
+            "$default",
+            API_HOST,
+            json!({"host": API_HOST, "content-type": "application/json", "x-l42-csrf": "1"}),
+            Some("{\"action\":\"read:own\"}"),
+        ),
+    );
+    api.push(
+        "v2-stage",
+        &v2("GET", "/prod/health", "prod", API_HOST, host.clone(), None),
+    );
+    api.push("v1-stage", &v1("GET", "/health", "prod"));
+    api.push("v1-default", &v1("GET", "/health", "$default"));
+    api.push(
+        "url-404",
+        &v2(
+            "GET",
+            "/auth/nowhere",
+            "$default",
+            URL_HOST,
+            json!({"host": URL_HOST}),
+            None,
+        ),
+    );
+    api.push(
+        "v2-preflight",
+        &v2(
+            "OPTIONS",
+            "/auth/authorize",
+            "$default",
+            API_HOST,
+            json!({
+                "host": API_HOST,
+                "origin": "https://app.example.com",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "content-type,x-l42-csrf"
+            }),
+            None,
+        ),
+    );
+    let results = api.wait_results(8, Duration::from_secs(60));
+    assert_eq!(results.len(), 8, "{results:?}");
+    let answer = |id: &str| -> (u64, Value, Value) {
+        let posted = results
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| panic!("no answer for {id}"));
+        let Posted::Response(text) = posted else {
+            panic!("{id}: {posted:?}")
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let body = v["body"]
+            .as_str()
+            .map(|b| serde_json::from_str(b).unwrap_or(Value::Null))
+            .unwrap_or(Value::Null);
+        (
+            v["statusCode"].as_u64().unwrap(),
+            body,
+            v["headers"].clone(),
+        )
+    };
+
+    for id in ["v2-health", "v2-stage", "v1-stage", "v1-default"] {
+        let (status, body, _) = answer(id);
+        assert_eq!(status, 200, "{id} {body}");
+        assert_eq!(body["mode"], "token-handler", "{id}");
+        assert_eq!(body["cedar"], "ready", "{id}");
+    }
+    let (status, body, _) = answer("v2-csrf");
+    assert_eq!(status, 403);
+    assert_eq!(body, json!({"error": "CSRF validation failed"}));
+    let (status, body, _) = answer("v2-no-session");
+    assert_eq!(status, 401);
+    assert_eq!(body, json!({"error": "Not authenticated"}));
+    let (status, body, _) = answer("url-404");
+    assert_eq!(status, 404);
+    assert_eq!(body, json!({"error": "Not found"}));
+    let (status, _, headers) = answer("v2-preflight");
+    assert_eq!(status, 204);
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+}
