@@ -85,15 +85,13 @@ async fn suite_store() -> Arc<DynamoStore> {
     Arc::new(store_on(&table, &Requests::default()))
 }
 
-/// The shared suite. moto evaluates a condition and then writes without a lock (its
-/// `update_item` reads the item, checks the condition, updates; its server is threaded):
-/// under concurrent requests two conditional writes can both succeed, which DynamoDB never
-/// allows, and about one run in six of the strict "exactly one winner" cases failed here.
-/// So the suite runs in its `non_atomic` form: the concurrent cases check what holds
-/// anyway; the in-memory store runs the strict ones.
+/// The shared suite, strict form: of two concurrent conditional writes exactly one wins.
+/// moto by itself evaluates a condition and then writes without a lock, so two writes can
+/// both succeed; `scripts/test-all` therefore serves it one request at a time
+/// (`scripts/moto_serial.py`), which gives DynamoDB's atomic conditional writes.
 mod shared_suite {
     use super::*;
-    l42_core::session_store_tests!(non_atomic: suite_store());
+    l42_core::session_store_tests!(suite_store());
 }
 
 async fn put_raw(table: &TestTable, item: HashMap<String, AttributeValue>) {

@@ -17,17 +17,10 @@ use l42_token_handler::owners::{DynamoOwnerLookup, ENTITY_KEY, OWNER_ATTRIBUTE, 
 use l42_token_handler::{AppState, router};
 use serde_json::json;
 
-/// The emulator's client, or `None` (with a note) when the test was not started by
-/// `scripts/test-all`. Under CI the emulator is required.
-fn emulator() -> Option<Client> {
-    match l42_tests::moto_endpoint() {
-        Ok(endpoint) => Some(l42_tests::dynamo::client(&endpoint)),
-        Err(e) if std::env::var_os("CI").is_some() => panic!("{e}"),
-        Err(e) => {
-            eprintln!("skipped (run scripts/test-all for the DynamoDB emulator): {e}");
-            None
-        }
-    }
+/// The emulator's client. Without the emulator the test fails (it never skips): run it
+/// through `scripts/test-all`, which starts moto_server.
+fn emulator() -> Client {
+    l42_tests::dynamo::moto_client().unwrap()
 }
 
 async fn entity_table(client: &Client) -> String {
@@ -76,7 +69,7 @@ async fn entity_table(client: &Client) -> String {
 
 #[tokio::test]
 async fn owners_come_from_the_dynamodb_table() {
-    let Some(client) = emulator() else { return };
+    let client = emulator();
     let table = entity_table(&client).await;
     let lookup = DynamoOwnerLookup::new(client.clone(), table.clone());
     assert_eq!(
