@@ -5,10 +5,16 @@
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `IDENTITY_SOURCES` | comma-separated, in order: `header` (default; `Authorization: Bearer`), `query` (`?token=`), `protocol` (`Sec-WebSocket-Protocol`) |
+//! | `IDENTITY_SOURCES` | comma-separated, in order: `header` (default; `Authorization: Bearer`), `query` (`?token=`), `protocol` (`Sec-WebSocket-Protocol`), `cookie` (the token handler's session cookie: its MAC, then one session read, then the stored access token) |
+//!
+//! With `cookie`, the session variables of [`l42_core::session::cookie`] (`SESSION_SECRET`,
+//! `SESSION_SECRET_PREVIOUS`, `SESSION_HTTPS_ONLY`, `COOKIE_DOMAIN`) and of the DynamoDB
+//! store ([`l42_core::session::dynamodb`]: `DYNAMODB_TABLE`, `DYNAMODB_ENDPOINT`, …) apply,
+//! with the same values as the token handler's.
 //! | `HTTP_API_RESPONSE` | `simple` (default) or `iam`, for HTTP API payload 2.0 |
 //! | `POLICY_CACHE_SAFE` | `true` (default): a REST/WebSocket Allow lists every route Cedar allows, so API Gateway's result cache neither over- nor under-grants; `false`: only the requested ARN |
 
+use l42_core::session::SessionCookies;
 use l42_core::{ConfigError, VerifierConfig};
 
 /// Where a token may be found, tried in the configured order.
@@ -20,6 +26,8 @@ pub enum IdentitySource {
     Query,
     /// An entry of `Sec-WebSocket-Protocol` that is a JWT.
     Protocol,
+    /// The token handler's session cookie: the session's stored access token.
+    Cookie,
 }
 
 /// The response shape for HTTP API payload 2.0 events.
@@ -42,6 +50,8 @@ pub struct AuthorizerConfig {
     pub policy_cache_safe: bool,
     /// The verifier's configuration.
     pub verifier: VerifierConfig,
+    /// The session cookie's keys and name, when `cookie` is an identity source.
+    pub cookies: Option<SessionCookies>,
 }
 
 impl AuthorizerConfig {
@@ -75,11 +85,17 @@ impl AuthorizerConfig {
             Some(v) => parse_bool("POLICY_CACHE_SAFE", &v)?,
         };
         let verifier = VerifierConfig::from_lookup(&lookup)?;
+        let cookies = if identity_sources.contains(&IdentitySource::Cookie) {
+            Some(SessionCookies::from_lookup(&lookup)?)
+        } else {
+            None
+        };
         Ok(AuthorizerConfig {
             identity_sources,
             http_api_response,
             policy_cache_safe,
             verifier,
+            cookies,
         })
     }
 }
@@ -91,16 +107,11 @@ fn parse_sources(list: &str) -> Result<Vec<IdentitySource>, ConfigError> {
             "header" => IdentitySource::Header,
             "query" => IdentitySource::Query,
             "protocol" => IdentitySource::Protocol,
-            "cookie" => {
-                return Err(ConfigError::new(
-                    "IDENTITY_SOURCES",
-                    "`cookie` needs the token handler's session store, which this build does not include yet",
-                ));
-            }
+            "cookie" => IdentitySource::Cookie,
             _ => {
                 return Err(ConfigError::new(
                     "IDENTITY_SOURCES",
-                    format!("`{s}` is not header, query or protocol"),
+                    format!("`{s}` is not header, query, protocol or cookie"),
                 ));
             }
         };
@@ -173,12 +184,29 @@ mod tests {
             ("IDENTITY_SOURCES", "header,header"),
             ("IDENTITY_SOURCES", "smoke-signal"),
             ("IDENTITY_SOURCES", " , "),
-            ("IDENTITY_SOURCES", "cookie"),
             ("HTTP_API_RESPONSE", "fancy"),
             ("POLICY_CACHE_SAFE", "maybe"),
         ] {
             let e = cfg(&[(k, v)]).unwrap_err();
             assert_eq!(e.var, k, "{k}={v}");
         }
+    }
+
+    #[test]
+    fn the_cookie_source_needs_the_session_secret() {
+        let e = cfg(&[("IDENTITY_SOURCES", "header,cookie")]).unwrap_err();
+        assert_eq!(e.var, "SESSION_SECRET");
+        let c = cfg(&[
+            ("IDENTITY_SOURCES", "cookie,header"),
+            ("SESSION_SECRET", "a-session-secret-of-at-least-32-bytes"),
+            ("SESSION_HTTPS_ONLY", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.identity_sources,
+            [IdentitySource::Cookie, IdentitySource::Header]
+        );
+        assert_eq!(c.cookies.unwrap().name(), "__Host-l42_session");
+        assert!(cfg(&[]).unwrap().cookies.is_none());
     }
 }

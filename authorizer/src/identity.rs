@@ -34,47 +34,101 @@ pub fn looks_like_jwt(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
-/// Finds the token in `event` (of kind `kind`), trying `sources` in order. The first
-/// source that is present decides: a present but unusable value is not skipped over.
+/// What identifies the caller: a token in the event, or a session cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential<'e> {
+    /// A JWT carried by the event.
+    Token(Found<'e>),
+    /// The session cookie is present among these `Cookie` values (payload 2.0 `cookies`
+    /// entries or `Cookie` headers); it is not verified yet.
+    Cookie(Vec<&'e str>),
+}
+
+/// The `Cookie` values of an event: payload 2.0's `cookies` entries (each `name=value`),
+/// else the `Cookie` header.
+fn cookie_values<'e>(event: &'e RawEvent<'e>) -> Vec<&'e str> {
+    match &event.cookies {
+        Some(c) if !c.is_empty() => c.iter().map(|v| v.as_ref()).collect(),
+        _ => event
+            .headers
+            .get_ignore_case("cookie")
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Whether a cookie named `name` is among `values`.
+fn has_cookie(values: &[&str], name: &str) -> bool {
+    values.iter().any(|v| {
+        v.split(';').any(|pair| {
+            pair.trim_start_matches([' ', '\t'])
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
+    })
+}
+
+/// Finds the caller's credential in `event` (of kind `kind`), trying `sources` in order.
+/// The first source that is present decides: a present but unusable value is not skipped
+/// over. `cookie_name` is the session cookie's name (when `cookie` is a source).
 pub fn find<'e>(
     event: &'e RawEvent<'e>,
     kind: EventKind,
     sources: &[IdentitySource],
-) -> Option<Found<'e>> {
+    cookie_name: Option<&str>,
+) -> Option<Credential<'e>> {
     if kind == EventKind::RestToken {
         return event
             .authorization_token
             .as_deref()
             .and_then(from_authorization)
-            .map(|token| Found {
-                token,
-                source: None,
-                subprotocol: None,
+            .map(|token| {
+                Credential::Token(Found {
+                    token,
+                    source: None,
+                    subprotocol: None,
+                })
             });
     }
+    find_token(event, sources, cookie_name)
+}
+
+fn find_token<'e>(
+    event: &'e RawEvent<'e>,
+    sources: &[IdentitySource],
+    cookie_name: Option<&str>,
+) -> Option<Credential<'e>> {
     for &source in sources {
-        match source {
-            IdentitySource::Header => {
-                if let Some(v) = event.headers.get_ignore_case("authorization") {
-                    return from_authorization(v).map(|token| Found {
-                        token,
-                        source: Some(source),
-                        subprotocol: None,
-                    });
-                }
+        if source == IdentitySource::Cookie {
+            let Some(name) = cookie_name else { continue };
+            let values = cookie_values(event);
+            if has_cookie(&values, name) {
+                return Some(Credential::Cookie(values));
             }
-            IdentitySource::Query => {
-                if let Some(v) = event.query.get("token") {
-                    let v = v.trim();
-                    return (!v.is_empty()).then_some(Found {
-                        token: v,
-                        source: Some(source),
-                        subprotocol: None,
-                    });
-                }
-            }
-            IdentitySource::Protocol => {
-                if let Some(v) = event.headers.get_ignore_case("sec-websocket-protocol") {
+            continue;
+        }
+        // `None`: the source is absent, try the next; `Some(found)`: it is present and
+        // decides, usable or not.
+        let present: Option<Option<Found<'e>>> = match source {
+            IdentitySource::Header => event.headers.get_ignore_case("authorization").map(|v| {
+                from_authorization(v).map(|token| Found {
+                    token,
+                    source: Some(source),
+                    subprotocol: None,
+                })
+            }),
+            IdentitySource::Query => event.query.get("token").map(|v| {
+                let v = v.trim();
+                (!v.is_empty()).then_some(Found {
+                    token: v,
+                    source: Some(source),
+                    subprotocol: None,
+                })
+            }),
+            IdentitySource::Protocol => event
+                .headers
+                .get_ignore_case("sec-websocket-protocol")
+                .map(|v| {
                     let mut token = None;
                     let mut other = None;
                     for p in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -84,13 +138,16 @@ pub fn find<'e>(
                             other = Some(p);
                         }
                     }
-                    return token.map(|token| Found {
+                    token.map(|token| Found {
                         token,
                         source: Some(source),
                         subprotocol: Some(other.unwrap_or("")),
-                    });
-                }
-            }
+                    })
+                }),
+            IdentitySource::Cookie => None,
+        };
+        if let Some(found) = present {
+            return found.map(Credential::Token);
         }
     }
     None
@@ -122,10 +179,71 @@ mod tests {
         );
         let e = RawEvent::parse(ev.as_bytes()).unwrap();
         let k = EventKind::WebSocketConnect;
-        let f = find(&e, k, &[IdentitySource::Protocol, IdentitySource::Header]).unwrap();
-        assert_eq!((f.token, f.subprotocol), (JWT, Some("chat.v1")));
-        assert_eq!(find(&e, k, &[IdentitySource::Query]).unwrap().token, JWT);
+        let token = |sources: &[IdentitySource]| match find(&e, k, sources, None) {
+            Some(Credential::Token(f)) => Some((f.token, f.subprotocol)),
+            _ => None,
+        };
+        assert_eq!(
+            token(&[IdentitySource::Protocol, IdentitySource::Header]),
+            Some((JWT, Some("chat.v1")))
+        );
+        assert_eq!(token(&[IdentitySource::Query]), Some((JWT, None)));
         // The Authorization header is present but not a bearer token: no fallback to query.
-        assert!(find(&e, k, &[IdentitySource::Header, IdentitySource::Query]).is_none());
+        assert!(
+            find(
+                &e,
+                k,
+                &[IdentitySource::Header, IdentitySource::Query],
+                None
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn the_session_cookie_is_a_source_when_present() {
+        let name = "__Host-l42_session";
+        let h = format!(
+            r#"{{"type":"REQUEST","methodArn":"arn:aws:execute-api:r:a:api/s/GET/x",
+                "headers":{{"Cookie":"theme=dark; {name}=v1.x.1.y","Authorization":"Bearer {JWT}"}}}}"#
+        );
+        let e = RawEvent::parse(h.as_bytes()).unwrap();
+        let k = EventKind::RestRequest;
+        let sources = [IdentitySource::Cookie, IdentitySource::Header];
+        assert_eq!(
+            find(&e, k, &sources, Some(name)),
+            Some(Credential::Cookie(vec![&*format!(
+                "theme=dark; {name}=v1.x.1.y"
+            )]))
+        );
+        // Another cookie name, or a name that only starts like it: the next source.
+        for other in ["l42_session", "__Host-l42_sessionx"] {
+            assert!(matches!(
+                find(&e, k, &sources, Some(other)),
+                Some(Credential::Token(_))
+            ));
+        }
+        // Payload 2.0 carries cookies in their own list.
+        let v2 = format!(
+            r#"{{"version":"2.0","type":"REQUEST","routeArn":"arn:aws:execute-api:r:a:api/s/GET/x",
+                "cookies":["a=b","{name}=v1.x.1.y"],"headers":{{}}}}"#
+        );
+        let e = RawEvent::parse(v2.as_bytes()).unwrap();
+        assert_eq!(
+            find(&e, EventKind::HttpV2, &[IdentitySource::Cookie], Some(name)),
+            Some(Credential::Cookie(vec![
+                "a=b",
+                &*format!("{name}=v1.x.1.y")
+            ]))
+        );
+        assert!(
+            find(
+                &e,
+                EventKind::HttpV2,
+                &[IdentitySource::Cookie],
+                Some("other")
+            )
+            .is_none()
+        );
     }
 }

@@ -8,6 +8,8 @@
 //! - Missing or invalid token → [`Outcome::Unauthorized`] (API Gateway answers 401).
 //! - Cedar deny, or a route the policy store does not know → an explicit Deny (403).
 //! - Allow → a policy (or `isAuthorized: true`) with `principalId` = `sub` and a context.
+//! - The session store (for the `cookie` identity source) not answering →
+//!   [`Outcome::Failed`] (API Gateway answers 500; nothing is allowed).
 //!
 //! ```
 //! use l42_authorizer::{Authorizer, AuthorizerConfig, Outcome};
@@ -41,7 +43,7 @@
 //! });
 //! match authorizer.handle(event.to_string().as_bytes()).await {
 //!     Outcome::Respond { allowed, .. } => assert!(allowed),
-//!     Outcome::Unauthorized { .. } => unreachable!(),
+//!     Outcome::Unauthorized { .. } | Outcome::Failed { .. } => unreachable!(),
 //! }
 //! # Ok(())
 //! # }
@@ -56,8 +58,10 @@ pub mod response;
 
 use std::sync::Arc;
 
+use identity::Credential;
 use l42_cedar::{Engine, Principal, RequestFacts};
-use l42_core::{ConfigError, TokenUse, VerifiedClaims, Verifier};
+use l42_core::session::{DynamoStore, SessionStore, StoreError};
+use l42_core::{ConfigError, TokenUse, VerifiedClaims, Verifier, unix_now};
 use serde::Serialize;
 
 pub use config::{AuthorizerConfig, HttpApiResponse, IdentitySource};
@@ -96,6 +100,12 @@ pub enum Outcome {
         /// Why.
         explain: Explain,
     },
+    /// The decision could not be made (the session store did not answer): the Lambda
+    /// returns another error, which API Gateway answers with 500. Nothing is allowed.
+    Failed {
+        /// Why.
+        explain: Explain,
+    },
     /// A response document to return as is (Allow, or an explicit Deny).
     Respond {
         /// The response JSON.
@@ -111,9 +121,19 @@ impl Outcome {
     /// The explanation, whatever the outcome.
     pub fn explain(&self) -> &Explain {
         match self {
-            Outcome::Unauthorized { explain } | Outcome::Respond { explain, .. } => explain,
+            Outcome::Unauthorized { explain }
+            | Outcome::Failed { explain }
+            | Outcome::Respond { explain, .. } => explain,
         }
     }
+}
+
+/// Why a session cookie gave no token.
+enum SessionProblem {
+    /// No session: the caller is unauthorized.
+    Refused(String),
+    /// The store did not answer: no decision can be made.
+    Unavailable(String),
 }
 
 /// Start-up failed: bad configuration or an unusable policy store.
@@ -136,6 +156,8 @@ pub struct Authorizer {
     config: AuthorizerConfig,
     verifier: Verifier,
     engine: Engine,
+    /// Where sessions are read, for the `cookie` identity source.
+    sessions: Option<Arc<dyn SessionStore>>,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -159,8 +181,25 @@ struct Target<'e> {
 }
 
 impl Authorizer {
-    /// An authorizer from its configuration and policy engine.
+    /// An authorizer from its configuration and policy engine. With the `cookie` identity
+    /// source, use [`Authorizer::with_sessions`].
     pub fn new(config: AuthorizerConfig, engine: Engine) -> Result<Authorizer, StartupError> {
+        Self::with_sessions(config, engine, None)
+    }
+
+    /// An authorizer reading sessions from `sessions` for the `cookie` identity source
+    /// (which needs one).
+    pub fn with_sessions(
+        config: AuthorizerConfig,
+        engine: Engine,
+        sessions: Option<Arc<dyn SessionStore>>,
+    ) -> Result<Authorizer, StartupError> {
+        if config.cookies.is_some() && sessions.is_none() {
+            return Err(StartupError::Config(ConfigError::new(
+                "IDENTITY_SOURCES",
+                "`cookie` needs a session store",
+            )));
+        }
         let verifier = Verifier::new(config.verifier.clone())?;
         if config.policy_cache_safe && engine.has_context_sensitive_policies() {
             tracing::warn!(
@@ -173,14 +212,21 @@ impl Authorizer {
             config,
             verifier,
             engine,
+            sessions,
         })
     }
 
-    /// Reads everything from the environment.
+    /// Reads everything from the environment; with the `cookie` source, sessions are read
+    /// from DynamoDB (the token handler's table).
     pub fn from_env() -> Result<Authorizer, StartupError> {
         let config = AuthorizerConfig::from_env()?;
         let engine = Engine::from_env()?;
-        Self::new(config, engine)
+        let sessions: Option<Arc<dyn SessionStore>> = if config.cookies.is_some() {
+            Some(Arc::new(DynamoStore::from_env()?))
+        } else {
+            None
+        };
+        Self::with_sessions(config, engine, sessions)
     }
 
     /// The verifier (for metrics and tests).
@@ -217,16 +263,39 @@ impl Authorizer {
         };
         explain.event = Some(kind.name());
 
-        let Some(found) = identity::find(&event, kind, &self.config.identity_sources) else {
+        let cookie_name = self.config.cookies.as_ref().map(|c| c.name());
+        let Some(credential) =
+            identity::find(&event, kind, &self.config.identity_sources, cookie_name)
+        else {
             return unauthorized(
                 explain,
                 "identity",
                 "no token in the configured sources".into(),
             );
         };
-        let claims = match self.verifier.verify(found.token).await {
-            Ok(c) => c,
-            Err(e) => return unauthorized(explain, "token", format!("{} ({})", e, e.code())),
+        let (claims, subprotocol) = match credential {
+            Credential::Token(found) => match self.verifier.verify(found.token).await {
+                Ok(c) => (c, found.subprotocol),
+                Err(e) => return unauthorized(explain, "token", format!("{} ({})", e, e.code())),
+            },
+            Credential::Cookie(values) => match self.session_token(&values).await {
+                Ok(token) => match self.verifier.verify(&token).await {
+                    Ok(c) => (c, None),
+                    Err(e) => {
+                        return unauthorized(
+                            explain,
+                            "token",
+                            format!("the session's token: {} ({})", e, e.code()),
+                        );
+                    }
+                },
+                Err(SessionProblem::Refused(why)) => return unauthorized(explain, "session", why),
+                Err(SessionProblem::Unavailable(why)) => {
+                    explain.stage = "session";
+                    explain.reason = why;
+                    return Outcome::Failed { explain };
+                }
+            },
         };
         explain.sub = Some(claims.sub.clone());
 
@@ -237,7 +306,7 @@ impl Authorizer {
                 "the event names no usable method ARN".into(),
             );
         };
-        let context = allow_context(&claims, found.subprotocol);
+        let context = allow_context(&claims, subprotocol);
         let simple =
             kind == EventKind::HttpV2 && self.config.http_api_response == HttpApiResponse::Simple;
 
@@ -305,6 +374,38 @@ impl Authorizer {
             body,
             allowed: true,
             explain,
+        }
+    }
+
+    /// The stored token of the session the cookie names: the cookie's MAC and expiry are
+    /// checked first (a forged cookie costs no store read), then one read of the session.
+    async fn session_token(&self, cookie_values: &[&str]) -> Result<String, SessionProblem> {
+        let (Some(cookies), Some(store)) = (&self.config.cookies, &self.sessions) else {
+            return Err(SessionProblem::Refused(
+                "no session store configured".into(),
+            ));
+        };
+        let now = unix_now();
+        let cookie = cookies
+            .read(cookie_values.iter().copied(), now)
+            .map_err(|e| {
+                SessionProblem::Refused(format!("session cookie refused ({})", e.code()))
+            })?;
+        match store.get(&cookie.session_id).await {
+            Ok(Some(session)) => Ok(match self.config.verifier.token_use {
+                TokenUse::Id => session.tokens.id_token,
+                TokenUse::Access | TokenUse::Any => session.tokens.access_token,
+            }),
+            Ok(None) => Err(SessionProblem::Refused(
+                "no such session (ended or expired)".into(),
+            )),
+            Err(StoreError::Corrupt(_)) => Err(SessionProblem::Refused(
+                "the session record is unreadable".into(),
+            )),
+            Err(e) => Err(SessionProblem::Unavailable(format!(
+                "the session store failed: {}",
+                e.code()
+            ))),
         }
     }
 
@@ -518,6 +619,12 @@ fn log_outcome(outcome: &Outcome) {
             stage = e.stage,
             reason = %e.reason,
             "token rejected"
+        ),
+        Outcome::Failed { .. } => tracing::error!(
+            event_kind = e.event.unwrap_or("unknown"),
+            stage = e.stage,
+            reason = %e.reason,
+            "no decision"
         ),
         Outcome::Respond { allowed, .. } => tracing::info!(
             event_kind = e.event.unwrap_or("unknown"),

@@ -88,6 +88,11 @@ async fn lambda_handler(
             .and_then(|s| RawValue::from_string(s).ok())
             .ok_or_else(unauthorized),
         Outcome::Unauthorized { .. } => Err(unauthorized()),
+        // Any error but `Unauthorized` is a 500 at API Gateway: nothing is allowed.
+        Outcome::Failed { .. } => Err(Diagnostic {
+            error_type: "DecisionUnavailable".into(),
+            error_message: "no decision could be made".into(),
+        }),
     }
 }
 
@@ -116,6 +121,7 @@ async fn serve_stdin(authorizer: &Authorizer, explain: bool) -> ExitCode {
         let outcome = authorizer.handle(line.as_bytes()).await;
         let mut value: serde_json::Value = match &outcome {
             Outcome::Unauthorized { .. } => serde_json::json!({"error": "Unauthorized"}),
+            Outcome::Failed { .. } => serde_json::json!({"error": "DecisionUnavailable"}),
             Outcome::Respond { body, .. } => serde_json::from_slice(body)
                 .unwrap_or_else(|_| serde_json::json!({"error": "Unauthorized"})),
         };

@@ -132,6 +132,10 @@ fn describe(out: &Result<Outcome, String>) -> String {
                 explain.stage, explain.reason
             )
         }
+        Ok(Outcome::Failed { explain }) => format!(
+            "NO DECISION (500) at stage `{}`: {}",
+            explain.stage, explain.reason
+        ),
     }
 }
 

@@ -47,6 +47,7 @@ fn run(ev: &Value, extra: &[(&str, &str)]) -> Value {
         Outcome::Unauthorized { explain } => {
             json!({"error": "Unauthorized", "stage": explain.stage})
         }
+        Outcome::Failed { explain } => panic!("no decision: {explain:?}"),
     }
 }
 

@@ -1,0 +1,271 @@
+//! The `cookie` identity source: the token handler's session cookie names a session whose
+//! stored access token is verified like a bearer token. The cookie's MAC is checked before
+//! any store read; a missing, expired or unreadable session is a 401; a store that does not
+//! answer gives no decision (500), never an Allow.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use l42_authorizer::{Authorizer, Outcome};
+use l42_core::session::{
+    CookieKeys, LeaseOutcome, MemoryStore, Replaced, Session, SessionId, SessionStore,
+    SessionTokens, StoreError, StoreFuture,
+};
+use l42_core::unix_now;
+use serde_json::{Value, json};
+
+const SECRET: &str = "authorizer-cookie-test-secret-0123456789";
+const OTHER: &str = "another-secret-that-signed-nothing-here0";
+const NAME: &str = "__Host-l42_session";
+
+/// A store that counts reads and can be made to fail, around the in-memory store.
+#[derive(Default)]
+struct Counting {
+    inner: MemoryStore,
+    gets: AtomicUsize,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl SessionStore for Counting {
+    fn backend(&self) -> &'static str {
+        "counting"
+    }
+    fn get<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<Session>> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(StoreError::Unavailable("test: down".into())) });
+        }
+        self.inner.get(id)
+    }
+    fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()> {
+        self.inner.create(session)
+    }
+    fn replace<'a>(&'a self, session: &'a Session, expected: u64) -> StoreFuture<'a, Replaced> {
+        self.inner.replace(session, expected)
+    }
+    fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()> {
+        self.inner.delete(id)
+    }
+    fn acquire_lease<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: &'a str,
+        until: i64,
+        now: i64,
+    ) -> StoreFuture<'a, LeaseOutcome> {
+        self.inner.acquire_lease(id, owner, until, now)
+    }
+    fn release_lease<'a>(&'a self, id: &'a SessionId, owner: &'a str) -> StoreFuture<'a, bool> {
+        self.inner.release_lease(id, owner)
+    }
+}
+
+struct Setup {
+    store: Arc<Counting>,
+    authorizer: Authorizer,
+    rt: tokio::runtime::Runtime,
+}
+
+fn setup(sources: &str) -> Setup {
+    let store = Arc::new(Counting::default());
+    let config = common::config(&[
+        ("IDENTITY_SOURCES", sources),
+        ("SESSION_SECRET", SECRET),
+        ("SESSION_HTTPS_ONLY", "true"),
+    ]);
+    let engine = l42_cedar::Engine::from_sources(
+        common::GOLDEN_SCHEMA,
+        &[(
+            "golden.cedar".to_string(),
+            common::GOLDEN_POLICIES.to_string(),
+        )],
+        None,
+    )
+    .unwrap();
+    let authorizer =
+        Authorizer::with_sessions(config, engine, Some(store.clone() as Arc<dyn SessionStore>))
+            .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    Setup {
+        store,
+        authorizer,
+        rt,
+    }
+}
+
+impl Setup {
+    /// A stored session for a user in `groups`, and its signed cookie value.
+    fn session(&self, groups: &[&str], expires_in: i64) -> (SessionId, String) {
+        let now = unix_now();
+        let id = SessionId::generate().unwrap();
+        let tokens = SessionTokens {
+            access_token: common::token("cookie-user", groups),
+            id_token: "unused".into(),
+            refresh_token: Some("never-read-by-the-authorizer".into()),
+            auth_method: "handler".into(),
+        };
+        let session = Session::new(id.clone(), tokens, now, now + expires_in);
+        self.rt.block_on(self.store.inner.create(&session)).unwrap();
+        let value = CookieKeys::new(SECRET, None)
+            .unwrap()
+            .sign(&id, now + 3600)
+            .unwrap();
+        (id, value)
+    }
+
+    fn handle(&self, ev: &Value) -> Outcome {
+        self.rt
+            .block_on(self.authorizer.handle(ev.to_string().as_bytes()))
+    }
+
+    fn gets(&self) -> usize {
+        self.store.gets.load(Ordering::SeqCst)
+    }
+}
+
+/// A REST REQUEST event for `GET /request` with a `Cookie` header.
+fn rest(cookie: &str) -> Value {
+    json!({
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/request",
+        "resource": "/request", "path": "/request", "httpMethod": "GET",
+        "headers": {"Cookie": cookie},
+        "requestContext": {"identity": {"sourceIp": "203.0.113.7"}},
+    })
+}
+
+/// A payload 2.0 event for `GET /request` with cookies in their own list.
+fn v2(cookies: &[&str]) -> Value {
+    json!({
+        "version": "2.0", "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/request",
+        "routeKey": "GET /request", "rawPath": "/request",
+        "cookies": cookies, "headers": {},
+        "requestContext": {"http": {"method": "GET", "path": "/request", "sourceIp": "203.0.113.7"}},
+    })
+}
+
+fn allowed(o: &Outcome) -> bool {
+    matches!(o, Outcome::Respond { allowed: true, .. })
+}
+
+fn stage(o: &Outcome) -> &'static str {
+    o.explain().stage
+}
+
+#[test]
+fn a_valid_session_cookie_is_decided_by_cedar() {
+    let s = setup("cookie");
+    let (_, value) = s.session(&["readers"], 3600);
+    let out = s.handle(&rest(&format!("theme=dark; {NAME}={value}")));
+    assert!(allowed(&out), "{out:?}");
+    assert_eq!(out.explain().sub.as_deref(), Some("cookie-user"));
+    assert_eq!(s.gets(), 1, "one session read");
+    let out = s.handle(&v2(&["theme=dark", &format!("{NAME}={value}")]));
+    assert!(allowed(&out), "{out:?}");
+
+    // The same user without the group: an explicit Deny (403), not a 401.
+    let (_, other) = s.session(&["nobody"], 3600);
+    let out = s.handle(&rest(&format!("{NAME}={other}")));
+    assert!(
+        matches!(out, Outcome::Respond { allowed: false, .. }),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_forged_cookie_costs_no_store_read() {
+    let s = setup("cookie");
+    let (id, value) = s.session(&["readers"], 3600);
+    let now = unix_now();
+    let resigned = CookieKeys::new(OTHER, None)
+        .unwrap()
+        .sign(&id, now + 3600)
+        .unwrap();
+    let expired = CookieKeys::new(SECRET, None)
+        .unwrap()
+        .sign(&id, now - 1)
+        .unwrap();
+    let mut tampered = value.clone();
+    tampered.pop();
+    tampered.push(if value.ends_with('A') { 'B' } else { 'A' });
+    let truncated = &value[..value.len() - 5];
+    for bad in [
+        resigned.as_str(),
+        expired.as_str(),
+        tampered.as_str(),
+        truncated,
+        "",
+        "v1...",
+    ] {
+        let out = s.handle(&rest(&format!("{NAME}={bad}")));
+        assert!(
+            matches!(out, Outcome::Unauthorized { .. }),
+            "{bad}: {out:?}"
+        );
+        assert_eq!(stage(&out), "session", "{bad}");
+    }
+    assert_eq!(s.gets(), 0, "no read for a cookie that does not verify");
+}
+
+#[test]
+fn a_missing_or_expired_session_is_unauthorized() {
+    let s = setup("cookie");
+    let (id, value) = s.session(&["readers"], 3600);
+    s.rt.block_on(s.store.inner.delete(&id)).unwrap();
+    let out = s.handle(&rest(&format!("{NAME}={value}")));
+    assert!(matches!(out, Outcome::Unauthorized { .. }), "{out:?}");
+    assert_eq!(out.explain().reason, "no such session (ended or expired)");
+
+    // The record's own expiry is past (DynamoDB TTL deletes days late): no session.
+    let (_, value) = s.session(&["readers"], -5);
+    let out = s.handle(&rest(&format!("{NAME}={value}")));
+    assert!(matches!(out, Outcome::Unauthorized { .. }), "{out:?}");
+}
+
+#[test]
+fn a_store_that_does_not_answer_gives_no_decision() {
+    let s = setup("cookie");
+    let (_, value) = s.session(&["readers"], 3600);
+    s.store.down.store(true, Ordering::SeqCst);
+    let out = s.handle(&rest(&format!("{NAME}={value}")));
+    assert!(matches!(out, Outcome::Failed { .. }), "{out:?}");
+    assert!(!allowed(&out));
+}
+
+#[test]
+fn sources_keep_their_order_around_the_cookie() {
+    let s = setup("cookie,header");
+    let bearer = format!("Bearer {}", common::token("bearer-user", &["readers"]));
+    // No session cookie (another cookie only): the header decides.
+    let mut ev = rest("theme=dark");
+    ev["headers"]["Authorization"] = json!(bearer);
+    let out = s.handle(&ev);
+    assert!(allowed(&out), "{out:?}");
+    assert_eq!(out.explain().sub.as_deref(), Some("bearer-user"));
+    // A present but bad session cookie decides: no fallback to the header.
+    ev["headers"]["Cookie"] = json!(format!("{NAME}=v1.bad"));
+    let out = s.handle(&ev);
+    assert!(matches!(out, Outcome::Unauthorized { .. }), "{out:?}");
+
+    // Without the `cookie` source the cookie is ignored.
+    let s = setup("header");
+    let (_, value) = s.session(&["readers"], 3600);
+    let out = s.handle(&rest(&format!("{NAME}={value}")));
+    assert_eq!(stage(&out), "identity");
+    assert_eq!(s.gets(), 0);
+}
+
+#[test]
+fn the_cookie_source_needs_a_store() {
+    let config = common::config(&[("IDENTITY_SOURCES", "cookie"), ("SESSION_SECRET", SECRET)]);
+    let engine = l42_cedar::Engine::embedded().unwrap();
+    let e = Authorizer::new(config, engine).unwrap_err();
+    assert!(e.to_string().contains("session store"), "{e}");
+}
