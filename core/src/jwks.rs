@@ -220,18 +220,7 @@ impl HttpFetch {
         let timeout = self.timeout;
         let c = self
             .client
-            .get_or_init(|| async move {
-                let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                    .iter()
-                    .filter_map(|c| reqwest::Certificate::from_der(c.as_ref()).ok());
-                reqwest::Client::builder()
-                    .timeout(timeout)
-                    .connect_timeout(timeout)
-                    .tls_certs_only(roots)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
+            .get_or_init(|| async move { crate::http::client(timeout) })
             .await;
         c.as_ref().map_err(|e| JwksError::Fetch(e.clone()))
     }

@@ -40,6 +40,7 @@
 mod claims;
 pub mod config;
 mod error;
+mod http;
 pub mod jwks;
 mod jwt;
 pub mod oauth;
@@ -62,4 +63,14 @@ pub fn unix_now() -> i64 {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(_) => 0,
     }
+}
+
+/// An environment lookup over fixed pairs, for the unit tests of `from_lookup` readers.
+#[cfg(test)]
+pub(crate) fn test_lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let m: std::collections::HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| m.get(k).cloned()
 }

@@ -496,18 +496,7 @@ impl CognitoClient {
         let timeout = self.config.timeout;
         let c = self
             .http
-            .get_or_init(|| async move {
-                let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                    .iter()
-                    .filter_map(|c| reqwest::Certificate::from_der(c.as_ref()).ok());
-                reqwest::Client::builder()
-                    .timeout(timeout)
-                    .connect_timeout(timeout)
-                    .tls_certs_only(roots)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
+            .get_or_init(|| async move { crate::http::client(timeout) })
             .await;
         c.as_ref()
             .map_err(|e| OAuthError::Malformed(format!("cannot build the HTTP client: {e}")))
@@ -577,15 +566,8 @@ fn transport(e: reqwest::Error) -> OAuthError {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
-    use std::collections::HashMap;
 
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| m.get(k).cloned()
-    }
+    use crate::test_lookup as lookup;
 
     #[test]
     fn domains_become_base_urls() {

@@ -514,7 +514,6 @@ impl SessionCookies {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
-    use std::collections::HashMap;
 
     const A: &str = "current-secret-current-secret-0123456789";
     const B: &str = "previous-secret-previous-secret-01234567";
@@ -524,13 +523,7 @@ mod tests {
         CookieKeys::new(A, Some(B)).unwrap()
     }
 
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| m.get(k).cloned()
-    }
+    use crate::test_lookup as lookup;
 
     #[test]
     fn sign_then_verify_round_trip_and_rotation() {
