@@ -30,6 +30,11 @@ fn start(api: &RuntimeApi) -> Guard {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
+        // What Lambda sets from the function's role (the session store is DynamoDB
+        // inside Lambda; these events never reach it).
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "example-secret")
         .env("COGNITO_CLIENT_ID", "client-1")
         .env("COGNITO_USER_POOL_ID", "us-east-1_Example")
         .env("COGNITO_DOMAIN", "auth.example.com")
