@@ -19,7 +19,7 @@
 //! | [`webauthn`] | reading WebAuthn registrations for `validate-credential` |
 //! | [`owners`] | resource owners for `authorize` when `ENTITY_TABLE` is set |
 //! | [`session`] | the session layer: cookie, store, pending logins, Cognito, the caller |
-//! | [`refresh`] | the [`Refresher`](refresh::Refresher) seam and its direct implementation |
+//! | [`refresh`] | the [`Refresher`] seam and its direct implementation |
 //! | [`lambda`] | serving the router inside AWS Lambda |
 //! | [`aws`] | AWS clients from the configuration |
 //!

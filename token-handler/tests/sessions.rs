@@ -530,7 +530,7 @@ async fn posted_tokens_must_verify_as_a_pair() {
         assert_eq!(a.body, json!({"error": "Token verification failed"}));
         assert!(a.header("set-cookie").is_none());
     }
-    // A token signed by a key the pool does not publish.
+    // A properly signed access token whose client_id names another app client.
     let mut claims: Value = serde_json::from_slice(&base64_url_decode(
         admin.access_token.split('.').nth(1).unwrap(),
     ))
@@ -1356,4 +1356,76 @@ async fn sessions_from_the_configuration() {
         router(AppState::builder(Config::from_lookup(|k| v.get(k).cloned()).unwrap()).build());
     let a = send(&app, request(Method::GET, "/auth/token", None, None, false)).await;
     assert_eq!(a.status, 503);
+}
+
+#[tokio::test]
+async fn a_store_outage_is_a_503_never_no_session() {
+    let idp = start_idp_with(IdpConfig::default()).await.unwrap();
+    // Nothing listens on port 1: every DynamoDB call fails to connect.
+    let v = vars(
+        &idp,
+        &[
+            ("SESSION_BACKEND", "dynamodb"),
+            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:1"),
+            ("DYNAMODB_TIMEOUT_MS", "500"),
+        ],
+    );
+    let config = Config::from_lookup(|k| v.get(k).cloned()).unwrap();
+    let sessions = Arc::new(Sessions::from_config(&config, |k| v.get(k).cloned()).unwrap());
+    let value = sessions
+        .cookies()
+        .keys
+        .sign(&SessionId::generate().unwrap(), unix_now() + 3600)
+        .unwrap();
+    let cookie = format!("{}={value}", sessions.cookies().name());
+    let app = router(AppState::builder(config).sessions(sessions).build());
+    for path in ["/auth/token", "/auth/me", "/auth/login"] {
+        let a = send(&app, request(Method::GET, path, Some(&cookie), None, false)).await;
+        assert_eq!(a.status, 503, "{path}");
+        assert!(
+            a.header("set-cookie").is_none(),
+            "{path}: the cookie is kept"
+        );
+    }
+    let t = mint(&idp, "user", PUBLIC_CLIENT).unwrap();
+    let a = send(
+        &app,
+        request(
+            Method::POST,
+            "/auth/session",
+            None,
+            Some(json!({"access_token": t.access_token, "id_token": t.id_token})),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, 503);
+    let a = send(
+        &app,
+        request(
+            Method::POST,
+            "/auth/logout",
+            Some(&cookie),
+            Some(json!({})),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.status, 503,
+        "a session that cannot be deleted is not reported as logged out"
+    );
+    let state = l42_core::oauth::random_state().unwrap();
+    let a = send(
+        &app,
+        request(
+            Method::GET,
+            &format!("/auth/callback?code=x&state={state}"),
+            Some(&cookie),
+            None,
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(error_of(&a), "unavailable");
 }
