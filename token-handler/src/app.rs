@@ -13,8 +13,9 @@
 //! 6. the body size limit ([`Config::max_body_bytes`]).
 //!
 //! Who the caller is comes from an [`IdentityProvider`] held in the [`AppState`]: the
-//! session layer provides the real one; [`NoSessions`] (no caller, ever) stands in until
-//! it is configured. Handlers ask for [`Caller`] (401 when there is none) or
+//! session layer provides the real one ([`SessionIdentity`], set by
+//! [`AppStateBuilder::sessions`]); [`NoSessions`] (no caller, ever) stands in until it is
+//! configured. Handlers ask for [`Caller`] (401 when there is none) or
 //! [`MaybeCaller`].
 
 use std::any::Any;
@@ -34,6 +35,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::config::{Config, Origin};
 use crate::error::{ApiError, json_error_for_status};
 use crate::owners::{BoxFuture, OwnerLookup};
+use crate::session::{SessionIdentity, Sessions};
 use crate::{cors, csrf, routes};
 
 /// The tokens a session holds. `Debug` shows none of them.
@@ -116,6 +118,7 @@ struct Inner {
     cedar: Option<Arc<ProtocolEngine>>,
     identity: Arc<dyn IdentityProvider>,
     owners: Option<Arc<dyn OwnerLookup>>,
+    sessions: Option<Arc<Sessions>>,
 }
 
 impl fmt::Debug for AppState {
@@ -125,6 +128,7 @@ impl fmt::Debug for AppState {
             .field("origins", &self.inner.origins)
             .field("cedar", &self.inner.cedar.is_some())
             .field("owner_lookup", &self.inner.owners.is_some())
+            .field("sessions", &self.inner.sessions)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +141,7 @@ impl AppState {
             cedar: None,
             identity: Arc::new(NoSessions),
             owners: None,
+            sessions: None,
         }
     }
 
@@ -175,6 +180,15 @@ impl AppState {
     pub fn owner_lookup(&self) -> Option<&dyn OwnerLookup> {
         self.inner.owners.as_deref()
     }
+
+    /// The session layer; a 503 when none is configured (the session endpoints fail
+    /// closed).
+    pub fn sessions(&self) -> Result<&Sessions, ApiError> {
+        self.inner
+            .sessions
+            .as_deref()
+            .ok_or_else(|| ApiError::Unavailable("no session layer configured".to_owned()))
+    }
 }
 
 /// Builds an [`AppState`].
@@ -183,6 +197,7 @@ pub struct AppStateBuilder {
     cedar: Option<Arc<ProtocolEngine>>,
     identity: Arc<dyn IdentityProvider>,
     owners: Option<Arc<dyn OwnerLookup>>,
+    sessions: Option<Arc<Sessions>>,
 }
 
 impl fmt::Debug for AppStateBuilder {
@@ -204,6 +219,13 @@ impl AppStateBuilder {
         self
     }
 
+    /// The session layer; also makes it the identity provider ([`SessionIdentity`]).
+    pub fn sessions(mut self, sessions: Arc<Sessions>) -> Self {
+        self.identity = Arc::new(SessionIdentity(Arc::clone(&sessions)));
+        self.sessions = Some(sessions);
+        self
+    }
+
     /// Where resource owners come from (required when `ENTITY_TABLE` is set: without it,
     /// requests naming a resource fail closed with a 503).
     pub fn owner_lookup(mut self, lookup: Arc<dyn OwnerLookup>) -> Self {
@@ -221,6 +243,7 @@ impl AppStateBuilder {
                 cedar: self.cedar,
                 identity: self.identity,
                 owners: self.owners,
+                sessions: self.sessions,
             }),
         }
     }

@@ -1,7 +1,7 @@
 //! AWS clients built from the [`Config`].
 //!
-//! The session layer will bring its own DynamoDB client for the session table; until then
-//! the entity table's client is built here: region `AWS_REGION` (set by Lambda), the
+//! The entity table's client (the session layer builds its own, see
+//! [`crate::session::Sessions::from_config`]): region `AWS_REGION` (set by Lambda), the
 //! credentials Lambda puts in the environment (`AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), `DYNAMODB_ENDPOINT` when set, and the
 //! SDK's current HTTP stack (hyper 1, rustls with aws-lc).

@@ -16,6 +16,9 @@ pub enum ApiError {
     /// No session, or one whose tokens are unusable: 401.
     #[error("Not authenticated")]
     NotAuthenticated,
+    /// Tokens posted to `/session` (or returned by Cognito) that do not verify: 403.
+    #[error("Token verification failed")]
+    TokenVerificationFailed,
     /// A state-changing request without `X-L42-CSRF: 1`: 403.
     #[error("CSRF validation failed")]
     CsrfFailed,
@@ -60,7 +63,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotAuthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::CsrfFailed => StatusCode::FORBIDDEN,
+            ApiError::CsrfFailed | ApiError::TokenVerificationFailed => StatusCode::FORBIDDEN,
             ApiError::BadBody(_) | ApiError::BadRequest(_) | ApiError::InvalidCredential(_) => {
                 StatusCode::BAD_REQUEST
             }

@@ -18,6 +18,8 @@
 //! | [`events`] | OCSF security events |
 //! | [`webauthn`] | reading WebAuthn registrations for `validate-credential` |
 //! | [`owners`] | resource owners for `authorize` when `ENTITY_TABLE` is set |
+//! | [`session`] | the session layer: cookie, store, pending logins, Cognito, the caller |
+//! | [`refresh`] | the [`Refresher`] seam and its direct implementation |
 //! | [`lambda`] | serving the router inside AWS Lambda |
 //! | [`aws`] | AWS clients from the configuration |
 //!
@@ -54,9 +56,13 @@ pub mod error;
 pub mod events;
 pub mod lambda;
 pub mod owners;
+pub mod refresh;
 pub mod routes;
+pub mod session;
 pub mod webauthn;
 
 pub use app::{AppState, Caller, Identity, IdentityProvider, MaybeCaller, NoSessions, router};
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
+pub use refresh::{DirectRefresher, RefreshFailure, Refresher};
+pub use session::{SessionIdentity, Sessions};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use l42_cedar::protocol::ProtocolEngine;
 use l42_token_handler::events::{Activity, SecurityEvent, Severity, Status};
 use l42_token_handler::owners::DynamoOwnerLookup;
-use l42_token_handler::{AppState, Config, router};
+use l42_token_handler::{AppState, Config, Sessions, router};
 
 const USAGE: &str = "\
 usage: l42-token-handler
@@ -70,9 +70,17 @@ fn main() -> ExitCode {
             }
         },
     };
+    let sessions = match Sessions::from_config(&config, |name| std::env::var(name).ok()) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("l42-token-handler: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    tracing::info!(backend = sessions.store().backend(), "session store ready");
     let in_lambda = config.in_lambda;
     let listen = config.listen;
-    let mut state = AppState::builder(config).cedar(cedar);
+    let mut state = AppState::builder(config).cedar(cedar).sessions(sessions);
     if let Some(lookup) = owners {
         state = state.owner_lookup(lookup);
     }

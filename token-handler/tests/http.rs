@@ -59,17 +59,20 @@ async fn the_prefix_is_configurable() {
 }
 
 #[tokio::test]
-async fn session_endpoints_are_not_there_yet() {
+async fn session_endpoints_fail_closed_without_a_session_layer() {
     let app = app();
-    for path in ["/auth/token", "/auth/me", "/auth/login", "/auth/callback"] {
+    for path in ["/auth/token", "/auth/login", "/auth/callback"] {
         let a = send(&app, get(path)).await;
-        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(a.error(), "Not found");
+        assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(a.error(), "Service unavailable");
     }
-    for path in ["/auth/session", "/auth/refresh", "/auth/logout"] {
-        let a = post(&app, path, &json!({})).await;
-        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
+    for path in ["/auth/session", "/auth/logout"] {
+        let a = post(&app, path, &json!({"access_token": "a", "id_token": "b"})).await;
+        assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
     }
+    // `/refresh` comes with the refresh coordinator.
+    let a = post(&app, "/auth/refresh", &json!({})).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
 
 fn with_origin(mut request: Request<Body>, origin: &str) -> Request<Body> {

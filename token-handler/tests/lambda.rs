@@ -30,6 +30,11 @@ fn start(api: &RuntimeApi) -> Guard {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
+        // What Lambda sets from the function's role (the session store is DynamoDB
+        // inside Lambda; these events never reach it).
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "example-secret")
         .env("COGNITO_CLIENT_ID", "client-1")
         .env("COGNITO_USER_POOL_ID", "us-east-1_Example")
         .env("COGNITO_DOMAIN", "auth.example.com")
@@ -224,4 +229,78 @@ fn lambda_events_of_every_kind_reach_the_router() {
         "https://app.example.com"
     );
     assert_eq!(headers["access-control-allow-credentials"], "true");
+}
+
+/// A session made and used through the Runtime API: the `Set-Cookie` of a payload 2.0
+/// answer comes back in `cookies`, and a request's `cookies` reach the session layer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_through_payload_2_0_cookies() {
+    let idp = l42_tests::start_idp().await.unwrap();
+    let api = RuntimeApi::start();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_l42-token-handler"));
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.addr())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "l42-token-handler")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
+        .env("SESSION_BACKEND", "memory")
+        .env("COGNITO_CLIENT_ID", l42_tests::idp::PUBLIC_CLIENT)
+        .env("COGNITO_USER_POOL_ID", idp.pool_id())
+        .env("COGNITO_DOMAIN", idp.base_url())
+        .env("JWKS_URL", idp.jwks_url())
+        .env("SESSION_SECRET", "0123456789abcdef0123456789abcdef")
+        .env("FRONTEND_URL", "https://app.example.com")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _child = Guard(cmd.spawn().unwrap());
+    let tokens = l42_tests::mint(&idp, "editor", l42_tests::idp::PUBLIC_CLIENT).unwrap();
+    let body =
+        json!({"access_token": tokens.access_token, "id_token": tokens.id_token}).to_string();
+    api.push(
+        "login",
+        &v2(
+            "POST",
+            "/auth/session",
+            "$default",
+            API_HOST,
+            json!({"host": API_HOST, "content-type": "application/json", "x-l42-csrf": "1"}),
+            Some(&body),
+        ),
+    );
+    let results = tokio::task::block_in_place(|| api.wait_results(1, Duration::from_secs(60)));
+    let Some((_, Posted::Response(text))) = results.first().cloned() else {
+        panic!("{results:?}")
+    };
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let set = answer["cookies"][0]
+        .as_str()
+        .expect("the cookie in `cookies`");
+    // Inside Lambda the cookie is Secure by default, so __Host- prefixed.
+    assert!(set.starts_with("__Host-l42_session=v1."), "{set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+
+    let mut event: Value = serde_json::from_str(&v2(
+        "GET",
+        "/auth/me",
+        "$default",
+        API_HOST,
+        json!({"host": API_HOST}),
+        None,
+    ))
+    .unwrap();
+    event["cookies"] = json!(["other=1", cookie]);
+    api.push("me", &event.to_string());
+    let results = tokio::task::block_in_place(|| api.wait_results(2, Duration::from_secs(60)));
+    let Some((_, Posted::Response(text))) = results.iter().find(|(id, _)| id == "me").cloned()
+    else {
+        panic!("{results:?}")
+    };
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let me: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(me["groups"], json!(["editor"]));
 }

@@ -29,6 +29,7 @@
 pub mod cookie;
 pub mod dynamodb;
 mod id;
+pub mod login_state;
 mod memory;
 mod record;
 mod store;
@@ -41,6 +42,9 @@ pub use cookie::{
 pub use dynamodb::{DynamoOptions, DynamoStore};
 pub(crate) use id::random_bytes;
 pub use id::{RandomError, SessionId};
+pub use login_state::{
+    DynamoLoginStates, LOGIN_STATE_TTL_SECS, LoginState, LoginStateStore, MemoryLoginStates,
+};
 pub use memory::MemoryStore;
 pub use record::{DEFAULT_AUTH_METHOD, Lease, MAX_DATA_BYTES, Session, SessionTokens};
 pub use store::{LeaseOutcome, Replaced, SessionStore, StoreError, StoreFuture};

@@ -1,22 +1,33 @@
 //! One file per endpoint.
 //!
 //! [`auth_routes`] lists the endpoints under `AUTH_PATH_PREFIX`; `/health` is mounted at
-//! the root by [`crate::app::router`]. The session endpoints (`/token`, `/session`,
-//! `/refresh`, `/logout`, `/login`, `/callback`, `/me`) are added here, one file each,
-//! when the session layer lands; until then those paths are 404.
+//! the root by [`crate::app::router`]. `/refresh` comes with the refresh coordinator and
+//! is 404 until then.
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 
 use crate::app::AppState;
 
 pub mod authorize;
+pub mod callback;
 pub mod health;
+pub mod login;
+pub mod logout;
+pub mod me;
+pub mod session;
+pub mod token;
 pub mod validate_credential;
 
 /// The endpoints under the prefix, relative to it (`/authorize`, ...).
 pub fn auth_routes() -> Router<AppState> {
     Router::new()
+        .route("/token", get(token::handler))
+        .route("/session", post(session::handler))
+        .route("/logout", post(logout::handler))
+        .route("/login", get(login::handler))
+        .route("/callback", get(callback::handler))
+        .route("/me", get(me::handler))
         .route("/authorize", post(authorize::handler))
         .route("/validate-credential", post(validate_credential::handler))
 }

@@ -1,0 +1,401 @@
+//! The session layer of the token handler: the cookie, the store, pending logins, the
+//! Cognito client, the verifier and the refresh seam, and the identity of a request.
+//!
+//! - A request's session: the cookie is read and its MAC checked first
+//!   ([`SessionCookies::read`]); only a cookie that verifies leads to one
+//!   [`SessionStore::get`]. A missing, bad or stale cookie, or an absent or corrupt record,
+//!   is no session; a store failure is a 503.
+//! - Usable tokens ([`Sessions::fresh`]): both stored tokens verify and the access token
+//!   lives more than [`REFRESH_MARGIN_SECS`]; otherwise the [`Refresher`] refreshes them
+//!   (`invalid_grant` ends the session, a transient failure is a 503 that keeps it).
+//! - The caller ([`SessionIdentity`]): `sub`, email and groups from the verified id token.
+//!
+//! Configuration ([`Sessions::from_config`]): `SESSION_BACKEND` (`memory` | `dynamodb`),
+//! `DYNAMODB_TABLE`, `DYNAMODB_ENDPOINT`, `DYNAMODB_TIMEOUT_MS`, the cookie's variables
+//! (`SESSION_SECRET`, `SESSION_SECRET_PREVIOUS`, `SESSION_HTTPS_ONLY`, `COOKIE_DOMAIN`,
+//! `SESSION_SAME_SITE`), Cognito's (`COGNITO_DOMAIN`, `COGNITO_CLIENT_ID`,
+//! `COGNITO_CLIENT_SECRET`, `COGNITO_HTTP_TIMEOUT_MS`) and the verifier's.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use l42_core::session::{
+    CookieKeys, CookieSettings, DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates,
+    MemoryStore, SameSite as CookieSameSite, Session, SessionCookies, SessionId, SessionStore,
+    SessionTokens, StoreError,
+};
+use l42_core::{
+    CognitoClient, ConfigError, OAuthConfig, TokenUse, VerifiedClaims, Verifier, unix_now,
+};
+
+use crate::app::{Identity, IdentityProvider};
+use crate::config::{Config, SameSite, SessionBackend};
+use crate::error::ApiError;
+use crate::events::{Activity, SecurityEvent, Severity, Status};
+use crate::owners::BoxFuture;
+use crate::refresh::{DirectRefresher, RefreshFailure, Refresher};
+
+/// How long a session lives from its creation (30 days).
+pub const SESSION_LIFETIME_SECS: i64 = 30 * 86_400;
+
+/// An access token expiring within this many seconds is refreshed before it is used.
+pub const REFRESH_MARGIN_SECS: i64 = 60;
+
+/// The scopes asked for at the hosted UI.
+pub const SCOPES: [&str; 3] = ["openid", "email", "profile"];
+
+/// Why a pair of tokens was refused (logged, never returned: the answer is always
+/// "Token verification failed").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRejection(pub String);
+
+/// What [`Sessions::fresh`] found.
+#[derive(Debug)]
+pub enum Fresh {
+    /// Usable tokens: the session (refreshed if it had to be) and its id token's claims.
+    Usable(Box<Session>, Arc<VerifiedClaims>),
+    /// The session was ended (the refresh token is dead, or the record vanished): answer
+    /// 401 and clear the cookie.
+    Ended,
+    /// The tokens are unusable and cannot be refreshed (no refresh token): 401.
+    Unusable,
+}
+
+/// Everything the session endpoints share.
+pub struct Sessions {
+    store: Arc<dyn SessionStore>,
+    logins: Arc<dyn LoginStateStore>,
+    cookies: SessionCookies,
+    oauth: Arc<CognitoClient>,
+    verifier: Arc<Verifier>,
+    refresher: Arc<dyn Refresher>,
+}
+
+impl fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("store", &self.store.backend())
+            .field("logins", &self.logins.backend())
+            .field("cookie", &self.cookies.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    /// The session layer over these parts, refreshing with a [`DirectRefresher`].
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        logins: Arc<dyn LoginStateStore>,
+        cookies: SessionCookies,
+        oauth: Arc<CognitoClient>,
+        verifier: Arc<Verifier>,
+    ) -> Sessions {
+        let refresher = Arc::new(DirectRefresher::new(Arc::clone(&oauth), Arc::clone(&store)));
+        Sessions {
+            store,
+            logins,
+            cookies,
+            oauth,
+            verifier,
+            refresher,
+        }
+    }
+
+    /// The same layer refreshing through `refresher` (the single-flight coordinator).
+    pub fn with_refresher(mut self, refresher: Arc<dyn Refresher>) -> Sessions {
+        self.refresher = refresher;
+        self
+    }
+
+    /// Builds the layer from `config` and the variables `lookup` gives (see the module
+    /// docs): the store of `SESSION_BACKEND`, the cookie keys, the Cognito client and the
+    /// verifier.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the variable at fault.
+    pub fn from_config(
+        config: &Config,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Sessions, ConfigError> {
+        let keys = CookieKeys::from_lookup(&lookup)?;
+        let settings = CookieSettings {
+            secure: config.session_https_only,
+            domain: config.cookie_domain.clone(),
+            same_site: match config.session_same_site {
+                SameSite::Lax => CookieSameSite::Lax,
+                SameSite::Strict => CookieSameSite::Strict,
+            },
+        };
+        let oauth = Arc::new(CognitoClient::new(OAuthConfig::from_lookup(&lookup)?));
+        let verifier = Arc::new(Verifier::new(config.verifier.clone())?);
+        let (store, logins): (Arc<dyn SessionStore>, Arc<dyn LoginStateStore>) =
+            match config.session_backend {
+                SessionBackend::Memory => (
+                    Arc::new(MemoryStore::new()),
+                    Arc::new(MemoryLoginStates::new()),
+                ),
+                SessionBackend::DynamoDb => {
+                    let store = DynamoStore::from_lookup(&lookup)?;
+                    let logins = DynamoLoginStates::for_store(&store);
+                    (Arc::new(store), Arc::new(logins))
+                }
+            };
+        Ok(Sessions::new(
+            store,
+            logins,
+            SessionCookies { keys, settings },
+            oauth,
+            verifier,
+        ))
+    }
+
+    /// The session store.
+    pub fn store(&self) -> &dyn SessionStore {
+        self.store.as_ref()
+    }
+
+    /// The pending-login store.
+    pub fn logins(&self) -> &dyn LoginStateStore {
+        self.logins.as_ref()
+    }
+
+    /// The cookie codec and attributes.
+    pub fn cookies(&self) -> &SessionCookies {
+        &self.cookies
+    }
+
+    /// The Cognito client.
+    pub fn oauth(&self) -> &CognitoClient {
+        &self.oauth
+    }
+
+    /// The session id named by a valid cookie in `headers`, if any (no store read).
+    pub fn cookie_session(&self, headers: &HeaderMap) -> Option<SessionId> {
+        let values = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        match self.cookies.read(values, unix_now()) {
+            Ok(found) => Some(found.session_id),
+            Err(e) => {
+                if e == l42_core::session::CookieError::BadMac {
+                    verification_failed_event("cookie", e.code());
+                } else if e.code() != "missing" {
+                    tracing::debug!(reason = e.code(), "session cookie refused");
+                }
+                None
+            }
+        }
+    }
+
+    /// The live session the request's cookie names, if any. A corrupt record is no
+    /// session; a store failure is a 503.
+    pub async fn current(&self, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
+        let Some(id) = self.cookie_session(headers) else {
+            return Ok(None);
+        };
+        match self.store.get(&id).await {
+            Ok(found) => Ok(found),
+            Err(StoreError::Corrupt(m)) => {
+                tracing::warn!(session = %id.short(), detail = %m, "corrupt session record ignored");
+                Ok(None)
+            }
+            Err(e) => Err(store_unavailable(&e)),
+        }
+    }
+
+    /// Verifies an access token and an id token as a pair: each verifies (signature,
+    /// issuer, expiry, `token_use`, client), and both name the same `sub`. Returns the id
+    /// token's claims and the access token's.
+    pub async fn verify_pair(
+        &self,
+        access_token: &str,
+        id_token: &str,
+    ) -> Result<(Arc<VerifiedClaims>, Arc<VerifiedClaims>), TokenRejection> {
+        let access = self
+            .verifier
+            .verify(access_token)
+            .await
+            .map_err(|e| TokenRejection(format!("access token: {e}")))?;
+        if access.token_use != TokenUse::Access {
+            return Err(TokenRejection("access token is not an access token".into()));
+        }
+        let id = self
+            .verifier
+            .verify(id_token)
+            .await
+            .map_err(|e| TokenRejection(format!("id token: {e}")))?;
+        if id.token_use != TokenUse::Id {
+            return Err(TokenRejection("id token is not an id token".into()));
+        }
+        if id.sub != access.sub {
+            return Err(TokenRejection("the tokens name different users".into()));
+        }
+        if id.pool != access.pool {
+            return Err(TokenRejection(
+                "the tokens come from different pools".into(),
+            ));
+        }
+        Ok((id, access))
+    }
+
+    /// The session with usable tokens, refreshing them when they are expired or expire
+    /// within [`REFRESH_MARGIN_SECS`].
+    pub async fn fresh(&self, session: Session) -> Result<Fresh, ApiError> {
+        let now = unix_now();
+        let why = match self
+            .verify_pair(&session.tokens.access_token, &session.tokens.id_token)
+            .await
+        {
+            Ok((id, access)) if access.exp > now + REFRESH_MARGIN_SECS => {
+                return Ok(Fresh::Usable(Box::new(session), id));
+            }
+            Ok(_) => "access token about to expire".to_string(),
+            Err(TokenRejection(why)) => why,
+        };
+        tracing::debug!(session = %session.id.short(), reason = %why, "refreshing session tokens");
+        let refreshed = match self.refresher.refresh(&session).await {
+            Ok(s) => s,
+            Err(RefreshFailure::NoRefreshToken) => {
+                return Ok(Fresh::Unusable);
+            }
+            Err(f @ (RefreshFailure::InvalidGrant | RefreshFailure::SessionGone)) => {
+                refresh_event(Status::Failure, &f.to_string());
+                if let Err(e) = self.store.delete(&session.id).await {
+                    tracing::warn!(error = %e, "could not delete the ended session");
+                }
+                return Ok(Fresh::Ended);
+            }
+            Err(f @ (RefreshFailure::Transient(_) | RefreshFailure::Rejected(_))) => {
+                refresh_event(Status::Failure, &f.to_string());
+                return Err(ApiError::Unavailable(f.to_string()));
+            }
+        };
+        match self
+            .verify_pair(&refreshed.tokens.access_token, &refreshed.tokens.id_token)
+            .await
+        {
+            Ok((id, _)) => {
+                SecurityEvent::new(
+                    Activity::AuthenticationTicket,
+                    Status::Success,
+                    "session tokens refreshed",
+                )
+                .activity_name("Refresh")
+                .auth_protocol("OAuth 2.0")
+                .actor(&id.sub, id.email.as_deref())
+                .emit();
+                Ok(Fresh::Usable(Box::new(refreshed), id))
+            }
+            Err(TokenRejection(why)) => {
+                verification_failed_event("refresh", &why);
+                Ok(Fresh::Unusable)
+            }
+        }
+    }
+
+    /// Stores a new session for verified `tokens` and deletes `previous` (the session the
+    /// request came with, if any). Returns the session and its `Set-Cookie` value.
+    pub async fn start(
+        &self,
+        tokens: SessionTokens,
+        previous: Option<&SessionId>,
+    ) -> Result<(Session, String), ApiError> {
+        let now = unix_now();
+        let id = SessionId::generate().map_err(|_| ApiError::Internal)?;
+        let session = Session::new(id, tokens, now, now + SESSION_LIFETIME_SECS);
+        self.store
+            .create(&session)
+            .await
+            .map_err(|e| store_unavailable(&e))?;
+        if let Some(old) = previous
+            && let Err(e) = self.store.delete(old).await
+        {
+            tracing::warn!(error = %e, "could not delete the previous session");
+        }
+        let cookie = self
+            .cookies
+            .issue(&session.id, session.expires_at, now)
+            .map_err(|_| ApiError::Internal)?;
+        Ok((session, cookie))
+    }
+
+    /// Deletes a session.
+    pub async fn destroy(&self, id: &SessionId) -> Result<(), ApiError> {
+        self.store
+            .delete(id)
+            .await
+            .map_err(|e| store_unavailable(&e))
+    }
+}
+
+/// A store failure as an answer (503); the detail is logged, not returned.
+fn store_unavailable(e: &StoreError) -> ApiError {
+    ApiError::Unavailable(format!("session store: {e}"))
+}
+
+fn refresh_event(status: Status, why: &str) {
+    SecurityEvent::new(
+        Activity::AuthenticationTicket,
+        status,
+        "session refresh failed",
+    )
+    .activity_name("Refresh")
+    .auth_protocol("OAuth 2.0")
+    .detail("reason", why)
+    .emit();
+}
+
+/// A security event for tokens that did not verify (`source`: `session`, `callback`,
+/// `refresh`, `stored`).
+pub fn verification_failed_event(source: &'static str, why: &str) {
+    SecurityEvent::new(
+        Activity::Logon,
+        Status::Failure,
+        "token verification failed",
+    )
+    .activity_name("Session verification")
+    .severity(Severity::Medium)
+    .detail("source", source)
+    .detail("reason", why)
+    .emit();
+}
+
+/// The [`IdentityProvider`] over the session layer: the caller is the `sub`, email and
+/// groups of the session's verified id token (refreshed first when needed).
+#[derive(Debug, Clone)]
+pub struct SessionIdentity(pub Arc<Sessions>);
+
+impl IdentityProvider for SessionIdentity {
+    fn identify<'a>(
+        &'a self,
+        parts: &'a Parts,
+    ) -> BoxFuture<'a, Result<Option<Identity>, ApiError>> {
+        Box::pin(async move {
+            let Some(session) = self.0.current(&parts.headers).await? else {
+                return Ok(None);
+            };
+            match self.0.fresh(session).await? {
+                Fresh::Usable(session, claims) => Ok(Some(identity_of(&session, &claims))),
+                Fresh::Ended | Fresh::Unusable => Ok(None),
+            }
+        })
+    }
+}
+
+/// The caller of `session`, whose id token's claims are `claims`.
+pub fn identity_of(session: &Session, claims: &VerifiedClaims) -> Identity {
+    Identity {
+        sub: claims.sub.clone(),
+        email: claims.email.clone(),
+        groups: claims.groups.clone(),
+        tokens: Some(crate::app::SessionTokens {
+            access_token: session.tokens.access_token.clone(),
+            id_token: session.tokens.id_token.clone(),
+            refresh_token: session.tokens.refresh_token.clone(),
+            auth_method: session.tokens.auth_method.clone(),
+        }),
+    }
+}
