@@ -38,33 +38,8 @@ use crate::owners::{BoxFuture, OwnerLookup};
 use crate::session::{SessionIdentity, Sessions};
 use crate::{cors, csrf, routes};
 
-/// The tokens a session holds. `Debug` shows none of them.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionTokens {
-    /// The Cognito access token.
-    pub access_token: String,
-    /// The Cognito id token.
-    pub id_token: String,
-    /// The refresh token, when the session has one (never sent to the browser).
-    pub refresh_token: Option<String>,
-    /// How the session was made: `handler` (hosted UI through `/login`), `direct`
-    /// (`POST /session`), or what the client said.
-    pub auth_method: String,
-}
-
-impl fmt::Debug for SessionTokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionTokens")
-            .field("access_token", &"<redacted>")
-            .field("id_token", &"<redacted>")
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("auth_method", &self.auth_method)
-            .finish()
-    }
-}
+/// The tokens a session holds (the session record's own type; `Debug` shows none of them).
+pub use l42_core::session::SessionTokens;
 
 /// The caller, as the session layer knows them (from the session's verified id token).
 #[derive(Debug, Clone, PartialEq, Eq)]

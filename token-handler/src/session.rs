@@ -391,11 +391,6 @@ pub fn identity_of(session: &Session, claims: &VerifiedClaims) -> Identity {
         sub: claims.sub.clone(),
         email: claims.email.clone(),
         groups: claims.groups.clone(),
-        tokens: Some(crate::app::SessionTokens {
-            access_token: session.tokens.access_token.clone(),
-            id_token: session.tokens.id_token.clone(),
-            refresh_token: session.tokens.refresh_token.clone(),
-            auth_method: session.tokens.auth_method.clone(),
-        }),
+        tokens: Some(session.tokens.clone()),
     }
 }
