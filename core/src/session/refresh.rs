@@ -496,33 +496,44 @@ impl Refresher {
             };
             match self.inner.oauth.refresh(&refresh_token).await {
                 Ok(set) => {
-                    let next = refreshed(&leased, set, unix_now());
-                    match store
-                        .replace(&next, leased.version)
-                        .await
-                        .map_err(RefreshError::store)?
-                    {
-                        Replaced::Written(s) => {
-                            return Ok(RefreshOutcome {
-                                session: s,
-                                source: RefreshSource::Cognito,
-                                shared: false,
-                            });
-                        }
-                        Replaced::Missing => return Err(RefreshError::NotAuthenticated),
-                        Replaced::Conflict(current) => {
-                            // Our lease lapsed and someone else wrote. Their tokens are as
-                            // good as ours; else wait for them like any other caller.
-                            if let Some(fresh) = self.already_fresh(seen, &current) {
-                                return Ok(fresh);
+                    let mut base = leased.clone();
+                    // A conflict means our lease lapsed and someone else wrote; at most a
+                    // few rewrites over a record nobody holds.
+                    for _ in 0..3 {
+                        let next = refreshed(&base, set.clone(), unix_now());
+                        match store
+                            .replace(&next, base.version)
+                            .await
+                            .map_err(RefreshError::store)?
+                        {
+                            Replaced::Written(s) => {
+                                return Ok(RefreshOutcome {
+                                    session: s,
+                                    source: RefreshSource::Cognito,
+                                    shared: false,
+                                });
                             }
-                            tracing::warn!(
-                                session = %id.short(),
-                                "refresh lease lapsed before the write; waiting for the new holder"
-                            );
-                            continue;
+                            Replaced::Missing => return Err(RefreshError::NotAuthenticated),
+                            Replaced::Conflict(current) => {
+                                // Someone else's tokens are as good as ours.
+                                if let Some(fresh) = self.already_fresh(seen, &current) {
+                                    return Ok(fresh);
+                                }
+                                if current.live_lease(unix_now()).is_some() {
+                                    break;
+                                }
+                                // Nobody holds it and the tokens are the old ones: ours
+                                // (the only valid ones once the old token is rotated out)
+                                // go in over the current version.
+                                base = current;
+                            }
                         }
                     }
+                    tracing::warn!(
+                        session = %id.short(),
+                        "refresh lease lapsed before the write; waiting for the new holder"
+                    );
+                    continue;
                 }
                 Err(OAuthError::InvalidGrant) => {
                     // Destroy the session only when the refused token is still the stored
