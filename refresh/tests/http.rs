@@ -247,3 +247,58 @@ async fn invalid_grant_destroys_the_session_and_clears_the_cookie() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, serde_json::json!({"error": "Not authenticated"}));
 }
+
+/// Two routers with their own DynamoDB clients stand in for two Lambda instances; the
+/// default reuse window covers requests that read the session after the refresh.
+#[tokio::test]
+async fn twenty_concurrent_posts_across_two_instances_call_cognito_once() {
+    let idp = start_idp().await.unwrap();
+    let table = l42_tests::fresh_table().await.unwrap();
+    let endpoint = l42_tests::moto_endpoint().unwrap();
+    let instance = || {
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("COGNITO_DOMAIN", idp.base_url().to_string()),
+            ("COGNITO_CLIENT_ID", PUBLIC_CLIENT.to_string()),
+            ("SESSION_SECRET", SECRET.to_string()),
+            ("SESSION_BACKEND", "dynamodb".to_string()),
+            ("DYNAMODB_ENDPOINT", endpoint.clone()),
+            ("DYNAMODB_TABLE", table.name().to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+        ]);
+        Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+    };
+    let (one, two) = (instance(), instance());
+    let (s, cookie) = session(&idp, &one, true).await;
+    idp.reset_stats();
+    let (app_one, app_two) = (router(&one), router(&two));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let app = if i % 2 == 0 {
+                app_one.clone()
+            } else {
+                app_two.clone()
+            };
+            let request = Request::post("/auth/refresh")
+                .header(header::COOKIE, &cookie)
+                .header("x-l42-csrf", "1")
+                .body(Body::empty())
+                .unwrap();
+            tokio::spawn(async move {
+                let r = app.oneshot(request).await.unwrap();
+                let status = r.status();
+                let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+                (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+            })
+        })
+        .collect();
+    let mut bodies = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        bodies.push(body);
+    }
+    assert_eq!(idp.stats().grant("refresh_token"), 1);
+    assert!(bodies.iter().all(|b| *b == bodies[0]));
+    assert_ne!(bodies[0]["access_token"], s.tokens.access_token.as_str());
+    assert!(two.store.get(&s.id).await.unwrap().is_some());
+}
