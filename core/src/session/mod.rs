@@ -2,6 +2,7 @@
 //! the session record, and where records live.
 //!
 //! - [`cookie`]: the cookie value (format v1), its keys, its attributes.
+//! - [`refresh`]: the single-flight refresh coordinator ([`Refresher`]).
 //! - [`SessionStore`]: the store interface; [`MemoryStore`] (the embedded default outside
 //!   Lambda) and [`DynamoStore`] implement it with the same semantics.
 //!
@@ -32,6 +33,7 @@ mod id;
 pub mod login_state;
 mod memory;
 mod record;
+pub mod refresh;
 mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -47,4 +49,5 @@ pub use login_state::{
 };
 pub use memory::MemoryStore;
 pub use record::{DEFAULT_AUTH_METHOD, Lease, MAX_DATA_BYTES, Session, SessionTokens};
+pub use refresh::{RefreshError, RefreshOptions, RefreshOutcome, RefreshSource, Refresher};
 pub use store::{LeaseOutcome, Replaced, SessionStore, StoreError, StoreFuture};

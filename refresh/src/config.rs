@@ -1,0 +1,283 @@
+//! The refresh Lambda's configuration, read once from the environment.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `COGNITO_DOMAIN`, `COGNITO_CLIENT_ID`, `COGNITO_CLIENT_SECRET`, `COGNITO_HTTP_TIMEOUT_MS` | the Cognito client ([`l42_core::oauth`]) |
+//! | `SESSION_SECRET`, `SESSION_SECRET_PREVIOUS`, `SESSION_HTTPS_ONLY`, `COOKIE_DOMAIN`, `SESSION_SAME_SITE` | the session cookie ([`l42_core::session::cookie`]) |
+//! | `SESSION_BACKEND` | `memory` or `dynamodb` (default `dynamodb` inside Lambda, `memory` elsewhere) |
+//! | `DYNAMODB_TABLE`, `DYNAMODB_ENDPOINT`, `AWS_REGION`, `DYNAMODB_TIMEOUT_MS`, credentials | the DynamoDB store ([`l42_core::session::dynamodb`]) |
+//! | `REFRESH_LEASE_SECONDS`, `REFRESH_MAX_WAIT_MS`, `REFRESH_REUSE_SECONDS` | the coordinator ([`l42_core::session::refresh::RefreshOptions::from_lookup`]) |
+//! | `AUTH_PATH_PREFIX` | where the endpoint lives (default `/auth`; leading `/` added, trailing `/` dropped) |
+//! | `FRONTEND_URL` | the app's origin (default `http://localhost:3000`) |
+//! | `CALLBACK_ALLOWED_ORIGINS` | comma-separated exact origins also allowed (CORS) |
+//! | `HOST`, `PORT` | the local listener (default `127.0.0.1:3002`); unused inside Lambda |
+//!
+//! Every error names its variable on one line ([`ConfigError`]).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use l42_core::ConfigError;
+use l42_core::OAuthConfig;
+use l42_core::session::refresh::RefreshOptions;
+use l42_core::session::{DynamoStore, MemoryStore, SessionCookies, SessionStore};
+
+/// The default local port.
+pub const DEFAULT_PORT: u16 = 3002;
+/// The default frontend origin.
+pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:3000";
+/// The default path prefix.
+pub const DEFAULT_AUTH_PATH_PREFIX: &str = "/auth";
+
+/// Where sessions are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// In process (local runs only: this process sees only its own sessions).
+    Memory,
+    /// DynamoDB.
+    DynamoDb,
+}
+
+/// Everything the binary reads from the environment.
+#[derive(Clone)]
+pub struct Config {
+    /// `AUTH_PATH_PREFIX`, normalised (`/auth`, or `""` for the root).
+    pub auth_path_prefix: String,
+    /// `FRONTEND_URL` then `CALLBACK_ALLOWED_ORIGINS`, normalised, without duplicates.
+    pub origins: Vec<String>,
+    /// The local listener.
+    pub listen: SocketAddr,
+    /// Whether the process runs inside Lambda (`AWS_LAMBDA_RUNTIME_API`).
+    pub in_lambda: bool,
+    /// The session cookie.
+    pub cookies: SessionCookies,
+    /// Cognito.
+    pub oauth: OAuthConfig,
+    /// The coordinator's options.
+    pub refresh: RefreshOptions,
+    /// The store.
+    pub store: Arc<dyn SessionStore>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("auth_path_prefix", &self.auth_path_prefix)
+            .field("origins", &self.origins)
+            .field("listen", &self.listen)
+            .field("in_lambda", &self.in_lambda)
+            .field("oauth", &self.oauth)
+            .field("refresh", &self.refresh)
+            .field("backend", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let in_lambda = get("AWS_LAMBDA_RUNTIME_API").is_some();
+        let oauth = OAuthConfig::from_lookup(&lookup)?;
+        let cookies = SessionCookies::from_lookup(&lookup)?;
+        let refresh = RefreshOptions::from_lookup(&lookup, oauth.timeout)?;
+        let auth_path_prefix = auth_path_prefix(get("AUTH_PATH_PREFIX").as_deref())?;
+        let mut origins = vec![origin(
+            "FRONTEND_URL",
+            &get("FRONTEND_URL").unwrap_or_else(|| DEFAULT_FRONTEND_URL.to_owned()),
+        )?];
+        for item in get("CALLBACK_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let o = origin("CALLBACK_ALLOWED_ORIGINS", item)?;
+            if !origins.contains(&o) {
+                origins.push(o);
+            }
+        }
+        let port = match get("PORT") {
+            None => DEFAULT_PORT,
+            Some(p) => p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::new("PORT", format!("`{p}` is not a port (1-65535)"))
+            })?,
+        };
+        let host = match get("HOST") {
+            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(h) if h.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(h) => h.parse().map_err(|_| {
+                ConfigError::new("HOST", format!("`{h}` is not an IP address or localhost"))
+            })?,
+        };
+        let backend = match get("SESSION_BACKEND").map(|v| v.to_ascii_lowercase()) {
+            None if in_lambda => Backend::DynamoDb,
+            None => Backend::Memory,
+            Some(v) if v == "memory" => Backend::Memory,
+            Some(v) if v == "dynamodb" => Backend::DynamoDb,
+            Some(v) => {
+                return Err(ConfigError::new(
+                    "SESSION_BACKEND",
+                    format!("`{v}` is not memory or dynamodb"),
+                ));
+            }
+        };
+        let store: Arc<dyn SessionStore> = match backend {
+            Backend::Memory => Arc::new(MemoryStore::new()),
+            Backend::DynamoDb => Arc::new(DynamoStore::from_lookup(&lookup)?),
+        };
+        Ok(Config {
+            auth_path_prefix,
+            origins,
+            listen: SocketAddr::new(host, port),
+            in_lambda,
+            cookies,
+            oauth,
+            refresh,
+            store,
+        })
+    }
+}
+
+/// Normalises `AUTH_PATH_PREFIX`: default `/auth`; a leading `/` added, trailing ones
+/// dropped (`/` alone is the root, `""`).
+pub fn auth_path_prefix(value: Option<&str>) -> Result<String, ConfigError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(DEFAULT_AUTH_PATH_PREFIX.to_owned());
+    };
+    let trimmed = v.trim_end_matches('/');
+    let prefix = if trimmed.starts_with('/') || trimmed.is_empty() {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    };
+    let ok = prefix.split('/').skip(1).all(|seg| {
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+    });
+    if !ok {
+        return Err(ConfigError::new(
+            "AUTH_PATH_PREFIX",
+            format!("`{v}` is not a path prefix (letters, digits, - _ . ~ between slashes)"),
+        ));
+    }
+    Ok(prefix)
+}
+
+/// Normalises an origin as browsers send it: `scheme://host[:port]`, lower case, default
+/// port dropped, no path.
+pub fn origin(var: &'static str, value: &str) -> Result<String, ConfigError> {
+    let bad = |why: &str| ConfigError::new(var, format!("`{value}` {why}"));
+    let lower = value.trim().to_ascii_lowercase();
+    let (scheme, rest) = lower
+        .split_once("://")
+        .ok_or_else(|| bad("is not an origin (expected http(s)://host[:port])"))?;
+    let default_port = match scheme {
+        "https" => "443",
+        "http" => "80",
+        _ => return Err(bad("must be http:// or https://")),
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty()
+        || authority
+            .bytes()
+            .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b'\\') || !b.is_ascii_graphic())
+    {
+        return Err(bad(
+            "is not an origin (no path, query, fragment or user info)",
+        ));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !authority.starts_with('[') || h.ends_with(']') => (h, Some(p)),
+        _ => (authority, None),
+    };
+    if host.is_empty() {
+        return Err(bad("has no host"));
+    }
+    if let Some(p) = port
+        && (p.parse::<u16>().ok().filter(|n| *n > 0).is_none() || p.starts_with('0'))
+    {
+        return Err(bad("has a bad port"));
+    }
+    Ok(match port {
+        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut m: HashMap<String, String> = [
+            ("COGNITO_DOMAIN", "auth.example.com"),
+            ("COGNITO_CLIENT_ID", "client-1"),
+            ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in vars {
+            m.insert(k.to_string(), v.to_string());
+        }
+        Config::from_lookup(move |k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_errors_name_the_variable() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.auth_path_prefix, "/auth");
+        assert_eq!(c.origins, vec!["http://localhost:3000".to_string()]);
+        assert_eq!(c.store.backend(), "memory");
+        assert_eq!(c.listen.port(), DEFAULT_PORT);
+        let c = config(&[
+            ("AUTH_PATH_PREFIX", "_auth/"),
+            ("FRONTEND_URL", "HTTPS://App.Example.com:443/"),
+            (
+                "CALLBACK_ALLOWED_ORIGINS",
+                "https://b.example.com, https://app.example.com",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.auth_path_prefix, "/_auth");
+        assert_eq!(
+            c.origins,
+            vec!["https://app.example.com", "https://b.example.com"]
+        );
+        for (vars, var) in [
+            (vec![("PORT", "x")], "PORT"),
+            (vec![("SESSION_BACKEND", "redis")], "SESSION_BACKEND"),
+            (vec![("FRONTEND_URL", "app.example.com")], "FRONTEND_URL"),
+            (
+                vec![("CALLBACK_ALLOWED_ORIGINS", "https://a.example.com/path")],
+                "CALLBACK_ALLOWED_ORIGINS",
+            ),
+            (vec![("AUTH_PATH_PREFIX", "/a/../b")], "AUTH_PATH_PREFIX"),
+            (vec![("SESSION_SECRET", "short")], "SESSION_SECRET"),
+            (vec![("COGNITO_DOMAIN", "")], "COGNITO_DOMAIN"),
+            (
+                vec![("REFRESH_LEASE_SECONDS", "1")],
+                "REFRESH_LEASE_SECONDS",
+            ),
+        ] {
+            assert_eq!(config(&vars).unwrap_err().var, var, "{vars:?}");
+        }
+    }
+}

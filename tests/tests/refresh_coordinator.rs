@@ -1,0 +1,441 @@
+//! The single-flight refresh coordinator (`l42_core::session::refresh`) against the real
+//! parts: DynamoDB on the emulator (serialized, so conditional writes are atomic) and the
+//! dev identity provider, whose `/_dev/stats` count the refresh grants Cognito would see.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use l42_core::session::refresh::{RefreshError, RefreshOptions, RefreshSource, Refresher};
+use l42_core::session::{
+    DynamoStore, LeaseOutcome, MemoryStore, Replaced, Session, SessionId, SessionStore,
+    SessionTokens, StoreError, StoreFuture,
+};
+use l42_core::{CognitoClient, OAuthConfig, unix_now};
+use l42_dev::idp::{Directory, FaultEndpoint, FaultKind};
+use l42_tests::idp::{IdpConfig, RunningIdp};
+use l42_tests::{fresh_table, mint, start_idp_with};
+
+const ROTATING: &str = "refresh-rotating";
+const GRACE: &str = "refresh-grace";
+const NO_ROTATION: &str = "refresh-no-rotation";
+
+fn directory() -> Directory {
+    let client = |id: &str, enabled: bool, grace: u32| {
+        serde_json::json!({
+            "client_id": id,
+            "callback_urls": ["http://localhost:3000/auth/callback"],
+            "refresh_token_rotation": {"enabled": enabled, "grace_seconds": grace},
+        })
+    };
+    let json = serde_json::json!({
+        "groups": ["admin"],
+        "users": [{"username": "alice", "password": "pw", "email": "alice@example.com", "groups": ["admin"]}],
+        "clients": [client(ROTATING, true, 0), client(GRACE, true, 5), client(NO_ROTATION, false, 0)],
+    });
+    Directory::from_json(&json.to_string()).unwrap()
+}
+
+async fn idp() -> RunningIdp {
+    start_idp_with(IdpConfig {
+        directory: directory(),
+        fault_delay: Duration::from_secs(3),
+        ..IdpConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn cognito(idp: &RunningIdp, client: &str) -> CognitoClient {
+    CognitoClient::new(
+        OAuthConfig::new(idp.base_url(), client, None)
+            .unwrap()
+            .with_timeout(Duration::from_millis(800)),
+    )
+}
+
+/// Short leases and waits, so that a lapsed lease is taken over within the test.
+fn options() -> RefreshOptions {
+    RefreshOptions {
+        lease: Duration::from_secs(2),
+        max_wait: Duration::from_secs(15),
+        initial_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        reuse_window: Duration::ZERO,
+    }
+}
+
+/// A new session for `alice` signed in through `client`, stored through `store`.
+async fn signed_in(idp: &RunningIdp, client: &str, store: &dyn SessionStore) -> Session {
+    let t = mint(idp, "alice", client).unwrap();
+    let now = unix_now();
+    let session = Session::new(
+        SessionId::generate().unwrap(),
+        SessionTokens {
+            access_token: t.access_token,
+            id_token: t.id_token.unwrap(),
+            refresh_token: t.refresh_token,
+            auth_method: "handler".into(),
+        },
+        now,
+        now + 3600,
+    );
+    store.create(&session).await.unwrap();
+    store.get(&session.id).await.unwrap().unwrap()
+}
+
+fn refresh_calls(idp: &RunningIdp) -> u64 {
+    idp.stats().grant("refresh_token")
+}
+
+/// A DynamoDB store with its own client: two of them stand in for two Lambda instances.
+fn dynamo(table: &l42_tests::TestTable) -> Arc<dyn SessionStore> {
+    let client = l42_tests::dynamo::moto_client().unwrap();
+    Arc::new(DynamoStore::new(client, table.name()))
+}
+
+async fn twenty_concurrent(refreshers: &[Refresher], seen: &Session) -> Vec<SessionTokens> {
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let r = refreshers[i % refreshers.len()].clone();
+            let seen = seen.clone();
+            tokio::spawn(async move { r.refresh(&seen).await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap().unwrap().session.tokens);
+    }
+    out
+}
+
+#[tokio::test]
+async fn twenty_concurrent_refreshes_across_two_instances_call_cognito_once() {
+    let idp = idp().await;
+    let table = fresh_table().await.unwrap();
+    let (store_a, store_b) = (dynamo(&table), dynamo(&table));
+    let a = Refresher::new(store_a.clone(), cognito(&idp, ROTATING), options());
+    let b = Refresher::new(store_b.clone(), cognito(&idp, ROTATING), options());
+    let seen = signed_in(&idp, ROTATING, store_a.as_ref()).await;
+    idp.reset_stats();
+
+    let results = twenty_concurrent(&[a, b], &seen).await;
+
+    assert_eq!(refresh_calls(&idp), 1, "exactly one token-endpoint call");
+    assert_eq!(results.len(), 20);
+    assert!(
+        results.iter().all(|t| *t == results[0]),
+        "the same new tokens"
+    );
+    assert_ne!(results[0].access_token, seen.tokens.access_token);
+    assert_ne!(
+        results[0].refresh_token, seen.tokens.refresh_token,
+        "rotated"
+    );
+    let stored = store_b.get(&seen.id).await.unwrap().expect("not destroyed");
+    assert_eq!(stored.tokens, results[0]);
+    assert!(stored.lease.is_none());
+}
+
+#[tokio::test]
+async fn the_in_memory_store_gives_the_same_single_flight() {
+    let idp = idp().await;
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    // Two coordinators over one store: two in-process flights racing for the lease.
+    let a = Refresher::new(store.clone(), cognito(&idp, ROTATING), options());
+    let b = Refresher::new(store.clone(), cognito(&idp, ROTATING), options());
+    let seen = signed_in(&idp, ROTATING, store.as_ref()).await;
+    idp.reset_stats();
+    let results = twenty_concurrent(&[a, b], &seen).await;
+    assert_eq!(refresh_calls(&idp), 1);
+    assert!(results.iter().all(|t| *t == results[0]));
+    assert!(store.get(&seen.id).await.unwrap().is_some());
+}
+
+/// A store whose process "dies" after Cognito answered: the write of the new tokens and
+/// the lease release never reach the table.
+struct DiesBeforeWriting(Arc<dyn SessionStore>);
+
+impl SessionStore for DiesBeforeWriting {
+    fn backend(&self) -> &'static str {
+        "dies-before-writing"
+    }
+    fn get<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<Session>> {
+        self.0.get(id)
+    }
+    fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()> {
+        self.0.create(session)
+    }
+    fn replace<'a>(&'a self, _s: &'a Session, _v: u64) -> StoreFuture<'a, Replaced> {
+        Box::pin(async { Err(StoreError::Unavailable("the process died".into())) })
+    }
+    fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()> {
+        self.0.delete(id)
+    }
+    fn acquire_lease<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: &'a str,
+        until: i64,
+        now: i64,
+    ) -> StoreFuture<'a, LeaseOutcome> {
+        self.0.acquire_lease(id, owner, until, now)
+    }
+    fn release_lease<'a>(&'a self, _id: &'a SessionId, _owner: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async { Err(StoreError::Unavailable("the process died".into())) })
+    }
+}
+
+#[tokio::test]
+async fn a_lease_holder_that_dies_after_cognito_answered_logs_nobody_out() {
+    let idp = idp().await;
+    let table = fresh_table().await.unwrap();
+    let store = dynamo(&table);
+    let dying = Refresher::new(
+        Arc::new(DiesBeforeWriting(dynamo(&table))),
+        cognito(&idp, GRACE),
+        options(),
+    );
+    let seen = signed_in(&idp, GRACE, store.as_ref()).await;
+    idp.reset_stats();
+
+    let e = dying.refresh(&seen).await.unwrap_err();
+    assert_eq!(e.status(), 503, "{e:?}");
+    assert_eq!(refresh_calls(&idp), 1, "Cognito answered the dead holder");
+    let stranded = store.get(&seen.id).await.unwrap().unwrap();
+    assert!(stranded.lease.is_some(), "its lease is left behind");
+    assert_eq!(
+        stranded.tokens, seen.tokens,
+        "its tokens were never written"
+    );
+
+    // The next callers (two other instances) wait for the lease to lapse, then one takes
+    // over and refreshes with the old refresh token, which the 5 s grace period honours.
+    let b = Refresher::new(dynamo(&table), cognito(&idp, GRACE), options());
+    let c = Refresher::new(dynamo(&table), cognito(&idp, GRACE), options());
+    let results = {
+        let tasks: Vec<_> = (0..6)
+            .map(|i| {
+                let r = if i % 2 == 0 { b.clone() } else { c.clone() };
+                let seen = seen.clone();
+                tokio::spawn(async move { r.refresh(&seen).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap().unwrap());
+        }
+        out
+    };
+    assert!(
+        results
+            .iter()
+            .all(|o| o.session.tokens == results[0].session.tokens)
+    );
+    assert_eq!(
+        results
+            .iter()
+            .filter(|o| o.source == RefreshSource::Cognito && !o.shared)
+            .count(),
+        1,
+        "one flight called Cognito"
+    );
+    assert_eq!(
+        refresh_calls(&idp),
+        2,
+        "one takeover call, within the grace"
+    );
+    let stored = store
+        .get(&seen.id)
+        .await
+        .unwrap()
+        .expect("nobody logged out");
+    assert_eq!(stored.tokens, results[0].session.tokens);
+    assert_ne!(stored.tokens.refresh_token, seen.tokens.refresh_token);
+    assert!(stored.lease.is_none());
+}
+
+#[tokio::test]
+async fn cognito_failures_keep_the_session_and_a_later_refresh_succeeds() {
+    let idp = idp().await;
+    let table = fresh_table().await.unwrap();
+    let store = dynamo(&table);
+    let r = Refresher::new(store.clone(), cognito(&idp, ROTATING), options());
+    let seen = signed_in(&idp, ROTATING, store.as_ref()).await;
+    for kind in [FaultKind::Status500, FaultKind::Timeout] {
+        idp.faults().inject(FaultEndpoint::Token, kind, 1);
+        let e = r.refresh(&seen).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                RefreshError::Unavailable {
+                    reason: "cognito_transient",
+                    ..
+                }
+            ),
+            "{kind:?}: {e:?}"
+        );
+        assert_eq!(e.status(), 503);
+        let kept = store.get(&seen.id).await.unwrap().expect("session kept");
+        assert_eq!(kept.tokens, seen.tokens);
+        assert!(kept.lease.is_none(), "the lease was released");
+    }
+    let o = r.refresh(&seen).await.unwrap();
+    assert_eq!(o.source, RefreshSource::Cognito);
+    assert_ne!(o.session.tokens.access_token, seen.tokens.access_token);
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_destroys_the_session() {
+    let idp = idp().await;
+    let table = fresh_table().await.unwrap();
+    let store = dynamo(&table);
+    let oauth = cognito(&idp, ROTATING);
+    let seen = signed_in(&idp, ROTATING, store.as_ref()).await;
+    oauth
+        .revoke(seen.tokens.refresh_token.as_deref().unwrap())
+        .await
+        .unwrap();
+    let r = Refresher::new(store.clone(), oauth, options());
+    let e = r.refresh(&seen).await.unwrap_err();
+    assert_eq!(e, RefreshError::RefreshFailed);
+    assert_eq!((e.status(), e.public_message()), (401, "Refresh failed"));
+    assert!(store.get(&seen.id).await.unwrap().is_none(), "destroyed");
+    // Afterwards: no session.
+    assert_eq!(
+        r.refresh_id(&seen.id).await.unwrap_err(),
+        RefreshError::NotAuthenticated
+    );
+}
+
+/// A store in which someone else stores newer tokens right after our lease was taken
+/// (as a holder whose lease lapsed could), so that Cognito's `invalid_grant` is about a
+/// token the session no longer holds.
+struct ChangesAfterLease(Arc<dyn SessionStore>);
+
+impl SessionStore for ChangesAfterLease {
+    fn backend(&self) -> &'static str {
+        "changes-after-lease"
+    }
+    fn get<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<Session>> {
+        self.0.get(id)
+    }
+    fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()> {
+        self.0.create(session)
+    }
+    fn replace<'a>(&'a self, s: &'a Session, v: u64) -> StoreFuture<'a, Replaced> {
+        self.0.replace(s, v)
+    }
+    fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()> {
+        self.0.delete(id)
+    }
+    fn acquire_lease<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: &'a str,
+        until: i64,
+        now: i64,
+    ) -> StoreFuture<'a, LeaseOutcome> {
+        Box::pin(async move {
+            let out = self.0.acquire_lease(id, owner, until, now).await?;
+            if let LeaseOutcome::Acquired(leased) = &out {
+                let mut newer = leased.clone();
+                newer.tokens.refresh_token = Some("someone-elses-newer-token".into());
+                newer.tokens.access_token = "newer-access".into();
+                newer.lease = None;
+                self.0.replace(&newer, leased.version).await?;
+            }
+            Ok(out)
+        })
+    }
+    fn release_lease<'a>(&'a self, id: &'a SessionId, owner: &'a str) -> StoreFuture<'a, bool> {
+        self.0.release_lease(id, owner)
+    }
+}
+
+#[tokio::test]
+async fn invalid_grant_for_a_token_no_longer_stored_keeps_the_session() {
+    let idp = idp().await;
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let seen = signed_in(&idp, ROTATING, store.as_ref()).await;
+    idp.faults()
+        .inject(FaultEndpoint::Token, FaultKind::InvalidGrant, 1);
+    let r = Refresher::new(
+        Arc::new(ChangesAfterLease(store.clone())),
+        cognito(&idp, ROTATING),
+        options(),
+    );
+    idp.reset_stats();
+    let o = r.refresh(&seen).await.unwrap();
+    assert_eq!(refresh_calls(&idp), 1, "Cognito refused the old token");
+    assert_eq!(o.source, RefreshSource::AlreadyRefreshed);
+    assert_eq!(o.session.tokens.access_token, "newer-access");
+    assert!(
+        store.get(&seen.id).await.unwrap().is_some(),
+        "not destroyed"
+    );
+}
+
+#[tokio::test]
+async fn without_rotation_the_old_refresh_token_is_kept() {
+    let idp = idp().await;
+    let table = fresh_table().await.unwrap();
+    let store = dynamo(&table);
+    let r = Refresher::new(store.clone(), cognito(&idp, NO_ROTATION), options());
+    let seen = signed_in(&idp, NO_ROTATION, store.as_ref()).await;
+    idp.reset_stats();
+    let first = r.refresh(&seen).await.unwrap();
+    assert_eq!(first.source, RefreshSource::Cognito);
+    assert_ne!(first.session.tokens.access_token, seen.tokens.access_token);
+    assert_eq!(
+        first.session.tokens.refresh_token,
+        seen.tokens.refresh_token
+    );
+    // And it still works for the next refresh.
+    let second = r.refresh(&first.session).await.unwrap();
+    assert_eq!(second.source, RefreshSource::Cognito);
+    assert_eq!(
+        second.session.tokens.refresh_token,
+        seen.tokens.refresh_token
+    );
+    assert_eq!(refresh_calls(&idp), 2);
+    let stored = store.get(&seen.id).await.unwrap().unwrap();
+    assert_eq!(stored.tokens, second.session.tokens);
+}
+
+#[tokio::test]
+async fn refresh_if_needed_only_refreshes_expiring_tokens() {
+    let idp = idp().await;
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let r = Refresher::new(store.clone(), cognito(&idp, ROTATING), options());
+    let seen = signed_in(&idp, ROTATING, store.as_ref()).await;
+    idp.reset_stats();
+    // The dev provider's tokens live an hour.
+    let o = r.refresh_if_needed(&seen, 60).await.unwrap();
+    assert_eq!(o.source, RefreshSource::StillValid);
+    assert_eq!(refresh_calls(&idp), 0);
+    let o = r.refresh_if_needed(&seen, 7200).await.unwrap();
+    assert_eq!(o.source, RefreshSource::Cognito);
+    assert_eq!(refresh_calls(&idp), 1);
+}
+
+#[tokio::test]
+async fn a_session_without_a_refresh_token_is_refused() {
+    let idp = idp().await;
+    let table = fresh_table().await.unwrap();
+    let store = dynamo(&table);
+    let mut seen = signed_in(&idp, ROTATING, store.as_ref()).await;
+    seen.tokens.refresh_token = None;
+    let Replaced::Written(seen) = store.replace(&seen, seen.version).await.unwrap() else {
+        panic!("not written");
+    };
+    let r = Refresher::new(store.clone(), cognito(&idp, ROTATING), options());
+    idp.reset_stats();
+    assert_eq!(
+        r.refresh(&seen).await.unwrap_err(),
+        RefreshError::NoRefreshToken
+    );
+    assert_eq!(refresh_calls(&idp), 0);
+    let kept = store.get(&seen.id).await.unwrap().unwrap();
+    assert!(kept.lease.is_none());
+}
