@@ -64,5 +64,5 @@ pub mod webauthn;
 pub use app::{AppState, Caller, Identity, IdentityProvider, MaybeCaller, NoSessions, router};
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
-pub use refresh::{DirectRefresher, RefreshFailure, Refresher};
+pub use refresh::{CoordinatedRefresher, DirectRefresher, RefreshFailure, Refresher};
 pub use session::{SessionIdentity, Sessions};

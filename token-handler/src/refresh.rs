@@ -2,13 +2,17 @@
 //! for a session whose access token has expired or is about to.
 //!
 //! [`Refresher`] is deliberately narrow (a session in, the session as stored after the
-//! refresh out) so that the single-flight refresh coordinator can replace
-//! [`DirectRefresher`], which calls Cognito once per caller and writes the result with a
+//! refresh out). [`CoordinatedRefresher`], the default, is `l42-core`'s single-flight
+//! coordinator (the same code as the refresh Lambda's `POST /refresh`: one Cognito call per
+//! session however many callers, across processes through a lease on the session item).
+//! [`DirectRefresher`] calls Cognito once per caller and writes the result with a
 //! version-conditional [`SessionStore::replace`].
 
 use std::sync::Arc;
 
-use l42_core::session::{Replaced, Session, SessionStore, StoreError};
+use l42_core::session::{
+    RefreshError, RefreshOptions, Replaced, Session, SessionStore, StoreError,
+};
 use l42_core::{CognitoClient, OAuthError};
 use thiserror::Error;
 
@@ -103,5 +107,50 @@ impl Refresher for DirectRefresher {
         session: &'a Session,
     ) -> BoxFuture<'a, Result<Session, RefreshFailure>> {
         Box::pin(self.run(session))
+    }
+}
+
+/// `l42-core`'s single-flight refresh coordinator behind the seam.
+#[derive(Clone)]
+pub struct CoordinatedRefresher(l42_core::session::Refresher);
+
+impl std::fmt::Debug for CoordinatedRefresher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoordinatedRefresher")
+            .field("store", &self.0.store().backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CoordinatedRefresher {
+    /// The coordinator over `store`, calling Cognito through a client configured as
+    /// `oauth`, with `options` (see [`RefreshOptions::from_lookup`]).
+    pub fn new(
+        oauth: &CognitoClient,
+        store: Arc<dyn SessionStore>,
+        options: RefreshOptions,
+    ) -> CoordinatedRefresher {
+        let client = CognitoClient::new(oauth.config().clone());
+        CoordinatedRefresher(l42_core::session::Refresher::new(store, client, options))
+    }
+}
+
+impl Refresher for CoordinatedRefresher {
+    fn refresh<'a>(
+        &'a self,
+        session: &'a Session,
+    ) -> BoxFuture<'a, Result<Session, RefreshFailure>> {
+        Box::pin(async move {
+            match self.0.refresh(session).await {
+                Ok(outcome) => Ok(outcome.session),
+                Err(RefreshError::NotAuthenticated) => Err(RefreshFailure::SessionGone),
+                Err(RefreshError::NoRefreshToken) => Err(RefreshFailure::NoRefreshToken),
+                // The coordinator has destroyed the session after re-reading it.
+                Err(RefreshError::RefreshFailed) => Err(RefreshFailure::InvalidGrant),
+                Err(e @ RefreshError::Unavailable { .. }) => {
+                    Err(RefreshFailure::Transient(e.code().to_string()))
+                }
+            }
+        })
     }
 }

@@ -23,8 +23,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use l42_core::session::{
     CookieKeys, CookieSettings, DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates,
-    MemoryStore, SameSite as CookieSameSite, Session, SessionCookies, SessionId, SessionStore,
-    SessionTokens, StoreError,
+    MemoryStore, RefreshOptions, SameSite as CookieSameSite, Session, SessionCookies, SessionId,
+    SessionStore, SessionTokens, StoreError,
 };
 use l42_core::{
     CognitoClient, ConfigError, OAuthConfig, TokenUse, VerifiedClaims, Verifier, unix_now,
@@ -35,7 +35,7 @@ use crate::config::{Config, SameSite, SessionBackend};
 use crate::error::ApiError;
 use crate::events::{Activity, SecurityEvent, Severity, Status};
 use crate::owners::BoxFuture;
-use crate::refresh::{DirectRefresher, RefreshFailure, Refresher};
+use crate::refresh::{CoordinatedRefresher, RefreshFailure, Refresher};
 
 /// How long a session lives from its creation (30 days).
 pub const SESSION_LIFETIME_SECS: i64 = 30 * 86_400;
@@ -84,7 +84,8 @@ impl fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    /// The session layer over these parts, refreshing with a [`DirectRefresher`].
+    /// The session layer over these parts, refreshing with `l42-core`'s single-flight
+    /// coordinator ([`CoordinatedRefresher`], default options for the client's timeout).
     pub fn new(
         store: Arc<dyn SessionStore>,
         logins: Arc<dyn LoginStateStore>,
@@ -92,7 +93,12 @@ impl Sessions {
         oauth: Arc<CognitoClient>,
         verifier: Arc<Verifier>,
     ) -> Sessions {
-        let refresher = Arc::new(DirectRefresher::new(Arc::clone(&oauth), Arc::clone(&store)));
+        let options = RefreshOptions::for_cognito_timeout(oauth.config().timeout);
+        let refresher = Arc::new(CoordinatedRefresher::new(
+            &oauth,
+            Arc::clone(&store),
+            options,
+        ));
         Sessions {
             store,
             logins,
@@ -142,13 +148,20 @@ impl Sessions {
                     (Arc::new(store), Arc::new(logins))
                 }
             };
+        let options = RefreshOptions::from_lookup(&lookup, oauth.config().timeout)?;
+        let refresher = Arc::new(CoordinatedRefresher::new(
+            &oauth,
+            Arc::clone(&store),
+            options,
+        ));
         Ok(Sessions::new(
             store,
             logins,
             SessionCookies { keys, settings },
             oauth,
             verifier,
-        ))
+        )
+        .with_refresher(refresher))
     }
 
     /// The session store.
