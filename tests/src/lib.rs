@@ -9,6 +9,8 @@
 //!   per test (unique name, so tests run in parallel).
 //! - [`cognito`]: user pools, users and real tokens from moto's `cognito-idp`, an issuer
 //!   l42 did not write.
+//! - [`requests`]: a DynamoDB client that counts its requests and refuses scans and
+//!   queries.
 //! - [`idp`]: the dev identity provider (`l42-dev`) on a free loopback port, tokens minted
 //!   for its users, and a verifier for them.
 //!
@@ -35,6 +37,7 @@ pub mod dynamo;
 mod error;
 pub mod idp;
 pub mod moto;
+pub mod requests;
 
 pub use cognito::{MotoUserPool, Tokens};
 pub use dynamo::{TestTable, fresh_table};

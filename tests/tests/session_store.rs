@@ -4,14 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use l42_core::session::testing::{live_session, tokens};
 use l42_core::session::{
@@ -22,59 +18,7 @@ use l42_tests::dynamo::{n, s};
 use l42_tests::{TestTable, fresh_table};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Counts requests by operation (the `X-Amz-Target` header), every attempt included, and
-/// refuses any operation but the four point operations, so that a `Scan` or `Query`
-/// anywhere in a test fails it.
-#[derive(Debug, Clone, Default)]
-struct Requests(Arc<Mutex<HashMap<String, usize>>>);
-
-const POINT_OPERATIONS: [&str; 4] = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"];
-
-impl Requests {
-    fn take(&self) -> HashMap<String, usize> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-
-    fn total(&self) -> usize {
-        self.0.lock().unwrap().values().sum()
-    }
-}
-
-impl Intercept for Requests {
-    fn name(&self) -> &'static str {
-        "l42-test-request-counter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("none");
-        let op = target.rsplit('.').next().unwrap_or(target).to_string();
-        *self.0.lock().unwrap().entry(op.clone()).or_default() += 1;
-        if POINT_OPERATIONS.contains(&op.as_str()) {
-            Ok(())
-        } else {
-            Err(format!("the session store sent {op}: only point operations are allowed").into())
-        }
-    }
-}
-
-fn counted(client: &Client, requests: &Requests) -> Client {
-    Client::from_conf(
-        client
-            .config()
-            .to_builder()
-            .interceptor(requests.clone())
-            .build(),
-    )
-}
+use l42_tests::requests::{Requests, counted};
 
 fn store_on(table: &TestTable, requests: &Requests) -> DynamoStore {
     DynamoStore::new(counted(table.client(), requests), table.name())

@@ -10,10 +10,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
@@ -37,52 +33,7 @@ const OTHER_SECRET: &str = "another-secret-for-tests-0123456789abcdef";
 // ---------------------------------------------------------------------------------------
 // DynamoDB request counting (only point operations may be sent).
 
-#[derive(Debug, Clone, Default)]
-struct Requests(Arc<Mutex<HashMap<String, usize>>>);
-
-const POINT_OPERATIONS: [&str; 4] = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"];
-
-impl Requests {
-    fn take(&self) -> HashMap<String, usize> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-impl Intercept for Requests {
-    fn name(&self) -> &'static str {
-        "l42-test-request-counter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("none");
-        let op = target.rsplit('.').next().unwrap_or(target).to_string();
-        *self.0.lock().unwrap().entry(op.clone()).or_default() += 1;
-        if POINT_OPERATIONS.contains(&op.as_str()) {
-            Ok(())
-        } else {
-            Err(format!("the token handler sent {op}: only point operations are allowed").into())
-        }
-    }
-}
-
-fn counted(client: &Client, requests: &Requests) -> Client {
-    Client::from_conf(
-        client
-            .config()
-            .to_builder()
-            .interceptor(requests.clone())
-            .build(),
-    )
-}
+use l42_tests::requests::{Requests, counted};
 
 fn counts(pairs: &[(&str, usize)]) -> HashMap<String, usize> {
     pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
