@@ -17,15 +17,12 @@
 //! `next`. Numbers and how they were taken: `BENCHMARKS.md`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-#[path = "../tests/common/runtime_api.rs"]
-mod runtime_api;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use l42_core::SigningKey;
-use runtime_api::RuntimeApi;
+use l42_runtime_api::RuntimeApi;
 
 const POOL: &str = "us-east-1_BenchPool1";
 const CLIENT: &str = "3n4b5urk1ft4fl3mg5e62d9ado";
@@ -140,7 +137,7 @@ fn authorizer_env(jwks: &str) -> Vec<(&'static str, String)> {
 
 /// Spawns `bin` against a fresh endpoint and returns the time to its first `next`.
 fn measure(bin: &Path, extra: &[(&str, String)]) -> Duration {
-    let api = RuntimeApi::start();
+    let api = RuntimeApi::start().unwrap();
     let mut cmd = Command::new(bin);
     cmd.env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", api.addr())

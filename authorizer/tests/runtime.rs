@@ -4,42 +4,21 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::runtime_api::{Posted, RuntimeApi};
+use l42_runtime_api::{LambdaProcess, Posted, Running, RuntimeApi};
 use serde_json::{Value, json};
 
-/// Kills the child when the test ends, also on failure.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(api: &RuntimeApi, extra: &[(&str, &str)]) -> Guard {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_l42-authorizer"));
-    cmd.env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.addr())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "l42-authorizer")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
+fn start(api: &RuntimeApi, extra: &[(&str, &str)]) -> Running {
+    LambdaProcess::new(env!("CARGO_BIN_EXE_l42-authorizer"), "l42-authorizer")
         .env("COGNITO_USER_POOL_ID", common::POOL)
         .env("COGNITO_CLIENT_ID", common::CLIENT)
         .env("JWKS_JSON", common::key().jwks_json())
         .env("JWKS_URL", "off")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    Guard(cmd.spawn().unwrap())
+        .envs(extra.iter().copied())
+        .start(api)
+        .unwrap()
 }
 
 fn token_event(token: &str, arn_tail: &str) -> String {
@@ -53,7 +32,7 @@ fn token_event(token: &str, arn_tail: &str) -> String {
 
 #[test]
 fn binary_answers_real_events_through_the_runtime_api() {
-    let api = RuntimeApi::start();
+    let api = RuntimeApi::start().unwrap();
     let _child = start(&api, &[]);
     let user = common::token("u-1", &["users"]);
     let admin = common::token("a-1", &["admin"]);

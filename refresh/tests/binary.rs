@@ -7,12 +7,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use l42_core::session::{
-    DynamoStore, Session, SessionCookies, SessionId, SessionStore, SessionTokens,
-};
+use l42_core::session::{DynamoStore, SessionCookies, SessionStore};
 use l42_core::unix_now;
-use l42_tests::idp::PUBLIC_CLIENT;
-use l42_tests::{fresh_table, mint, moto_endpoint, start_idp};
+use l42_tests::idp::{PUBLIC_CLIENT, signed_in_session};
+use l42_tests::{fresh_table, moto_endpoint, start_idp};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -86,19 +84,8 @@ async fn serves_refresh_over_http() {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
 
     // A session in the table, and its cookie.
-    let t = mint(&idp, "admin", PUBLIC_CLIENT).unwrap();
+    let session = signed_in_session(&idp, "admin", PUBLIC_CLIENT).unwrap();
     let now = unix_now();
-    let session = Session::new(
-        SessionId::generate().unwrap(),
-        SessionTokens {
-            access_token: t.access_token,
-            id_token: t.id_token.unwrap(),
-            refresh_token: t.refresh_token,
-            auth_method: "handler".into(),
-        },
-        now,
-        now + 3600,
-    );
     let store = DynamoStore::new(table.client().clone(), table.name());
     store.create(&session).await.unwrap();
     let cookies =

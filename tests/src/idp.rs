@@ -44,3 +44,31 @@ pub fn verifier(idp: &RunningIdp, client_id: &str, token_use: TokenUse) -> Resul
         .map_err(|e| Error::Idp(e.to_string()))?;
     Verifier::new(config).map_err(|e| Error::Idp(e.to_string()))
 }
+
+/// A new session (not stored) for `username` signed in through `client_id`: a fresh
+/// session id, minted tokens with the refresh token, one hour to live from now,
+/// `auth_method` `handler`.
+pub fn signed_in_session(
+    idp: &RunningIdp,
+    username: &str,
+    client_id: &str,
+) -> Result<l42_core::session::Session, Error> {
+    use l42_core::session::{Session, SessionId, SessionTokens};
+    let t = mint(idp, username, client_id)?;
+    let id_token = t
+        .id_token
+        .ok_or_else(|| Error::Idp(format!("no id token minted for {username}")))?;
+    let id = SessionId::generate().map_err(|e| Error::Idp(e.to_string()))?;
+    let now = l42_core::unix_now();
+    Ok(Session::new(
+        id,
+        SessionTokens {
+            access_token: t.access_token,
+            id_token,
+            refresh_token: t.refresh_token,
+            auth_method: "handler".into(),
+        },
+        now,
+        now + 3600,
+    ))
+}

@@ -11,10 +11,10 @@ use l42_core::session::{
     DynamoStore, LeaseOutcome, MemoryStore, Replaced, Session, SessionId, SessionStore,
     SessionTokens, StoreError, StoreFuture,
 };
-use l42_core::{CognitoClient, OAuthConfig, unix_now};
+use l42_core::{CognitoClient, OAuthConfig};
 use l42_dev::idp::{Directory, FaultEndpoint, FaultKind};
 use l42_tests::idp::{IdpConfig, RunningIdp};
-use l42_tests::{fresh_table, mint, start_idp_with};
+use l42_tests::{fresh_table, start_idp_with};
 
 const ROTATING: &str = "refresh-rotating";
 const GRACE: &str = "refresh-grace";
@@ -67,19 +67,7 @@ fn options() -> RefreshOptions {
 
 /// A new session for `alice` signed in through `client`, stored through `store`.
 async fn signed_in(idp: &RunningIdp, client: &str, store: &dyn SessionStore) -> Session {
-    let t = mint(idp, "alice", client).unwrap();
-    let now = unix_now();
-    let session = Session::new(
-        SessionId::generate().unwrap(),
-        SessionTokens {
-            access_token: t.access_token,
-            id_token: t.id_token.unwrap(),
-            refresh_token: t.refresh_token,
-            auth_method: "handler".into(),
-        },
-        now,
-        now + 3600,
-    );
+    let session = l42_tests::idp::signed_in_session(idp, "alice", client).unwrap();
     store.create(&session).await.unwrap();
     store.get(&session.id).await.unwrap().unwrap()
 }

@@ -2,34 +2,14 @@
 //! and 1.0, REST stages and Function URL events, end to end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-#[path = "common/runtime_api.rs"]
-mod runtime_api;
-
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use runtime_api::{Posted, RuntimeApi};
+use l42_runtime_api::{LambdaProcess, Posted, Running, RuntimeApi};
 use serde_json::{Value, json};
 
-/// Kills the child when the test ends, also on failure.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(api: &RuntimeApi) -> Guard {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_l42-token-handler"));
-    cmd.env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.addr())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "l42-token-handler")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
+fn start(api: &RuntimeApi) -> Running {
+    LambdaProcess::new(env!("CARGO_BIN_EXE_l42-token-handler"), "l42-token-handler")
         // What Lambda sets from the function's role (the session store is DynamoDB
         // inside Lambda; these events never reach it).
         .env("AWS_REGION", "us-east-1")
@@ -41,10 +21,9 @@ fn start(api: &RuntimeApi) -> Guard {
         .env("SESSION_SECRET", "0123456789abcdef0123456789abcdef")
         .env("FRONTEND_URL", "https://app.example.com")
         .env("JWKS_URL", "https://jwks.example.com/jwks.json")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    Guard(cmd.spawn().unwrap())
+        .stderr(Stdio::null())
+        .start(api)
+        .unwrap()
 }
 
 fn v2(
@@ -122,7 +101,7 @@ const URL_HOST: &str = "abcdefghij.lambda-url.us-east-1.on.aws";
 
 #[test]
 fn lambda_events_of_every_kind_reach_the_router() {
-    let api = RuntimeApi::start();
+    let api = RuntimeApi::start().unwrap();
     let _child = start(&api);
     let host = json!({"host": API_HOST});
     api.push(
@@ -236,15 +215,8 @@ fn lambda_events_of_every_kind_reach_the_router() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_through_payload_2_0_cookies() {
     let idp = l42_tests::start_idp().await.unwrap();
-    let api = RuntimeApi::start();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_l42-token-handler"));
-    cmd.env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.addr())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "l42-token-handler")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
+    let api = RuntimeApi::start().unwrap();
+    let _child = LambdaProcess::new(env!("CARGO_BIN_EXE_l42-token-handler"), "l42-token-handler")
         .env("SESSION_BACKEND", "memory")
         .env("COGNITO_CLIENT_ID", l42_tests::idp::PUBLIC_CLIENT)
         .env("COGNITO_USER_POOL_ID", idp.pool_id())
@@ -252,10 +224,9 @@ async fn a_session_through_payload_2_0_cookies() {
         .env("JWKS_URL", idp.jwks_url())
         .env("SESSION_SECRET", "0123456789abcdef0123456789abcdef")
         .env("FRONTEND_URL", "https://app.example.com")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _child = Guard(cmd.spawn().unwrap());
+        .stderr(Stdio::null())
+        .start(&api)
+        .unwrap();
     let tokens = l42_tests::mint(&idp, "editor", l42_tests::idp::PUBLIC_CLIENT).unwrap();
     let body =
         json!({"access_token": tokens.access_token, "id_token": tokens.id_token}).to_string();

@@ -80,4 +80,3 @@ pub fn golden_authorizer(extra: &[(&str, &str)]) -> Authorizer {
 pub fn embedded_authorizer(extra: &[(&str, &str)]) -> Authorizer {
     Authorizer::new(config(extra), l42_cedar::Engine::embedded().unwrap()).unwrap()
 }
-pub mod runtime_api;
