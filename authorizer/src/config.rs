@@ -8,7 +8,8 @@
 //! | `IDENTITY_SOURCES` | comma-separated, in order: `header` (default; `Authorization: Bearer`), `query` (`?token=`), `protocol` (`Sec-WebSocket-Protocol`), `cookie` (the token handler's session cookie: its MAC, then one session read, then the stored access token) |
 //!
 //! With `cookie`, the session variables of [`l42_core::session::cookie`] (`SESSION_SECRET`,
-//! `SESSION_SECRET_PREVIOUS`, `SESSION_HTTPS_ONLY`, `COOKIE_DOMAIN`) and of the DynamoDB
+//! `SESSION_SECRET_PREVIOUS`, or `SESSION_SECRET_ARN` for both from Secrets Manager;
+//! `SESSION_HTTPS_ONLY`, `COOKIE_DOMAIN`) and of the DynamoDB
 //! store ([`l42_core::session::dynamodb`]: `DYNAMODB_TABLE`, `DYNAMODB_ENDPOINT`, …) apply,
 //! with the same values as the token handler's.
 //! | `HTTP_API_RESPONSE` | `simple` (default) or `iam`, for HTTP API payload 2.0 |

@@ -217,9 +217,14 @@ impl Authorizer {
     }
 
     /// Reads everything from the environment; with the `cookie` source, sessions are read
-    /// from DynamoDB (the token handler's table).
+    /// from DynamoDB (the token handler's table) and the cookie key comes from
+    /// `SESSION_SECRET`, or from Secrets Manager when `SESSION_SECRET_ARN` is set (see
+    /// [`l42_core::session::SessionSecret`]; call this before any async runtime exists).
     pub fn from_env() -> Result<Authorizer, StartupError> {
-        let config = AuthorizerConfig::from_env()?;
+        let env = l42_core::session::SessionSecret::environment(
+            l42_core::session::SessionSecret::load_from_env_blocking()?,
+        );
+        let config = AuthorizerConfig::from_lookup(env)?;
         let engine = Engine::from_env()?;
         let sessions: Option<Arc<dyn SessionStore>> = if config.cookies.is_some() {
             Some(Arc::new(DynamoStore::from_env()?))

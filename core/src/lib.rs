@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+mod aws;
 mod claims;
 pub mod config;
 mod error;

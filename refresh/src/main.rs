@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use l42_core::session::SessionSecret;
 use l42_refresh::{Config, router, run_lambda};
 
 const USAGE: &str = "\
@@ -44,7 +45,15 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async {
         // Built inside the runtime: the DynamoDB client wants one.
-        let config = match Config::from_env() {
+        // The cookie key from Secrets Manager when SESSION_SECRET_ARN is set.
+        let env = match SessionSecret::load_from_env().await {
+            Ok(secret) => SessionSecret::environment(secret),
+            Err(e) => {
+                eprintln!("l42-refresh: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let config = match Config::from_lookup(&env) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("l42-refresh: {e}");

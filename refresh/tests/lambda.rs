@@ -26,6 +26,10 @@ struct Instance {
 }
 
 fn instance(idp: &RunningIdp, table: &TestTable) -> Instance {
+    instance_with(idp, table, &[("SESSION_SECRET", SECRET)])
+}
+
+fn instance_with(idp: &RunningIdp, table: &TestTable, extra: &[(&str, &str)]) -> Instance {
     let api = RuntimeApi::start().unwrap();
     let process = LambdaProcess::new(BIN, "l42-refresh")
         // What Lambda sets from the function's role.
@@ -34,7 +38,7 @@ fn instance(idp: &RunningIdp, table: &TestTable) -> Instance {
         .env("AWS_SECRET_ACCESS_KEY", "example-secret")
         .env("COGNITO_DOMAIN", idp.base_url())
         .env("COGNITO_CLIENT_ID", PUBLIC_CLIENT)
-        .env("SESSION_SECRET", SECRET)
+        .envs(extra.iter().copied())
         .env("SESSION_HTTPS_ONLY", "true")
         .env("SESSION_BACKEND", "dynamodb")
         .env("DYNAMODB_ENDPOINT", moto_endpoint().unwrap())
@@ -198,4 +202,52 @@ async fn refusals_and_invalid_grant_through_the_runtime_api() {
         "{cookies:?}"
     );
     assert!(store.get(&session.id).await.unwrap().is_none());
+}
+
+/// The cookie key from Secrets Manager (`SESSION_SECRET_ARN`), never in the environment:
+/// a cookie signed with it is accepted; an unreadable secret stops the start-up with one
+/// line naming the variable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cookie_key_comes_from_secrets_manager() {
+    let idp = start_idp().await.unwrap();
+    let table = fresh_table().await.unwrap();
+    let endpoint = moto_endpoint().unwrap();
+    let sm = l42_tests::secrets::client().unwrap();
+    let arn = l42_tests::secrets::create_secret(&sm, SECRET)
+        .await
+        .unwrap();
+    let (_, cookie) = session(&idp, &table).await;
+    let one = instance_with(
+        &idp,
+        &table,
+        &[
+            ("SESSION_SECRET_ARN", &arn),
+            ("SECRETS_MANAGER_ENDPOINT", &endpoint),
+        ],
+    );
+    one.api.push("r", &refresh_event(&cookie, true));
+    let (status, body, _) = answer(&one.api, "r");
+    assert_eq!(status, 200, "{body}");
+
+    let missing = arn.replace("l42-session-", "l42-missing-");
+    let out = std::process::Command::new(BIN)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", one.api.addr())
+        .env("AWS_REGION", "us-east-1")
+        .env("COGNITO_DOMAIN", idp.base_url())
+        .env("COGNITO_CLIENT_ID", PUBLIC_CLIENT)
+        .env("SESSION_SECRET_ARN", &missing)
+        .env("SECRETS_MANAGER_ENDPOINT", &endpoint)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("l42-refresh: "), "{err}");
+    assert!(
+        err.contains("SESSION_SECRET_ARN") && err.contains("ResourceNotFoundException"),
+        "{err}"
+    );
+    assert!(err.len() < 400, "one readable line: {err}");
 }

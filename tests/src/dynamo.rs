@@ -40,17 +40,16 @@ pub fn client(endpoint: &str) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "l42-tests",
-        ))
+        .credentials_provider(test_credentials())
         .endpoint_url(endpoint)
         .http_client(http)
         .build();
     Client::from_conf(config)
+}
+
+/// The static credentials every test client signs with (the emulator accepts any).
+pub(crate) fn test_credentials() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "l42-tests")
 }
 
 /// A client for the running emulator ([`moto_endpoint`]).

@@ -10,7 +10,7 @@ use thiserror::Error;
 pub enum Error {
     /// `L42_MOTO_ENDPOINT` is not set: the test runs outside `scripts/test-all`.
     #[error(
-        "DynamoDB emulator not running: run scripts/test-all, which starts moto_server \
+        "AWS emulator (moto_server) not running: run scripts/test-all, which starts moto_server \
          (or start it by hand and export {var}=http://127.0.0.1:<port>, see README.md)"
     )]
     NotRunning {
@@ -38,6 +38,9 @@ pub enum Error {
     /// The dev identity provider could not start or answer.
     #[error("dev identity provider: {0}")]
     Idp(String),
+    /// A call to moto's Secrets Manager failed.
+    #[error("Secrets Manager: {0}")]
+    Secrets(String),
     /// A call to moto's `cognito-idp` failed.
     #[error("cognito-idp {op}: {message}")]
     Cognito {

@@ -11,6 +11,7 @@
 //!   l42 did not write.
 //! - [`requests`]: a DynamoDB client that counts its requests and refuses scans and
 //!   queries.
+//! - [`secrets`]: secrets in moto's Secrets Manager (the session cookie's key).
 //! - [`idp`]: the dev identity provider (`l42-dev`) on a free loopback port, tokens minted
 //!   for its users, and a verifier for them.
 //!
@@ -38,6 +39,7 @@ mod error;
 pub mod idp;
 pub mod moto;
 pub mod requests;
+pub mod secrets;
 
 pub use cognito::{MotoUserPool, Tokens};
 pub use dynamo::{TestTable, fresh_table};

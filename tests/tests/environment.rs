@@ -19,7 +19,7 @@ fn endpoint_is_loopback_http() -> Result<(), Error> {
 fn missing_emulator_is_explained() {
     let msg = Error::NotRunning { var: ENDPOINT_VAR }.to_string();
     assert!(
-        msg.starts_with("DynamoDB emulator not running: run scripts/test-all"),
+        msg.starts_with("AWS emulator (moto_server) not running: run scripts/test-all"),
         "{msg}"
     );
     // Debug (what `unwrap` and a failing `Result` test print) is the same message.

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use l42_cedar::protocol::ProtocolEngine;
+use l42_core::session::SessionSecret;
 use l42_token_handler::events::{Activity, SecurityEvent, Severity, Status};
 use l42_token_handler::owners::DynamoOwnerLookup;
 use l42_token_handler::{AppState, Config, Sessions, router};
@@ -35,7 +36,15 @@ fn main() -> ExitCode {
         }
     }
     l42_core::telemetry::init();
-    let config = match Config::from_env() {
+    // The cookie key from Secrets Manager when SESSION_SECRET_ARN is set.
+    let env = match SessionSecret::load_from_env_blocking() {
+        Ok(secret) => SessionSecret::environment(secret),
+        Err(e) => {
+            eprintln!("l42-token-handler: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let config = match Config::from_lookup(&env) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("l42-token-handler: {e}");
@@ -70,7 +79,7 @@ fn main() -> ExitCode {
             }
         },
     };
-    let sessions = match Sessions::from_config(&config, |name| std::env::var(name).ok()) {
+    let sessions = match Sessions::from_config(&config, &env) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("l42-token-handler: {e}");

@@ -34,19 +34,19 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedHttpClient};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use base64::Engine as _;
 
 use super::id::SessionId;
 use super::record::{Lease, Session, parse_data};
 use super::store::{LeaseOutcome, Replaced, SessionStore, StoreError, StoreFuture};
-use crate::config::{ConfigError, PoolId};
+use crate::aws::{AwsSettings, http_client};
+use crate::config::ConfigError;
 use crate::unix_now;
 
 /// The table's partition key.
@@ -168,50 +168,7 @@ impl DynamoStore {
         };
         let table = get("DYNAMODB_TABLE").unwrap_or_else(|| DEFAULT_TABLE.to_string());
         check_table_name(&table)?;
-        let endpoint = get("DYNAMODB_ENDPOINT")
-            .map(|e| check_endpoint(&e))
-            .transpose()?;
-        let pool_region = || {
-            get("COGNITO_USER_POOL_ID").and_then(|pools| {
-                let first = pools.split(',').next()?.trim().to_string();
-                PoolId::parse(&first).ok().map(|p| p.region().to_string())
-            })
-        };
-        let region = get("AWS_REGION")
-            .or_else(|| get("AWS_DEFAULT_REGION"))
-            .or_else(|| get("COGNITO_REGION"))
-            .or_else(pool_region)
-            .or_else(|| endpoint.as_ref().map(|_| "us-east-1".to_string()))
-            .ok_or_else(|| ConfigError::new("AWS_REGION", "is required (Lambda sets it)"))?;
-        if !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(ConfigError::new(
-                "AWS_REGION",
-                format!("`{region}` is not a region"),
-            ));
-        }
-        let credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
-            (Some(id), Some(secret)) => {
-                Credentials::new(id, secret, get("AWS_SESSION_TOKEN"), None, "environment")
-            }
-            (Some(_), None) => {
-                return Err(ConfigError::new(
-                    "AWS_SECRET_ACCESS_KEY",
-                    "is required with AWS_ACCESS_KEY_ID",
-                ));
-            }
-            (None, _) if endpoint.is_some() => {
-                Credentials::new("local", "local", None, None, "l42-local-endpoint")
-            }
-            (None, _) => {
-                return Err(ConfigError::new(
-                    "AWS_ACCESS_KEY_ID",
-                    "is required for DynamoDB (Lambda sets it from the function's role)",
-                ));
-            }
-        };
+        let aws = AwsSettings::from_lookup(&get, "DYNAMODB_ENDPOINT", "DynamoDB")?;
         let mut options = DynamoOptions::default();
         if let Some(v) = get("DYNAMODB_TIMEOUT_MS") {
             let ms: u64 = v
@@ -228,10 +185,10 @@ impl DynamoStore {
         }
         let mut config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region))
-            .credentials_provider(credentials)
-            .http_client(http_client()?);
-        if let Some(e) = endpoint {
+            .region(aws.region)
+            .credentials_provider(aws.credentials)
+            .http_client(http_client("DYNAMODB_ENDPOINT")?);
+        if let Some(e) = aws.endpoint {
             config = config.endpoint_url(e);
         }
         Ok(DynamoStore::with_options(
@@ -636,53 +593,6 @@ fn check_table_name(t: &str) -> Result<(), ConfigError> {
             format!("`{t}` is not a table name (3-255 of A-Z a-z 0-9 _ - .)"),
         ))
     }
-}
-
-fn check_endpoint(e: &str) -> Result<String, ConfigError> {
-    let e = e.trim_end_matches('/');
-    let loopback = [
-        "http://127.0.0.1:",
-        "http://localhost:",
-        "http://[::1]:",
-        "http://127.0.0.1/",
-        "http://localhost/",
-    ];
-    let ok = (e.starts_with("https://") && e.len() > "https://".len())
-        || loopback.iter().any(|p| e.starts_with(p))
-        || e == "http://127.0.0.1"
-        || e == "http://localhost";
-    if ok && !e.contains(char::is_whitespace) {
-        Ok(e.to_string())
-    } else {
-        Err(ConfigError::new(
-            "DYNAMODB_ENDPOINT",
-            format!("`{e}` must be an https URL (plain http only on loopback)"),
-        ))
-    }
-}
-
-/// The SDK's HTTP client (hyper 1, rustls with aws-lc) trusting the bundled web roots, not
-/// the system store: nothing to load from disk at start-up.
-fn http_client() -> Result<SharedHttpClient, ConfigError> {
-    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider};
-    let mut pem = String::new();
-    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-        pem.push_str("-----BEGIN CERTIFICATE-----\n");
-        for line in b64.as_bytes().chunks(64) {
-            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-            pem.push('\n');
-        }
-        pem.push_str("-----END CERTIFICATE-----\n");
-    }
-    let tls = TlsContext::builder()
-        .with_trust_store(TrustStore::empty().with_pem_certificate(pem.into_bytes()))
-        .build()
-        .map_err(|e| ConfigError::new("DYNAMODB_ENDPOINT", format!("TLS set-up failed: {e}")))?;
-    Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(rustls_provider::CryptoMode::AwsLc))
-        .tls_context(tls)
-        .build_https())
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub mod login_state;
 mod memory;
 mod record;
 pub mod refresh;
+mod secret;
 mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -50,4 +51,5 @@ pub use login_state::{
 pub use memory::MemoryStore;
 pub use record::{DEFAULT_AUTH_METHOD, Lease, MAX_DATA_BYTES, Session, SessionTokens};
 pub use refresh::{RefreshError, RefreshOptions, RefreshOutcome, RefreshSource, Refresher};
+pub use secret::SessionSecret;
 pub use store::{LeaseOutcome, Replaced, SessionStore, StoreError, StoreFuture};

@@ -1,0 +1,183 @@
+//! The session cookie's secret from AWS Secrets Manager, so that in production it never
+//! sits in a function's environment.
+//!
+//! With `SESSION_SECRET_ARN` set, a binary calls [`SessionSecret::load`] once at start-up:
+//! it reads the secret's `AWSCURRENT` version (the cookie key) and its `AWSPREVIOUS`
+//! version when there is one (still accepted, so cookies issued before a rotation keep
+//! working), and [`SessionSecret::lookup`] hands them to the configuration as
+//! `SESSION_SECRET` and `SESSION_SECRET_PREVIOUS`. Rotating the secret in Secrets Manager
+//! (a new `AWSCURRENT`, the old one moving to `AWSPREVIOUS`) takes effect as instances
+//! start.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `SESSION_SECRET_ARN` | the secret's ARN (or name); its `SecretString` is the key, at least 32 bytes |
+//! | `SECRETS_MANAGER_ENDPOINT` | optional endpoint (moto): `https://…`, plain `http` only on loopback |
+//! | `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | as for DynamoDB (Lambda sets them) |
+//!
+//! Setting `SESSION_SECRET_ARN` together with `SESSION_SECRET` or
+//! `SESSION_SECRET_PREVIOUS` is a configuration error: one source of truth. The function
+//! needs `secretsmanager:GetSecretValue` on that secret only.
+
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::BehaviorVersion;
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
+use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::aws::{AwsSettings, http_client};
+use crate::config::ConfigError;
+
+const ARN_VAR: &str = "SESSION_SECRET_ARN";
+const ENDPOINT_VAR: &str = "SECRETS_MANAGER_ENDPOINT";
+
+/// The session secret read from Secrets Manager.
+#[derive(Clone)]
+pub struct SessionSecret {
+    current: String,
+    previous: Option<String>,
+}
+
+impl std::fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSecret")
+            .field("current", &"<redacted>")
+            .field("previous", &self.previous.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl SessionSecret {
+    /// Reads `SESSION_SECRET_ARN` and the rest from the process environment.
+    pub async fn load_from_env() -> Result<Option<SessionSecret>, ConfigError> {
+        Self::load(|name| std::env::var(name).ok()).await
+    }
+
+    /// [`load_from_env`](Self::load_from_env) for a binary's `main` before its async
+    /// runtime exists: without `SESSION_SECRET_ARN` it returns `None` at once; with it, it
+    /// runs the calls on a short-lived runtime of its own. Inside a runtime it refuses
+    /// (use the async form there).
+    pub fn load_from_env_blocking() -> Result<Option<SessionSecret>, ConfigError> {
+        if std::env::var_os(ARN_VAR).is_none() {
+            return Ok(None);
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(ConfigError::new(
+                ARN_VAR,
+                "load_from_env_blocking called inside an async runtime",
+            ));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ConfigError::new(ARN_VAR, format!("no runtime to read it: {e}")))?;
+        runtime.block_on(Self::load_from_env())
+    }
+
+    /// The process environment, with `SESSION_SECRET` and `SESSION_SECRET_PREVIOUS`
+    /// answered from `secret` when there is one: what a binary hands its configuration.
+    pub fn environment(secret: Option<SessionSecret>) -> impl Fn(&str) -> Option<String> {
+        move |name| match &secret {
+            Some(s) => s.lookup(|n| std::env::var(n).ok())(name),
+            None => std::env::var(name).ok(),
+        }
+    }
+
+    /// `None` when `SESSION_SECRET_ARN` is not set (the secret then comes from
+    /// `SESSION_SECRET`); otherwise the secret's current and previous versions, or an error
+    /// naming `SESSION_SECRET_ARN` when they cannot be read.
+    pub async fn load(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<SessionSecret>, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let Some(arn) = get(ARN_VAR) else {
+            return Ok(None);
+        };
+        for other in ["SESSION_SECRET", "SESSION_SECRET_PREVIOUS"] {
+            if get(other).is_some() {
+                return Err(ConfigError::new(
+                    ARN_VAR,
+                    format!("is set together with {other}: set only one of them"),
+                ));
+            }
+        }
+        let aws = AwsSettings::from_lookup(&get, ENDPOINT_VAR, "Secrets Manager")?;
+        let timeouts = TimeoutConfig::builder()
+            .operation_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(2))
+            .connect_timeout(Duration::from_secs(1))
+            .build();
+        let mut config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws.region)
+            .credentials_provider(aws.credentials)
+            .http_client(http_client(ENDPOINT_VAR)?)
+            .timeout_config(timeouts)
+            .retry_config(RetryConfig::standard().with_max_attempts(3));
+        if let Some(e) = aws.endpoint {
+            config = config.endpoint_url(e);
+        }
+        let client = Client::from_conf(config.build());
+        let current = fetch(&client, &arn, "AWSCURRENT").await?.ok_or_else(|| {
+            ConfigError::new(ARN_VAR, format!("`{arn}` has no AWSCURRENT version"))
+        })?;
+        let previous = fetch(&client, &arn, "AWSPREVIOUS").await?;
+        Ok(Some(SessionSecret { current, previous }))
+    }
+
+    /// `lookup` with `SESSION_SECRET` and `SESSION_SECRET_PREVIOUS` answered from this
+    /// secret, for the binaries' `Config::from_lookup`.
+    pub fn lookup<'a>(
+        &'a self,
+        lookup: impl Fn(&str) -> Option<String> + 'a,
+    ) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| match name {
+            "SESSION_SECRET" => Some(self.current.clone()),
+            "SESSION_SECRET_PREVIOUS" => self.previous.clone(),
+            other => lookup(other),
+        }
+    }
+}
+
+/// One version stage's `SecretString`; `None` when the secret has no such stage.
+async fn fetch(client: &Client, arn: &str, stage: &str) -> Result<Option<String>, ConfigError> {
+    let answer = client
+        .get_secret_value()
+        .secret_id(arn)
+        .version_stage(stage)
+        .send()
+        .await;
+    match answer {
+        Ok(out) => match out.secret_string {
+            Some(s) if !s.is_empty() => Ok(Some(s)),
+            _ => Err(ConfigError::new(
+                ARN_VAR,
+                format!("`{arn}` ({stage}) has no SecretString (binary secrets are not used)"),
+            )),
+        },
+        // No such version stage (no rotation yet): nothing to accept besides the current.
+        Err(e) if stage != "AWSCURRENT" && e.code() == Some("ResourceNotFoundException") => {
+            Ok(None)
+        }
+        Err(e) => {
+            let why = match (&e, e.code()) {
+                (_, Some(code)) => format!("{code}: {}", e.message().unwrap_or("no message")),
+                (SdkError::TimeoutError(_), None) => "timed out".to_string(),
+                (SdkError::DispatchFailure(_), None) => {
+                    format!("cannot reach Secrets Manager ({})", DisplayErrorContext(&e))
+                }
+                (_, None) => DisplayErrorContext(&e).to_string(),
+            };
+            Err(ConfigError::new(
+                ARN_VAR,
+                format!("GetSecretValue of `{arn}` ({stage}) failed: {why}"),
+            ))
+        }
+    }
+}
