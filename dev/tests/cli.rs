@@ -173,12 +173,11 @@ fn bad_arguments_exit_2_with_usage() {
         (vec!["idp", "--port"], "needs a value"),
         (vec!["idp", "--verbose"], "unknown option"),
         (vec!["serve"], "unknown subcommand"),
-        (vec![], "subcommand is required"),
     ] {
         let (code, err) = run(&args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
-        assert!(err.contains("usage: l42-dev idp"), "{err}");
+        assert!(err.contains("l42-dev idp [--port PORT]"), "{err}");
     }
     let (code, err) = run(&["idp", "--pool-id", "nope"]);
     assert_eq!(code, Some(1));
