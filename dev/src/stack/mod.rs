@@ -464,8 +464,25 @@ async fn ensure_table(store: &DynamoStore) -> Result<(), DevError> {
         .send()
         .await
         .map_err(|e| unavailable(&aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-    tracing::info!(table, "created the session table");
-    Ok(())
+    // Local emulators create tables at once; wait a little for one that does not.
+    for _ in 0..50 {
+        let status = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .ok()
+            .and_then(|d| d.table)
+            .and_then(|t| t.table_status);
+        if status == Some(aws_sdk_dynamodb::types::TableStatus::Active) {
+            tracing::info!(table, "created the session table");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(DevError::Config(format!(
+        "DynamoDB table `{table}` was created but did not become active"
+    )))
 }
 
 /// The front door: what CloudFront's behaviours do, by path.
