@@ -151,6 +151,23 @@ async fn run_stack(config: StackConfig) -> Result<(), DevError> {
     Ok(())
 }
 
+/// Logs for a person at a terminal: the stack's own progress lines (each API decision,
+/// start and stop) and every part's warnings and errors, on standard error. `RUST_LOG`
+/// overrides the filter (`RUST_LOG=info` shows every part's security events too).
+fn stack_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new("warn,l42_dev=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
 /// Ctrl-C, or SIGTERM on Unix.
 async fn stop_signal() {
     #[cfg(unix)]
@@ -190,7 +207,11 @@ fn main() -> ExitCode {
         },
         Command::Idp(_) => None,
     };
-    l42_core::telemetry::init();
+    if stack_config.is_some() {
+        stack_logging();
+    } else {
+        l42_core::telemetry::init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -202,6 +223,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let is_stack = stack_config.is_some();
     let result = match (cmd, stack_config) {
         (Command::Idp(a), _) => runtime.block_on(run_idp(a)),
         (_, Some(config)) => runtime.block_on(run_stack(config)),
@@ -210,7 +232,13 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("l42-dev: error: {e}");
+            let hint = match &e {
+                DevError::Bind { .. } if is_stack => {
+                    " (another program uses the port: set L42_DEV_PORT, or L42_DEV_PORT=0 for a free one)"
+                }
+                _ => "",
+            };
+            eprintln!("l42-dev: error: {e}{hint}");
             ExitCode::FAILURE
         }
     }

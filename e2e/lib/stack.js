@@ -37,7 +37,7 @@ export async function startStack(env = {}) {
   const bin = required('L42_DEV_BIN', 'the path of the built l42-dev binary');
   if (!existsSync(bin)) throw new Error(`L42_DEV_BIN=${bin} does not exist (build it: cargo build -p l42-dev)`);
   const child = spawn(bin, [], {
-    env: { ...process.env, L42_DEV_PORT: '0', RUST_LOG: process.env.RUST_LOG || 'warn,l42_dev=info', ...env },
+    env: { ...process.env, L42_DEV_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Never outlive the test process, whatever happens to it.
