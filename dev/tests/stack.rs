@@ -307,6 +307,8 @@ async fn the_edge_rules() {
         )),
         "{to}"
     );
+    let r = http.post(format!("{}/", stack.url())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     // Unknown paths: a 404 page; the token handler's own 404 under /_auth.
     let r = http
         .get(format!("{}/nope", stack.url()))

@@ -503,6 +503,19 @@ async fn dispatch(State(front): State<Front>, request: Request) -> Response {
     if under(&path, API_PREFIX) {
         return front.gateway.handle(request).await;
     }
+    let method = request.method();
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        // The static origin (S3 behind CloudFront) serves reads only.
+        let mut r = json_response(
+            axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            &serde_json::json!({"message": "Method Not Allowed"}),
+        );
+        r.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("GET, HEAD"),
+        );
+        return edge::security_headers(r);
+    }
     let response = if edge::is_protected(&path) {
         match front.gate.refusal(&request) {
             None => site::serve(&path),
