@@ -316,6 +316,11 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        // The refresh coordinator hands out tokens refreshed within its reuse window (5 s by
+        // default) instead of refreshing again; with short test lifetimes those could be
+        // expired already, so the window stays at most half the token lifetime.
+        let reuse = (config.token_ttl.as_secs() / 2).min(5);
+        vars.insert("REFRESH_REUSE_SECONDS".into(), reuse.to_string());
         let dynamo = !config.dynamodb.is_empty();
         vars.insert(
             "SESSION_BACKEND".into(),
