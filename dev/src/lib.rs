@@ -1,7 +1,10 @@
 //! # l42-dev
 //!
-//! The l42 local stack. Today it holds a Cognito-compatible dev identity provider
-//! ([`idp`]): Cognito's hosted OAuth endpoints (`/oauth2/authorize` with a sign-in form,
+//! The l42 local stack ([`stack`]): `cargo run -p l42-dev` starts the dev identity
+//! provider, the token handler and the refresh function under `/_auth`, the authorizer in
+//! front of a demo API under `/api`, and a demo single-page app, on loopback.
+//!
+//! Its identity provider ([`idp`]) is Cognito-compatible: Cognito's hosted OAuth endpoints (`/oauth2/authorize` with a sign-in form,
 //! `/oauth2/token`, `/oauth2/revoke`, `/oauth2/userInfo`, `/logout`, the discovery
 //! document and the JWKS) on loopback, with users and app clients from a JSON file,
 //! RS256 tokens shaped like Cognito's, refresh-token rotation with a grace period, and
@@ -25,9 +28,11 @@
 //! ```
 //!
 //! or as a process: `l42-dev idp --port 0 [--users FILE] [--issuer URL] [--pool-id ID]`
-//! prints its base URL on standard output. See `dev/README.md`.
+//! prints its base URL on standard output; `l42-dev` without arguments runs the whole
+//! stack. See `dev/README.md`.
 
 pub mod idp;
+pub mod stack;
 
 mod error;
 

@@ -1,4 +1,6 @@
-//! `l42-dev`: the l42 local stack from the command line.
+//! `l42-dev`: the l42 local stack from the command line. Without arguments it runs the
+//! whole stack (configured by `L42_DEV_*` variables); `l42-dev idp` runs only the identity
+//! provider.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -6,12 +8,21 @@ use std::process::ExitCode;
 
 use l42_dev::DevError;
 use l42_dev::idp::{DEFAULT_POOL_ID, Directory, Idp, IdpConfig};
+use l42_dev::stack::{Stack, StackConfig};
 
 const USAGE: &str = "\
-usage: l42-dev idp [--port PORT] [--users FILE] [--issuer URL] [--pool-id ID]
+usage: l42-dev
+       l42-dev idp [--port PORT] [--users FILE] [--issuer URL] [--pool-id ID]
 
-Runs the Cognito-compatible dev identity provider on 127.0.0.1 and prints its base URL
-on standard output (logs go to standard error).
+Without arguments: runs the local stack (identity provider, token handler and refresh
+under /_auth, the demo API behind the authorizer under /api, the demo page) on 127.0.0.1
+and prints one line saying where to open it. Ctrl-C stops it. Environment:
+  L42_DEV_PORT (8042; 0 = a free port)   L42_DEV_IDP_PORT (0)   L42_DEV_TOKEN_SECONDS (3600)
+  L42_DEV_API_EVENT (http | rest)   L42_DEV_SECURE_COOKIE (true)
+  DYNAMODB_ENDPOINT (unset: sessions in memory), DYNAMODB_TABLE, AWS_REGION, ...
+
+idp: runs only the Cognito-compatible dev identity provider on 127.0.0.1 and prints its
+base URL on standard output (logs go to standard error).
 
   --port PORT     port to listen on (default 0: a free port)
   --users FILE    users, groups and app clients (JSON; default: the embedded example)
@@ -30,12 +41,13 @@ struct IdpArgs {
 
 enum Command {
     Help,
+    Stack,
     Idp(IdpArgs),
 }
 
 fn parse_args(args: &[String]) -> Result<Command, String> {
     let Some((sub, rest)) = args.split_first() else {
-        return Err("a subcommand is required".into());
+        return Ok(Command::Stack);
     };
     match sub.as_str() {
         "-h" | "--help" | "help" => return Ok(Command::Help),
@@ -109,6 +121,69 @@ async fn run_idp(args: IdpArgs) -> Result<(), DevError> {
     Ok(())
 }
 
+/// Runs the stack until Ctrl-C (or SIGTERM).
+async fn run_stack(config: StackConfig) -> Result<(), DevError> {
+    let stack = Stack::start(config).await?;
+    let users: Vec<String> = stack
+        .users()
+        .into_iter()
+        .map(|(name, password, _)| format!("{name}/{password}"))
+        .collect();
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "l42-dev: open {}/ and log in as {} (Ctrl-C stops)",
+            stack.url(),
+            users.join(", ")
+        );
+        let _ = out.flush();
+    }
+    eprintln!(
+        "l42-dev: identity provider {}, sessions in {}; /_auth = token handler + refresh, /api = demo API behind the authorizer",
+        stack.idp().base_url(),
+        stack.session_backend()
+    );
+    stop_signal().await;
+    eprintln!("l42-dev: stopping");
+    stack.shutdown().await;
+    eprintln!("l42-dev: stopped");
+    Ok(())
+}
+
+/// Logs for a person at a terminal: the stack's own progress lines (each API decision,
+/// start and stop) and every part's warnings and errors, on standard error. `RUST_LOG`
+/// overrides the filter (`RUST_LOG=info` shows every part's security events too).
+fn stack_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new("warn,l42_dev=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cmd = match parse_args(&args) {
@@ -118,14 +193,25 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let idp_args = match cmd {
+    let stack_config = match &cmd {
         Command::Help => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Command::Idp(a) => a,
+        Command::Stack => match StackConfig::from_env() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("l42-dev: error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Command::Idp(_) => None,
     };
-    l42_core::telemetry::init();
+    if stack_config.is_some() {
+        stack_logging();
+    } else {
+        l42_core::telemetry::init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -137,10 +223,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_idp(idp_args)) {
+    let is_stack = stack_config.is_some();
+    let result = match (cmd, stack_config) {
+        (Command::Idp(a), _) => runtime.block_on(run_idp(a)),
+        (_, Some(config)) => runtime.block_on(run_stack(config)),
+        _ => Ok(()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("l42-dev: error: {e}");
+            let hint = match &e {
+                DevError::Bind { .. } if is_stack => {
+                    " (another program uses the port: set L42_DEV_PORT, or L42_DEV_PORT=0 for a free one)"
+                }
+                _ => "",
+            };
+            eprintln!("l42-dev: error: {e}{hint}");
             ExitCode::FAILURE
         }
     }
@@ -172,9 +270,13 @@ mod tests {
     }
 
     #[test]
+    fn no_arguments_run_the_stack() {
+        assert!(matches!(parse_args(&[]).unwrap(), Command::Stack));
+    }
+
+    #[test]
     fn bad_arguments_are_explained() {
         for (a, want) in [
-            ("", "subcommand is required"),
             ("serve", "unknown subcommand"),
             ("idp --port", "needs a value"),
             ("idp --port 70000", "not a port"),

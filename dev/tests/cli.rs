@@ -1,4 +1,5 @@
-//! The `l42-dev` binary: `idp --port 0` prints its URL and serves the JWKS; bad arguments
+//! The `l42-dev` binary: with no arguments it runs the stack until SIGTERM; `idp --port 0`
+//! prints its URL and serves the JWKS; bad arguments
 //! and bad users files give clear errors and a non-zero exit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -173,12 +174,11 @@ fn bad_arguments_exit_2_with_usage() {
         (vec!["idp", "--port"], "needs a value"),
         (vec!["idp", "--verbose"], "unknown option"),
         (vec!["serve"], "unknown subcommand"),
-        (vec![], "subcommand is required"),
     ] {
         let (code, err) = run(&args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
-        assert!(err.contains("usage: l42-dev idp"), "{err}");
+        assert!(err.contains("l42-dev idp [--port PORT]"), "{err}");
     }
     let (code, err) = run(&["idp", "--pool-id", "nope"]);
     assert_eq!(code, Some(1));
@@ -186,4 +186,81 @@ fn bad_arguments_exit_2_with_usage() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--users FILE"));
+}
+
+#[tokio::test]
+async fn no_arguments_run_the_stack_until_sigterm() {
+    let child = Command::new(BIN)
+        .env("L42_DEV_PORT", "0")
+        .env_remove("DYNAMODB_ENDPOINT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut guard = Kill(child);
+    let stdout = guard.0.stdout.take().unwrap();
+    let mut stderr = guard.0.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let (etx, erx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        let _ = etx.send(s);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the stack printed its start-up line");
+    let url = line
+        .strip_prefix("l42-dev: open ")
+        .and_then(|rest| rest.split_once("/ and log in as "))
+        .map(|(url, users)| {
+            assert_eq!(
+                users.trim(),
+                "admin/admin-password, editor/editor-password, user/user-password (Ctrl-C stops)"
+            );
+            url.to_string()
+        })
+        .unwrap_or_else(|| panic!("start-up line: {line}"));
+    let page = reqwest::get(format!("{url}/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let api = reqwest::get(format!("{url}/api/orders")).await.unwrap();
+    assert_eq!(api.status(), 401);
+    // SIGTERM (what Ctrl-C's SIGINT also does): a clean stop, exit status 0.
+    let killed = Command::new("kill")
+        .args(["-TERM", &guard.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let err = erx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the stack exited");
+    let status = guard.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("l42-dev: stopping") && err.contains("l42-dev: stopped"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_stack_settings_are_one_line() {
+    let out = Command::new(BIN)
+        .env("L42_DEV_TOKEN_SECONDS", "forever")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("L42_DEV_TOKEN_SECONDS") && err.contains("forever"),
+        "{err}"
+    );
 }

@@ -1,0 +1,340 @@
+//! The local stack over real HTTP on loopback, without a browser: the hosted-UI login
+//! through the token handler, the API Gateway emulation with both identity sources and
+//! both event shapes, the edge rules, logout; sessions in memory and in DynamoDB (moto).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use l42_dev::stack::{ApiEvent, RunningStack, STACK_CLIENT_ID, Stack, StackConfig};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, StatusCode, redirect};
+use serde_json::Value;
+
+fn client() -> Client {
+    Client::builder()
+        .redirect(redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+async fn start(api_event: ApiEvent, dynamodb: BTreeMap<String, String>) -> RunningStack {
+    Stack::start(StackConfig {
+        port: 0,
+        api_event,
+        dynamodb,
+        ..StackConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()[LOCATION].to_str().unwrap().to_string()
+}
+
+/// The `name="…" value="…"` pairs of the sign-in form's hidden inputs.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|rest| {
+            let name = rest
+                .split("name=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let value = rest
+                .split("value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            (name.to_string(), unescape(value))
+        })
+        .collect()
+}
+
+/// Signs in through `/_auth/login` and the hosted UI; returns the session cookie pair.
+async fn sign_in(stack: &RunningStack, username: &str) -> String {
+    let http = client();
+    let r = http
+        .get(format!(
+            "{}/_auth/login?return_to=%2Fprivate%2F",
+            stack.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let authorize = location(&r);
+    assert!(authorize.starts_with(stack.idp().base_url()), "{authorize}");
+    let callback = format!("{}/_auth/callback", stack.url());
+    assert!(
+        authorize
+            .contains(&form_urlencoded::byte_serialize(callback.as_bytes()).collect::<String>()),
+        "{authorize}"
+    );
+    let form = http
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut fields = hidden_fields(&form);
+    assert!(!fields.is_empty(), "{form}");
+    fields.push(("username".into(), username.into()));
+    fields.push(("password".into(), format!("{username}-password")));
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&fields)
+        .finish();
+    let r = http
+        .post(format!("{}/login", stack.idp().base_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let back = location(&r);
+    assert!(back.starts_with(&callback), "{back}");
+    let r = http.get(&back).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), format!("{}/private/", stack.url()));
+    let set = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(set.starts_with("__Host-l42_session="), "{set}");
+    for attribute in ["HttpOnly", "Secure", "Path=/"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    set.split(';').next().unwrap().to_string()
+}
+
+async fn api(
+    stack: &RunningStack,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    bearer: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut r = client().request(
+        method.parse().unwrap(),
+        format!("{}/api{path}", stack.url()),
+    );
+    if let Some(c) = cookie {
+        r = r.header(COOKIE, c);
+    }
+    if let Some(t) = bearer {
+        r = r.bearer_auth(t);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+const ROUTES: [(&str, &str); 5] = [
+    ("GET", "/me"),
+    ("GET", "/orders"),
+    ("POST", "/orders"),
+    ("DELETE", "/orders/1001"),
+    ("GET", "/admin/stats"),
+];
+
+fn expected(username: &str) -> [StatusCode; 5] {
+    let (ok, no) = (StatusCode::OK, StatusCode::FORBIDDEN);
+    match username {
+        "admin" => [ok, ok, ok, ok, ok],
+        "editor" => [ok, ok, ok, no, no],
+        _ => [ok, ok, no, no, no],
+    }
+}
+
+/// Every user, with the session cookie and with a minted Bearer token, and the backend
+/// sees the caller; then logout ends the cookie's access.
+async fn exercise(stack: &RunningStack) {
+    for username in ["admin", "editor", "user"] {
+        let cookie = sign_in(stack, username).await;
+        let token = stack
+            .idp()
+            .mint(username, STACK_CLIENT_ID)
+            .unwrap()
+            .access_token;
+        for (i, (method, path)) in ROUTES.iter().enumerate() {
+            for (c, b) in [(Some(cookie.as_str()), None), (None, Some(token.as_str()))] {
+                let (status, body) = api(stack, method, path, c, b).await;
+                assert_eq!(
+                    status,
+                    expected(username)[i],
+                    "{username} {method} {path} {body}"
+                );
+                if status == StatusCode::OK {
+                    assert_eq!(body["caller"]["username"], username);
+                    assert_eq!(body["route"], format!("{method} {path}"));
+                } else {
+                    assert_eq!(body, serde_json::json!({"message": "Forbidden"}));
+                }
+            }
+        }
+        // The session gate lets the cookie through to the protected page.
+        let r = client()
+            .get(format!("{}/private/", stack.url()))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        // Logout: the cookie no longer works for the API (the session is gone), a bad
+        // token never did.
+        let r = client()
+            .post(format!("{}/_auth/logout", stack.url()))
+            .header(COOKIE, &cookie)
+            .header("x-l42-csrf", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let (status, body) = api(stack, "GET", "/me", Some(&cookie), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body, serde_json::json!({"message": "Unauthorized"}));
+    }
+    let (status, _) = api(stack, "GET", "/me", None, Some("eyJhbGciOiJub25lIn0.e30.x")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = api(stack, "GET", "/me", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_api_events_with_sessions_in_memory() {
+    let stack = start(ApiEvent::HttpV2, BTreeMap::new()).await;
+    assert_eq!(stack.session_backend(), "memory");
+    exercise(&stack).await;
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_request_events() {
+    let stack = start(ApiEvent::RestRequest, BTreeMap::new()).await;
+    exercise(&stack).await;
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_in_dynamodb_when_an_endpoint_is_set() {
+    let endpoint = std::env::var("L42_MOTO_ENDPOINT").expect(
+        "L42_MOTO_ENDPOINT is not set: start moto_server (scripts/test-all does) and export its URL",
+    );
+    let table = format!(
+        "l42_stack_{}",
+        l42_core::session::SessionId::generate()
+            .unwrap()
+            .as_str()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(12)
+            .collect::<String>()
+    );
+    let vars: BTreeMap<String, String> = [
+        ("DYNAMODB_ENDPOINT", endpoint.as_str()),
+        ("DYNAMODB_TABLE", table.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    // The table does not exist: the stack creates it.
+    let stack = start(ApiEvent::HttpV2, vars.clone()).await;
+    assert_eq!(stack.session_backend(), "dynamodb");
+    exercise(&stack).await;
+    stack.shutdown().await;
+    // A second start finds it.
+    let stack = start(ApiEvent::HttpV2, vars).await;
+    let cookie = sign_in(&stack, "editor").await;
+    let (status, _) = api(&stack, "POST", "/orders", Some(&cookie), None).await;
+    assert_eq!(status, StatusCode::OK);
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edge_rules() {
+    let stack = start(ApiEvent::HttpV2, BTreeMap::new()).await;
+    let http = client();
+    // The page, with the viewer-response security headers.
+    let r = http.get(format!("{}/", stack.url())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.text().await.unwrap().contains("l42 local demo"));
+    // The gate: no cookie, or a forged one, goes to the login with the path to return to.
+    for cookie in [None, Some("__Host-l42_session=v1.forged.1.x")] {
+        let mut req = http.get(format!("{}/private/?tab=2", stack.url()));
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND);
+        assert_eq!(
+            location(&r),
+            "/_auth/login?return_to=%2Fprivate%2F%3Ftab%3D2"
+        );
+    }
+    // The auth router: the viewer's Host decides the callback origin (localhost is
+    // allowed); a forwarded host the client made up is dropped.
+    let port = stack.url().rsplit(':').next().unwrap().to_string();
+    let r = http
+        .get(format!("{}/_auth/login", stack.url()))
+        .header("host", format!("localhost:{port}"))
+        .header("x-forwarded-host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    let to = location(&r);
+    assert!(
+        to.contains(&format!(
+            "redirect_uri=http%3A%2F%2Flocalhost%3A{port}%2F_auth%2Fcallback"
+        )),
+        "{to}"
+    );
+    let r = http.post(format!("{}/", stack.url())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // Unknown paths: a 404 page; the token handler's own 404 under /_auth.
+    let r = http
+        .get(format!("{}/nope", stack.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = http
+        .get(format!("{}/_auth/nope", stack.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The refresh function answers under /_auth (CSRF first, then no session).
+    let r = http
+        .post(format!("{}/_auth/refresh", stack.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = http
+        .post(format!("{}/_auth/refresh", stack.url()))
+        .header("x-l42-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    stack.shutdown().await;
+}
