@@ -151,7 +151,7 @@ export class L42Edge extends Construct {
           defaultBehavior: {
             origin: d.origin,
             viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            functionAssociations: [...gate, ...response],
+            functionAssociations: gate.length + response.length > 0 ? [...gate, ...response] : undefined,
           },
           additionalBehaviors: {
             [`${prefix}/*`]: {
