@@ -250,11 +250,17 @@ export class L42Authorizer extends Construct {
       });
     }
     const cached = this.resultsCacheTtl.toSeconds() > 0;
-    return new apigateway.RequestAuthorizer(api, id, {
+    const authorizer = new apigateway.RequestAuthorizer(api, id, {
       handler: this.function,
       identitySources: cached ? this.identitySources.map(restSource) : [],
       resultsCacheTtl: this.resultsCacheTtl,
     });
+    if (!cached) {
+      // Uncached: no identity source at all (CDK would write an empty string), so every
+      // request reaches the function, which tries the sources in order.
+      (authorizer.node.defaultChild as apigateway.CfnAuthorizer).addPropertyDeletionOverride('IdentitySource');
+    }
+    return authorizer;
   }
 
   /**

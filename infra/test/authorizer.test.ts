@@ -93,7 +93,7 @@ test('REST REQUEST with several sources or context-reading policies: TTL 0, no i
     const a = only(t, 'AWS::ApiGateway::Authorizer').props;
     assert.equal(a.Type, 'REQUEST');
     assert.equal(a.AuthorizerResultTtlInSeconds, 0);
-    assert.ok(a.IdentitySource === undefined || a.IdentitySource === '', JSON.stringify(a));
+    assert.equal(a.IdentitySource, undefined, JSON.stringify(a));
   }
   // TOKEN with context-reading policies: not cached either.
   assert.equal(only(rest({ policiesReadRequestContext: true }, 'TOKEN'), 'AWS::ApiGateway::Authorizer').props.AuthorizerResultTtlInSeconds, 0);
