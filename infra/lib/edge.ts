@@ -147,7 +147,8 @@ export class L42Edge extends Construct {
           comment: d.comment,
           domainNames: d.domainNames,
           certificate: d.certificate,
-          minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+          // Only with a certificate of yours (the default certificate's policy is fixed).
+          minimumProtocolVersion: d.certificate ? cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 : undefined,
           defaultBehavior: {
             origin: d.origin,
             viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
