@@ -1,0 +1,286 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUrlIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { L42Authorizer, L42AuthorizerProps, L42Jwks } from '../lib';
+import { actions, fakeLambdaDir, functionStatements, idOf, newStack, only, policyDir } from './support';
+
+const lambdaDir = fakeLambdaDir();
+const base: L42AuthorizerProps = {
+  lambdaDir,
+  userPoolIds: ['us-east-1_AbC123', 'eu-west-1_XyZ789'],
+  clientIds: ['client1', 'client2'],
+};
+const JWKS = { keys: [{ kty: 'RSA', kid: 'k1', alg: 'RS256', use: 'sig', e: 'AQAB', n: 'x'.repeat(342) }] };
+
+function authorizerEnv(t: Template): Record<string, any> {
+  return t.toJSON().Resources[idOf(t, 'AWS::Lambda::Function', 'AuthFunction')].Properties.Environment.Variables;
+}
+
+/** A REST API with one method guarded by `attachToRestApi(type)`. */
+function rest(props: Partial<L42AuthorizerProps>, type: 'TOKEN' | 'REQUEST') {
+  const stack = newStack();
+  const auth = new L42Authorizer(stack, 'Auth', { ...base, ...props });
+  const api = new apigateway.RestApi(stack, 'Rest');
+  const authorizer = auth.attachToRestApi(api, { type });
+  api.root.addResource('orders').addMethod('GET', new apigateway.MockIntegration(), { authorizer });
+  return Template.fromStack(stack);
+}
+
+test('the function: provided.al2023, arm64, bootstrap, the verifier and Cedar configuration', () => {
+  const t = rest({}, 'TOKEN');
+  const fn = only(t, 'AWS::Lambda::Function').props;
+  assert.equal(fn.Runtime, 'provided.al2023');
+  assert.deepEqual(fn.Architectures, ['arm64']);
+  assert.equal(fn.Handler, 'bootstrap');
+  assert.equal(fn.Timeout, 10);
+  const env = fn.Environment.Variables;
+  assert.equal(env.COGNITO_USER_POOL_ID, 'us-east-1_AbC123,eu-west-1_XyZ789');
+  assert.equal(env.COGNITO_CLIENT_ID, 'client1,client2');
+  assert.equal(env.TOKEN_USE, 'access');
+  assert.equal(env.IDENTITY_SOURCES, 'header');
+  assert.equal(env.POLICY_CACHE_SAFE, 'true');
+  assert.equal(env.HTTP_API_RESPONSE, 'simple');
+  assert.equal(env.JWKS_JSON, undefined);
+  assert.equal(env.CEDAR_POLICY_DIR, undefined);
+  const x86 = rest({ architecture: lambda.Architecture.X86_64 }, 'TOKEN');
+  assert.deepEqual(only(x86, 'AWS::Lambda::Function').props.Architectures, ['x86_64']);
+  // Without a session nothing but logging: no table, no secret.
+  assert.deepEqual(functionStatements(t, only(t, 'AWS::Lambda::Function').id), []);
+});
+
+test('REST TOKEN: the Authorization header, cached 300 s, invoked only by this API', () => {
+  const t = rest({}, 'TOKEN');
+  const a = only(t, 'AWS::ApiGateway::Authorizer').props;
+  assert.equal(a.Type, 'TOKEN');
+  assert.equal(a.IdentitySource, 'method.request.header.Authorization');
+  assert.equal(a.AuthorizerResultTtlInSeconds, 300);
+  assert.deepEqual(a.RestApiId, { Ref: idOf(t, 'AWS::ApiGateway::RestApi', 'Rest') });
+  const m = only(t, 'AWS::ApiGateway::Method').props;
+  assert.equal(m.AuthorizationType, 'CUSTOM');
+  assert.deepEqual(m.AuthorizerId, { Ref: only(t, 'AWS::ApiGateway::Authorizer').id });
+  const perm = only(t, 'AWS::Lambda::Permission').props;
+  assert.equal(perm.Principal, 'apigateway.amazonaws.com');
+  assert.equal(perm.Action, 'lambda:InvokeFunction');
+  assert.ok(JSON.stringify(perm.SourceArn).includes('/authorizers/'), 'scoped to the authorizer');
+});
+
+test('REST REQUEST: the configured source as identity source when cached', () => {
+  const t = rest({ identitySources: ['query'] }, 'REQUEST');
+  const a = only(t, 'AWS::ApiGateway::Authorizer').props;
+  assert.equal(a.Type, 'REQUEST');
+  assert.equal(a.IdentitySource, 'method.request.querystring.token');
+  assert.equal(a.AuthorizerResultTtlInSeconds, 300);
+  assert.equal(authorizerEnv(t).IDENTITY_SOURCES, 'query');
+});
+
+test('REST REQUEST with several sources or context-reading policies: TTL 0, no identity source', () => {
+  for (const props of [
+    { identitySources: ['header', 'query'] },
+    { policiesReadRequestContext: true },
+  ] as Partial<L42AuthorizerProps>[]) {
+    const t = rest(props, 'REQUEST');
+    const a = only(t, 'AWS::ApiGateway::Authorizer').props;
+    assert.equal(a.Type, 'REQUEST');
+    assert.equal(a.AuthorizerResultTtlInSeconds, 0);
+    assert.equal(a.IdentitySource, undefined, JSON.stringify(a));
+  }
+  // TOKEN with context-reading policies: not cached either.
+  assert.equal(only(rest({ policiesReadRequestContext: true }, 'TOKEN'), 'AWS::ApiGateway::Authorizer').props.AuthorizerResultTtlInSeconds, 0);
+  // Asking to cache what cannot be cached is refused.
+  assert.throws(() => rest({ policiesReadRequestContext: true, resultsCacheTtl: Duration.minutes(1) }, 'TOKEN'), /cannot be cached/);
+  assert.throws(() => rest({ identitySources: ['header', 'query'], resultsCacheTtl: Duration.minutes(1) }, 'REQUEST'), /exactly one identity source/);
+  assert.throws(() => rest({ identitySources: ['query'] }, 'TOKEN'), /TOKEN authorizer reads the Authorization header/);
+});
+
+test('the cookie source: GetItem on the session table and GetSecretValue on the secret, nothing else; TTL 0', () => {
+  const stack = newStack();
+  const table = new dynamodb.Table(stack, 'Sessions', { partitionKey: { name: 'session_id', type: dynamodb.AttributeType.STRING } });
+  const secret = new secretsmanager.Secret(stack, 'Secret');
+  const auth = new L42Authorizer(stack, 'Auth', {
+    ...base,
+    identitySources: ['cookie', 'header'],
+    session: { table, secret, cookieDomain: 'example.com' },
+  });
+  const api = new apigateway.RestApi(stack, 'Rest');
+  api.root.addMethod('GET', new apigateway.MockIntegration(), { authorizer: auth.attachToRestApi(api, { type: 'REQUEST' }) });
+  const t = Template.fromStack(stack);
+  const env = authorizerEnv(t);
+  assert.equal(env.IDENTITY_SOURCES, 'cookie,header');
+  assert.deepEqual(env.SESSION_SECRET_ARN, { Ref: idOf(t, 'AWS::SecretsManager::Secret', 'Secret') });
+  assert.equal(env.SESSION_SECRET, undefined);
+  assert.deepEqual(env.DYNAMODB_TABLE, { Ref: idOf(t, 'AWS::DynamoDB::Table', 'Sessions') });
+  assert.equal(env.SESSION_HTTPS_ONLY, 'true');
+  assert.equal(env.COOKIE_DOMAIN, 'example.com');
+  const st = functionStatements(t, idOf(t, 'AWS::Lambda::Function', 'AuthFunction'));
+  assert.equal(st.length, 2);
+  assert.deepEqual(actions(st[0]), ['dynamodb:GetItem']);
+  assert.deepEqual(st[0].Resource, { 'Fn::GetAtt': [idOf(t, 'AWS::DynamoDB::Table', 'Sessions'), 'Arn'] });
+  assert.deepEqual(actions(st[1]), ['secretsmanager:GetSecretValue']);
+  assert.deepEqual(st[1].Resource, { Ref: idOf(t, 'AWS::SecretsManager::Secret', 'Secret') });
+  assert.equal(only(t, 'AWS::ApiGateway::Authorizer').props.AuthorizerResultTtlInSeconds, 0);
+  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, identitySources: ['cookie'] }), /needs session/);
+});
+
+test('HTTP API, simple responses: payload 2.0, $context.routeKey in the cache key, HTTP_API_RESPONSE=simple', () => {
+  const stack = newStack();
+  const auth = new L42Authorizer(stack, 'Auth', { ...base, httpApiResponse: 'simple' });
+  const api = new apigwv2.HttpApi(stack, 'Http');
+  api.addRoutes({
+    path: '/orders/{id}',
+    methods: [apigwv2.HttpMethod.GET],
+    integration: new HttpUrlIntegration('Backend', 'https://backend.example.com/orders/{id}'),
+    authorizer: auth.attachToHttpApi(),
+  });
+  const t = Template.fromStack(stack);
+  const a = only(t, 'AWS::ApiGatewayV2::Authorizer').props;
+  assert.equal(a.AuthorizerType, 'REQUEST');
+  assert.equal(a.AuthorizerPayloadFormatVersion, '2.0');
+  assert.equal(a.EnableSimpleResponses, true);
+  assert.deepEqual(a.IdentitySource, ['$request.header.Authorization', '$context.routeKey']);
+  assert.equal(a.AuthorizerResultTtlInSeconds, 300);
+  assert.ok(JSON.stringify(a.AuthorizerUri).includes(idOf(t, 'AWS::Lambda::Function', 'AuthFunction')));
+  assert.equal(authorizerEnv(t).HTTP_API_RESPONSE, 'simple');
+  const route = only(t, 'AWS::ApiGatewayV2::Route').props;
+  assert.equal(route.AuthorizationType, 'CUSTOM');
+  assert.deepEqual(route.AuthorizerId, { Ref: only(t, 'AWS::ApiGatewayV2::Authorizer').id });
+  t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'apigateway.amazonaws.com' });
+});
+
+test('HTTP API, IAM responses: policies (payload 1.0), the token alone as cache key, HTTP_API_RESPONSE=iam', () => {
+  const stack = newStack();
+  const auth = new L42Authorizer(stack, 'Auth', { ...base, httpApiResponse: 'iam' });
+  const api = new apigwv2.HttpApi(stack, 'Http', { defaultAuthorizer: auth.attachToHttpApi() });
+  api.addRoutes({
+    path: '/orders',
+    methods: [apigwv2.HttpMethod.GET],
+    integration: new HttpUrlIntegration('Backend', 'https://backend.example.com/orders'),
+  });
+  const t = Template.fromStack(stack);
+  const a = only(t, 'AWS::ApiGatewayV2::Authorizer').props;
+  assert.equal(a.AuthorizerType, 'REQUEST');
+  assert.equal(a.AuthorizerPayloadFormatVersion, '1.0');
+  assert.equal(a.EnableSimpleResponses, undefined);
+  assert.deepEqual(a.IdentitySource, ['$request.header.Authorization']);
+  assert.equal(authorizerEnv(t).HTTP_API_RESPONSE, 'iam');
+  assert.equal(only(t, 'AWS::ApiGatewayV2::Route').props.AuthorizationType, 'CUSTOM');
+});
+
+test('HTTP API, uncached (cookie or context policies): TTL 0', () => {
+  const stack = newStack();
+  const auth = new L42Authorizer(stack, 'Auth', { ...base, policiesReadRequestContext: true });
+  new apigwv2.HttpApi(stack, 'Http', { defaultAuthorizer: auth.attachToHttpApi() }).addRoutes({
+    path: '/a',
+    integration: new HttpUrlIntegration('B', 'https://backend.example.com/a'),
+  });
+  const a = only(Template.fromStack(stack), 'AWS::ApiGatewayV2::Authorizer').props;
+  assert.equal(a.AuthorizerResultTtlInSeconds, 0);
+  assert.deepEqual(a.IdentitySource, ['$request.header.Authorization']);
+});
+
+test('WebSocket $connect: a REQUEST authorizer on the query token, the route guarded', () => {
+  const stack = newStack();
+  const auth = new L42Authorizer(stack, 'Auth', { ...base, identitySources: ['query', 'protocol'] });
+  const handler = new lambda.Function(stack, 'Ws', {
+    runtime: lambda.Runtime.PROVIDED_AL2023,
+    handler: 'bootstrap',
+    code: lambda.Code.fromAsset(path.join(lambdaDir, 'l42-token-handler')),
+  });
+  const api = new apigwv2.WebSocketApi(stack, 'Socket');
+  new apigwv2.WebSocketStage(stack, 'Stage', { webSocketApi: api, stageName: 'live', autoDeploy: true });
+  auth.attachToWebSocketApi(api, new WebSocketLambdaIntegration('Connect', handler));
+  const t = Template.fromStack(stack);
+  const a = only(t, 'AWS::ApiGatewayV2::Authorizer').props;
+  assert.equal(a.AuthorizerType, 'REQUEST');
+  assert.deepEqual(a.IdentitySource, ['route.request.querystring.token']);
+  assert.equal(a.AuthorizerResultTtlInSeconds, undefined);
+  const route = only(t, 'AWS::ApiGatewayV2::Route').props;
+  assert.equal(route.RouteKey, '$connect');
+  assert.equal(route.AuthorizationType, 'CUSTOM');
+  assert.deepEqual(route.AuthorizerId, { Ref: only(t, 'AWS::ApiGatewayV2::Authorizer').id });
+  assert.equal(authorizerEnv(t).IDENTITY_SOURCES, 'query,protocol');
+  // The token in Sec-WebSocket-Protocol instead:
+  const s2 = newStack();
+  const a2 = new L42Authorizer(s2, 'Auth', { ...base, identitySources: ['protocol'] });
+  // Given when the API is created, as its connect route's authorizer.
+  new apigwv2.WebSocketApi(s2, 'Socket', {
+    connectRouteOptions: { integration: new WebSocketLambdaIntegration('C', a2.function), authorizer: a2.webSocketAuthorizer() },
+  });
+  assert.deepEqual(only(Template.fromStack(s2), 'AWS::ApiGatewayV2::Authorizer').props.IdentitySource, [
+    'route.request.header.Sec-WebSocket-Protocol',
+  ]);
+});
+
+test('the policy folder ships as a layer named by CEDAR_POLICY_DIR; a bad folder fails synth', () => {
+  const stack = newStack();
+  new L42Authorizer(stack, 'Auth', { ...base, policyDir: policyDir(), application: 'App' });
+  const t = Template.fromStack(stack);
+  const layer = only(t, 'AWS::Lambda::LayerVersion');
+  const fn = only(t, 'AWS::Lambda::Function').props;
+  assert.deepEqual(fn.Layers, [{ Ref: layer.id }]);
+  assert.equal(fn.Environment.Variables.CEDAR_POLICY_DIR, '/opt');
+  assert.equal(fn.Environment.Variables.CEDAR_APPLICATION, 'App');
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-empty-'));
+  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, policyDir: empty }), /one \*\.cedarschema/);
+});
+
+test('an embedded JWKS goes into JWKS_JSON; fromFile; malformed and oversized ones fail synth', () => {
+  const stack = newStack();
+  new L42Authorizer(stack, 'Auth', { ...base, jwks: L42Jwks.fromJson(JWKS) });
+  assert.equal(authorizerEnv(Template.fromStack(stack)).JWKS_JSON, JSON.stringify(JWKS));
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-jwks-')), 'jwks.json');
+  fs.writeFileSync(file, JSON.stringify({ 'us-east-1_AbC123': JWKS }, null, 2));
+  assert.equal(L42Jwks.fromFile(file).json, JSON.stringify({ 'us-east-1_AbC123': JWKS }));
+  assert.throws(() => L42Jwks.fromJson({ keys: [] }), /at least one key/);
+  assert.throws(() => L42Jwks.fromJson('{"keys":'), /not JSON/);
+  assert.throws(() => L42Jwks.fromFile(file + '.missing'), /cannot read the JWKS file/);
+  const big = { keys: Array.from({ length: 12 }, (_, i) => ({ ...JWKS.keys[0], kid: `k${i}` })) };
+  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, jwks: L42Jwks.fromJson(big) }), /over Lambda's 4096/);
+});
+
+test('a JWKS fetched at synth time, from a loopback server only (no other network in tests)', async () => {
+  assert.throws(() => L42Jwks.fromUrl('http://example.com/jwks.json'), /must be https/);
+  assert.throws(() => L42Jwks.fromUrl('not a url'), /not a URL/);
+  // The fetch blocks this process, so the server runs in a child process.
+  const server = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const body = process.argv[1];
+       require('http').createServer((q, r) => {
+         if (q.url === '/jwks.json') { r.writeHead(200, {'content-type': 'application/json'}); r.end(body); }
+         else { r.writeHead(404); r.end(); }
+       }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`,
+      JSON.stringify(JWKS),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      server.stdout!.once('data', (d) => resolve(String(d).trim()));
+      server.once('exit', (code) => reject(new Error(`the JWKS server exited (${code})`)));
+    });
+    assert.equal(L42Jwks.fromUrl(`http://127.0.0.1:${port}/jwks.json`).json, JSON.stringify(JWKS));
+    assert.throws(() => L42Jwks.fromUrl(`http://127.0.0.1:${port}/missing`), /HTTP 404/);
+  } finally {
+    server.kill();
+  }
+});
+
+test('bad pool ids and empty lists fail synth', () => {
+  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, userPoolIds: ['not-a-pool'] }), /not a user pool id/);
+  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, userPoolIds: [] }), /userPoolIds is empty/);
+  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, clientIds: [] }), /clientIds is empty/);
+  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, identitySources: ['header', 'header'] }), /twice/);
+  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, environment: { SESSION_SECRET: 's'.repeat(40) } }), /must not be an environment value/);
+});
