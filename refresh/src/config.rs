@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `COGNITO_DOMAIN`, `COGNITO_CLIENT_ID`, `COGNITO_CLIENT_SECRET`, `COGNITO_HTTP_TIMEOUT_MS` | the Cognito client ([`l42_core::oauth`]) |
 //! | `SESSION_SECRET`, `SESSION_SECRET_PREVIOUS`, `SESSION_HTTPS_ONLY`, `COOKIE_DOMAIN`, `SESSION_SAME_SITE` | the session cookie ([`l42_core::session::cookie`]) |
-//! | `SESSION_SECRET_ARN` | instead of `SESSION_SECRET`/`SESSION_SECRET_PREVIOUS` (production): the key from Secrets Manager, read once at start-up by the binary ([`l42_core::session::SessionSecret`]) |
+//! | `SESSION_SECRET_ARN` | instead of `SESSION_SECRET`/`SESSION_SECRET_PREVIOUS` (production): the key from Secrets Manager, read once at start-up by the binary ([`l42_core::session::SessionSecret`]), with `SESSION_SECRET_PREVIOUS_ARN` optional |
 //! | `SESSION_BACKEND` | `memory` or `dynamodb` (default `dynamodb` inside Lambda, `memory` elsewhere) |
 //! | `DYNAMODB_TABLE`, `DYNAMODB_ENDPOINT`, `AWS_REGION`, `DYNAMODB_TIMEOUT_MS`, credentials | the DynamoDB store ([`l42_core::session::dynamodb`]) |
 //! | `REFRESH_LEASE_SECONDS`, `REFRESH_MAX_WAIT_MS`, `REFRESH_REUSE_SECONDS` | the coordinator ([`l42_core::session::refresh::RefreshOptions::from_lookup`]) |

@@ -73,6 +73,39 @@ async fn the_current_version_signs_and_the_previous_one_is_still_accepted() {
 }
 
 #[tokio::test]
+async fn a_second_secret_can_hold_the_previous_key() {
+    let endpoint = moto_endpoint().unwrap();
+    let sm = client().unwrap();
+    let current = create_secret(&sm, NEW).await.unwrap();
+    let previous = create_secret(&sm, OLD).await.unwrap();
+    let secret = load(&[
+        ("SESSION_SECRET_ARN", &current),
+        ("SESSION_SECRET_PREVIOUS_ARN", &previous),
+        ("SECRETS_MANAGER_ENDPOINT", &endpoint),
+    ])
+    .await
+    .unwrap()
+    .expect("a secret");
+    let lookup = secret.lookup(|_| None);
+    assert_eq!(lookup("SESSION_SECRET").as_deref(), Some(NEW));
+    assert_eq!(lookup("SESSION_SECRET_PREVIOUS").as_deref(), Some(OLD));
+
+    let missing = previous.replace("l42-session-", "l42-missing-");
+    let e = load(&[
+        ("SESSION_SECRET_ARN", &current),
+        ("SESSION_SECRET_PREVIOUS_ARN", &missing),
+        ("SECRETS_MANAGER_ENDPOINT", &endpoint),
+    ])
+    .await
+    .unwrap_err();
+    assert_eq!(e.var, "SESSION_SECRET_PREVIOUS_ARN", "{e}");
+    let e = load(&[("SESSION_SECRET_PREVIOUS_ARN", &previous)])
+        .await
+        .unwrap_err();
+    assert_eq!(e.var, "SESSION_SECRET_PREVIOUS_ARN", "{e}");
+}
+
+#[tokio::test]
 async fn misconfiguration_is_an_error_naming_the_variable() {
     let endpoint = moto_endpoint().unwrap();
     let arn = create_secret(&client().unwrap(), OLD).await.unwrap();

@@ -7,7 +7,7 @@
 //! | `COGNITO_DOMAIN` | required; the hosted UI domain (`auth.example.com`, `https://…`, or `http://` on loopback for the dev identity provider) |
 //! | `SESSION_SECRET` | required; at least 32 bytes; signs the session cookie |
 //! | `SESSION_SECRET_PREVIOUS` | optional; the previous secret, still accepted while keys rotate (at least 32 bytes) |
-//! | `SESSION_SECRET_ARN` | instead of the two above (production): a Secrets Manager secret whose `AWSCURRENT` version signs and whose `AWSPREVIOUS` version is still accepted, read once at start-up by the binary ([`l42_core::session::SessionSecret`]); `SECRETS_MANAGER_ENDPOINT` overrides the endpoint |
+//! | `SESSION_SECRET_ARN` | instead of the two above (production): a Secrets Manager secret whose `AWSCURRENT` version signs and whose `AWSPREVIOUS` version is still accepted, read once at start-up by the binary ([`l42_core::session::SessionSecret`]); `SESSION_SECRET_PREVIOUS_ARN` optionally names another secret holding the previous key; `SECRETS_MANAGER_ENDPOINT` overrides the endpoint |
 //! | `COGNITO_CLIENT_SECRET` | optional; sent by HTTP Basic to the token endpoint |
 //! | `COGNITO_REGION` | optional; default: the pool id's region |
 //! | `FRONTEND_URL` | the app's origin (default `http://localhost:3000`) |

@@ -12,6 +12,7 @@
 //! | variable | meaning |
 //! |---|---|
 //! | `SESSION_SECRET_ARN` | the secret's ARN (or name); its `SecretString` is the key, at least 32 bytes |
+//! | `SESSION_SECRET_PREVIOUS_ARN` | optional: another secret whose `AWSCURRENT` version is the previous key (instead of `AWSPREVIOUS` of the first), for a rotation by switching secrets |
 //! | `SECRETS_MANAGER_ENDPOINT` | optional endpoint (moto): `https://…`, plain `http` only on loopback |
 //! | `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | as for DynamoDB (Lambda sets them) |
 //!
@@ -31,6 +32,7 @@ use crate::aws::{AwsSettings, http_client};
 use crate::config::ConfigError;
 
 const ARN_VAR: &str = "SESSION_SECRET_ARN";
+const PREVIOUS_ARN_VAR: &str = "SESSION_SECRET_PREVIOUS_ARN";
 const ENDPOINT_VAR: &str = "SECRETS_MANAGER_ENDPOINT";
 
 /// The session secret read from Secrets Manager.
@@ -97,6 +99,12 @@ impl SessionSecret {
                 .filter(|v| !v.is_empty())
         };
         let Some(arn) = get(ARN_VAR) else {
+            if get(PREVIOUS_ARN_VAR).is_some() {
+                return Err(ConfigError::new(
+                    PREVIOUS_ARN_VAR,
+                    "is set without SESSION_SECRET_ARN",
+                ));
+            }
             return Ok(None);
         };
         for other in ["SESSION_SECRET", "SESSION_SECRET_PREVIOUS"] {
@@ -124,10 +132,11 @@ impl SessionSecret {
             config = config.endpoint_url(e);
         }
         let client = Client::from_conf(config.build());
-        let current = fetch(&client, &arn, "AWSCURRENT").await?.ok_or_else(|| {
-            ConfigError::new(ARN_VAR, format!("`{arn}` has no AWSCURRENT version"))
-        })?;
-        let previous = fetch(&client, &arn, "AWSPREVIOUS").await?;
+        let current = fetch(&client, ARN_VAR, &arn, "AWSCURRENT").await?;
+        let previous = match get(PREVIOUS_ARN_VAR) {
+            Some(other) => Some(fetch(&client, PREVIOUS_ARN_VAR, &other, "AWSCURRENT").await?),
+            None => fetch_previous(&client, &arn).await?,
+        };
         Ok(Some(SessionSecret { current, previous }))
     }
 
@@ -145,8 +154,31 @@ impl SessionSecret {
     }
 }
 
-/// One version stage's `SecretString`; `None` when the secret has no such stage.
-async fn fetch(client: &Client, arn: &str, stage: &str) -> Result<Option<String>, ConfigError> {
+/// The `SecretString` of one version stage of the secret named by `var`.
+async fn fetch(
+    client: &Client,
+    var: &'static str,
+    arn: &str,
+    stage: &str,
+) -> Result<String, ConfigError> {
+    fetch_stage(client, var, arn, stage)
+        .await?
+        .ok_or_else(|| ConfigError::new(var, format!("`{arn}` has no {stage} version")))
+}
+
+/// The `AWSPREVIOUS` version of the secret; `None` before its first rotation.
+async fn fetch_previous(client: &Client, arn: &str) -> Result<Option<String>, ConfigError> {
+    fetch_stage(client, ARN_VAR, arn, "AWSPREVIOUS").await
+}
+
+/// One version stage's `SecretString`; `None` when the secret has no such stage (only
+/// asked of `AWSPREVIOUS`: a missing `AWSCURRENT` means a missing secret, an error).
+async fn fetch_stage(
+    client: &Client,
+    var: &'static str,
+    arn: &str,
+    stage: &str,
+) -> Result<Option<String>, ConfigError> {
     let answer = client
         .get_secret_value()
         .secret_id(arn)
@@ -157,7 +189,7 @@ async fn fetch(client: &Client, arn: &str, stage: &str) -> Result<Option<String>
         Ok(out) => match out.secret_string {
             Some(s) if !s.is_empty() => Ok(Some(s)),
             _ => Err(ConfigError::new(
-                ARN_VAR,
+                var,
                 format!("`{arn}` ({stage}) has no SecretString (binary secrets are not used)"),
             )),
         },
@@ -175,7 +207,7 @@ async fn fetch(client: &Client, arn: &str, stage: &str) -> Result<Option<String>
                 (_, None) => DisplayErrorContext(&e).to_string(),
             };
             Err(ConfigError::new(
-                ARN_VAR,
+                var,
                 format!("GetSecretValue of `{arn}` ({stage}) failed: {why}"),
             ))
         }
