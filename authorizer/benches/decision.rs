@@ -473,11 +473,11 @@ fn bench_micro(c: &mut Criterion) {
     // Response documents.
     let resources = vec![format!("{ARN_PREFIX}GET/orders/42")];
     let context = l42_authorizer::response::AllowContext {
-        sub: claims.sub.clone(),
-        username: claims.username.clone(),
-        groups: claims.groups.join(","),
-        scopes: claims.scopes.join(" "),
-        client_id: claims.client_id.clone(),
+        sub: &claims.sub,
+        username: &claims.username,
+        groups: l42_authorizer::response::Joined(&claims.groups),
+        scopes: l42_authorizer::response::Joined(&claims.scopes),
+        client_id: &claims.client_id,
         token_use: "access",
         subprotocol: None,
     };

@@ -56,6 +56,7 @@ pub mod identity;
 mod json;
 pub mod response;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use identity::Credential;
@@ -66,7 +67,7 @@ use serde::Serialize;
 
 pub use config::{AuthorizerConfig, HttpApiResponse, IdentitySource};
 pub use event::{EventKind, MethodArn, RawEvent};
-use response::AllowContext;
+use response::{AllowContext, Joined};
 
 /// Why a request was decided as it was: what `--explain` prints and what is logged.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -77,7 +78,7 @@ pub struct Explain {
     /// The step that decided: `event`, `identity`, `token`, `route` or `policy`.
     pub stage: &'static str,
     /// What happened at that step.
-    pub reason: String,
+    pub reason: Cow<'static, str>,
     /// The Cedar action, once known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
@@ -171,13 +172,29 @@ impl std::fmt::Debug for Authorizer {
 /// The route a request maps to, and the facts Cedar sees.
 struct Target<'e> {
     action: Option<&'e l42_cedar::ActionRef>,
-    method: String,
-    path: String,
-    path_parameters: Vec<(String, String)>,
+    method: Cow<'e, str>,
+    path: Cow<'e, str>,
+    path_parameters: PathParams<'e>,
     /// The ARN API Gateway evaluates the policy against.
     arn: &'e str,
     /// `…/{stage}/`, when the ARN parses.
     arn_prefix: Option<&'e str>,
+}
+
+/// A route's path parameters: the event's own (borrowed) or those the route table
+/// resolved from the concrete path.
+enum PathParams<'e> {
+    Event(&'e [(event::Str<'e>, event::Str<'e>)]),
+    Resolved(Vec<(String, String)>),
+}
+
+impl PathParams<'_> {
+    fn params(&self) -> l42_cedar::Params<'_> {
+        match self {
+            PathParams::Event(pairs) => l42_cedar::Params::Borrowed(pairs),
+            PathParams::Resolved(pairs) => l42_cedar::Params::Pairs(pairs),
+        }
+    }
 }
 
 impl Authorizer {
@@ -255,7 +272,7 @@ impl Authorizer {
         let mut explain = Explain::default();
         let unauthorized = |mut explain: Explain, stage, reason: String| {
             explain.stage = stage;
-            explain.reason = reason;
+            explain.reason = reason.into();
             Outcome::Unauthorized { explain }
         };
         let event = match RawEvent::parse(bytes) {
@@ -297,7 +314,7 @@ impl Authorizer {
                 Err(SessionProblem::Refused(why)) => return unauthorized(explain, "session", why),
                 Err(SessionProblem::Unavailable(why)) => {
                     explain.stage = "session";
-                    explain.reason = why;
+                    explain.reason = why.into();
                     return Outcome::Failed { explain };
                 }
             },
@@ -315,7 +332,7 @@ impl Authorizer {
         let simple =
             kind == EventKind::HttpV2 && self.config.http_api_response == HttpApiResponse::Simple;
 
-        let deny = |mut explain: Explain, stage: &'static str, reason: String| {
+        let deny = |mut explain: Explain, stage: &'static str, reason: Cow<'static, str>| {
             explain.stage = stage;
             explain.reason = reason;
             let body = if simple {
@@ -334,7 +351,7 @@ impl Authorizer {
             return deny(
                 explain,
                 "route",
-                format!("no route for {} {}", target.method, target.path),
+                format!("no route for {} {}", target.method, target.path).into(),
             );
         };
         explain.action = Some(action.name().to_string());
@@ -344,21 +361,17 @@ impl Authorizer {
             .with_source_ip(event.source_ip())
             .with_scopes(&claims.scopes)
             .with_auth_time(claims.auth_time)
-            .with_path_parameters(&target.path_parameters);
-        let query: Vec<(String, String)> = event
-            .query
-            .pairs()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let facts = facts.with_query_string_parameters(&query);
+            .with_path_parameters(target.path_parameters.params());
+        let facts = facts.with_query_string_parameters(event.query.0.as_slice());
         let decision = self.engine.decide(action, &principal, &facts);
-        explain.policies = decision.reasons.clone();
-        explain.errors = decision.errors.clone();
-        if !decision.allowed {
-            return deny(explain, "policy", "denied by policy".into());
+        let allowed = decision.allowed;
+        explain.policies = decision.reasons;
+        explain.errors = decision.errors;
+        if !allowed {
+            return deny(explain, "policy", Cow::Borrowed("denied by policy"));
         }
         explain.stage = "policy";
-        explain.reason = "allowed by policy".into();
+        explain.reason = Cow::Borrowed("allowed by policy");
 
         let body = if simple {
             response::simple(true, Some(&context))
@@ -368,7 +381,7 @@ impl Authorizer {
             {
                 match self.cache_safe_resources(&target, &principal, &facts) {
                     Ok(r) => r,
-                    Err(why) => return deny(explain, "route", why),
+                    Err(why) => return deny(explain, "route", why.into()),
                 }
             } else {
                 vec![target.arn.to_string()]
@@ -428,26 +441,28 @@ impl Authorizer {
                 let m = self.engine.resolve(p.verb, &p.path);
                 Target {
                     action: m.as_ref().map(|m| m.action()),
-                    method: p.verb.to_ascii_uppercase(),
-                    path: p.path.clone(),
-                    path_parameters: m.map(|m| m.path_parameters().to_vec()).unwrap_or_default(),
+                    method: upper(p.verb),
+                    path: Cow::Owned(p.path.clone()),
+                    path_parameters: PathParams::Resolved(
+                        m.map(|m| m.path_parameters().to_vec()).unwrap_or_default(),
+                    ),
                     arn,
                     arn_prefix,
                 }
             }
             EventKind::RestRequest | EventKind::HttpV1 => {
-                let method = event
-                    .http_method
-                    .as_deref()
-                    .or(parsed.as_ref().map(|p| p.verb))
-                    .unwrap_or("")
-                    .to_ascii_uppercase();
-                let path = event
-                    .path
-                    .as_deref()
-                    .map(str::to_string)
-                    .or(parsed.as_ref().map(|p| p.path.clone()))
-                    .unwrap_or_else(|| "/".into());
+                let method = upper(
+                    event
+                        .http_method
+                        .as_deref()
+                        .or(parsed.as_ref().map(|p| p.verb))
+                        .unwrap_or(""),
+                );
+                let path = match (event.path.as_deref(), &parsed) {
+                    (Some(p), _) => Cow::Borrowed(p),
+                    (None, Some(p)) => Cow::Owned(p.path.clone()),
+                    (None, None) => Cow::Borrowed("/"),
+                };
                 let by_key = event
                     .request_context
                     .route_key
@@ -463,17 +478,18 @@ impl Authorizer {
             }
             EventKind::HttpV2 => {
                 let http = event.request_context.http.as_ref();
-                let method = http
-                    .and_then(|h| h.method.as_deref())
-                    .or(parsed.as_ref().map(|p| p.verb))
-                    .unwrap_or("")
-                    .to_ascii_uppercase();
-                let path = event
-                    .raw_path
-                    .as_deref()
-                    .or(http.and_then(|h| h.path.as_deref()))
-                    .unwrap_or("/")
-                    .to_string();
+                let method = upper(
+                    http.and_then(|h| h.method.as_deref())
+                        .or(parsed.as_ref().map(|p| p.verb))
+                        .unwrap_or(""),
+                );
+                let path = Cow::Borrowed(
+                    event
+                        .raw_path
+                        .as_deref()
+                        .or(http.and_then(|h| h.path.as_deref()))
+                        .unwrap_or("/"),
+                );
                 let named = event
                     .route_key
                     .as_deref()
@@ -483,9 +499,9 @@ impl Authorizer {
             }
             EventKind::WebSocketConnect => Target {
                 action: self.engine.action_by_route_key("$connect"),
-                method: "$connect".into(),
-                path: "$connect".into(),
-                path_parameters: Vec::new(),
+                method: Cow::Borrowed("$connect"),
+                path: Cow::Borrowed("$connect"),
+                path_parameters: PathParams::Resolved(Vec::new()),
                 arn,
                 arn_prefix,
             },
@@ -499,23 +515,22 @@ impl Authorizer {
         &'e self,
         named: Option<&'e l42_cedar::ActionRef>,
         event: &'e RawEvent<'e>,
-        method: String,
-        path: String,
+        method: Cow<'e, str>,
+        path: Cow<'e, str>,
         arn: &'e str,
         arn_prefix: Option<&'e str>,
     ) -> Target<'e> {
         let (action, path_parameters) = match named {
             Some(action) => (
                 Some(action),
-                event
-                    .path_parameters
-                    .pairs()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
+                PathParams::Event(event.path_parameters.0.as_slice()),
             ),
             None => match self.engine.resolve(&method, &path) {
-                Some(m) => (Some(m.action()), m.path_parameters().to_vec()),
-                None => (None, Vec::new()),
+                Some(m) => (
+                    Some(m.action()),
+                    PathParams::Resolved(m.path_parameters().to_vec()),
+                ),
+                None => (None, PathParams::Resolved(Vec::new())),
             },
         };
         Target {
@@ -587,6 +602,15 @@ impl Authorizer {
     }
 }
 
+/// `verb` in upper case, borrowed when it already is (as API Gateway sends it).
+fn upper(verb: &str) -> Cow<'_, str> {
+    if verb.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(verb.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(verb)
+    }
+}
+
 fn principal(c: &VerifiedClaims) -> Principal<'_> {
     let mut p = Principal::new(&c.sub, &c.groups);
     p.username = Some(&c.username);
@@ -603,15 +627,15 @@ fn token_use_name(t: TokenUse) -> &'static str {
     }
 }
 
-fn allow_context(c: &Arc<VerifiedClaims>, subprotocol: Option<&str>) -> AllowContext {
+fn allow_context<'a>(c: &'a VerifiedClaims, subprotocol: Option<&'a str>) -> AllowContext<'a> {
     AllowContext {
-        sub: c.sub.clone(),
-        username: c.username.clone(),
-        groups: c.groups.join(","),
-        scopes: c.scopes.join(" "),
-        client_id: c.client_id.clone(),
+        sub: &c.sub,
+        username: &c.username,
+        groups: Joined(&c.groups),
+        scopes: Joined(&c.scopes),
+        client_id: &c.client_id,
         token_use: token_use_name(c.token_use),
-        subprotocol: subprotocol.map(str::to_string),
+        subprotocol,
     }
 }
 

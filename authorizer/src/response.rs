@@ -3,27 +3,54 @@
 
 use serde::Serialize;
 
-/// What an Allow tells the integration about the caller. REST allows string, number and
-/// boolean values only, so lists are joined.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct AllowContext {
+/// What an Allow tells the integration about the caller, borrowed from the verified
+/// claims. REST allows string, number and boolean values only, so lists are joined.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct AllowContext<'a> {
     /// `sub`.
-    pub sub: String,
+    pub sub: &'a str,
     /// `username` / `cognito:username`.
-    pub username: String,
+    pub username: &'a str,
     /// `cognito:groups`, joined with `,`.
-    pub groups: String,
-    /// `scope`, space-separated.
-    pub scopes: String,
+    pub groups: Joined<'a, ','>,
+    /// `scope`, joined with spaces.
+    pub scopes: Joined<'a, ' '>,
     /// The app client id.
     #[serde(rename = "clientId")]
-    pub client_id: String,
+    pub client_id: &'a str,
     /// `access` or `id`.
     #[serde(rename = "tokenUse")]
     pub token_use: &'static str,
     /// WebSocket: the subprotocol the `$connect` integration must echo.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subprotocol: Option<String>,
+    pub subprotocol: Option<&'a str>,
+}
+
+/// A list written as one JSON string, its items separated by `SEP` (without building the
+/// joined string first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Joined<'a, const SEP: char>(pub &'a [String]);
+
+impl<const SEP: char> std::fmt::Display for Joined<'_, SEP> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, item) in self.0.iter().enumerate() {
+            if i > 0 {
+                std::fmt::Write::write_char(f, SEP)?;
+            }
+            f.write_str(item)?;
+        }
+        Ok(())
+    }
+}
+
+impl<const SEP: char> Serialize for Joined<'_, SEP> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            [] => serializer.serialize_str(""),
+            [one] => serializer.serialize_str(one),
+            _ => serializer.collect_str(self),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -51,7 +78,7 @@ struct IamResponse<'a> {
     #[serde(rename = "policyDocument")]
     policy_document: PolicyDocument<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    context: Option<&'a AllowContext>,
+    context: Option<&'a AllowContext<'a>>,
 }
 
 #[derive(Serialize)]
@@ -59,7 +86,7 @@ struct SimpleResponse<'a> {
     #[serde(rename = "isAuthorized")]
     is_authorized: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    context: Option<&'a AllowContext>,
+    context: Option<&'a AllowContext<'a>>,
 }
 
 /// An IAM policy response. `context` is given on Allow only.
@@ -67,7 +94,7 @@ pub fn iam(
     principal_id: &str,
     allow: bool,
     resources: &[String],
-    context: Option<&AllowContext>,
+    context: Option<&AllowContext<'_>>,
 ) -> Vec<u8> {
     let r = IamResponse {
         principal_id,
@@ -81,14 +108,24 @@ pub fn iam(
         },
         context: context.filter(|_| allow),
     };
-    serde_json::to_vec(&r).unwrap_or_default()
+    to_json(&r)
 }
 
 /// A simple response (HTTP API payload 2.0).
-pub fn simple(allow: bool, context: Option<&AllowContext>) -> Vec<u8> {
+pub fn simple(allow: bool, context: Option<&AllowContext<'_>>) -> Vec<u8> {
     let r = SimpleResponse {
         is_authorized: allow,
         context: context.filter(|_| allow),
     };
-    serde_json::to_vec(&r).unwrap_or_default()
+    to_json(&r)
+}
+
+/// The response's JSON, written into one buffer sized for a typical response (plain
+/// structs of strings and booleans cannot fail to serialize).
+fn to_json(value: &impl Serialize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
 }

@@ -6,6 +6,7 @@
 //! picks exactly the declared facts (so the context always conforms to the
 //! schema) or says which required fact is missing (so the decision is Deny).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use cedar_policy::{Context, RestrictedExpression};
@@ -33,6 +34,8 @@ pub enum Params<'a> {
     Pairs(&'a [(String, String)]),
     /// A map of names to values.
     Map(&'a HashMap<String, String>),
+    /// Pairs borrowed from a parsed event (no copies); the first pair with a name wins.
+    Borrowed(&'a [(Cow<'a, str>, Cow<'a, str>)]),
 }
 
 impl<'a> Params<'a> {
@@ -45,6 +48,10 @@ impl<'a> Params<'a> {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str()),
             Params::Map(map) => map.get(name).map(String::as_str),
+            Params::Borrowed(pairs) => pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_ref()),
         }
     }
 }
@@ -58,6 +65,12 @@ impl<'a> From<&'a [(String, String)]> for Params<'a> {
 impl<'a> From<&'a Vec<(String, String)>> for Params<'a> {
     fn from(pairs: &'a Vec<(String, String)>) -> Self {
         Params::Pairs(pairs)
+    }
+}
+
+impl<'a> From<&'a [(Cow<'a, str>, Cow<'a, str>)]> for Params<'a> {
+    fn from(pairs: &'a [(Cow<'a, str>, Cow<'a, str>)]) -> Self {
+        Params::Borrowed(pairs)
     }
 }
 
