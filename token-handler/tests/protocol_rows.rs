@@ -157,12 +157,12 @@ async fn only_session_endpoints_and_logout_clear_the_cookie() {
 #[tokio::test]
 async fn dynamodb_requests_of_the_other_endpoints() {
     let stack = Stack::start(Options::default().backend(Backend::Dynamo)).await;
-    let cookie = stack.login("user").await;
+    let cookie = stack.login("admin").await;
     let c = Some(cookie.as_str());
     stack.requests.take();
 
     let a = stack
-        .post("/auth/authorize", c, &json!({"action": "read:own"}))
+        .post("/auth/authorize", c, &json!({"action": "admin:manage"}))
         .await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(stack.requests.take(), counts(&[("GetItem", 1)]), "/authorize");
