@@ -142,10 +142,7 @@ fn token(c: &mut Criterion) {
         });
     }
     let f = fixture(&rt, true);
-    assert_eq!(
-        rt.block_on(once(&f.app, None)).0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(rt.block_on(once(&f.app, None)).0, StatusCode::UNAUTHORIZED);
     group.bench_function("no-cookie", |b| {
         b.iter(|| black_box(rt.block_on(once(&f.app, None))));
     });

@@ -71,9 +71,7 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::NotAuthenticated | ApiError::SessionEnded { .. } => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::NotAuthenticated | ApiError::SessionEnded { .. } => StatusCode::UNAUTHORIZED,
             ApiError::CsrfFailed | ApiError::TokenVerificationFailed => StatusCode::FORBIDDEN,
             ApiError::BadBody(_) | ApiError::BadRequest(_) | ApiError::InvalidCredential(_) => {
                 StatusCode::BAD_REQUEST

@@ -12,9 +12,7 @@ mod bff;
 
 use std::sync::{Arc, Mutex};
 
-use bff::{
-    Backend, Client, EVIL, FRONTEND, OTHER_ORIGIN, Options, SetCookie, Stack, query_param,
-};
+use bff::{Backend, Client, EVIL, FRONTEND, OTHER_ORIGIN, Options, SetCookie, Stack, query_param};
 use l42_core::Pkce;
 use l42_dev::idp::{FaultEndpoint, FaultKind};
 use reqwest::Method;
@@ -26,7 +24,7 @@ const MONTH_SECS: i64 = 30 * 86_400;
 async fn login_and_logout_cookies(vars: &[(&'static str, &str)]) -> (SetCookie, SetCookie) {
     let mut options = Options::default();
     for (k, v) in vars {
-        options = options.var(*k, v);
+        options = options.var(k, v);
     }
     let stack = Stack::start(options).await;
     let login = stack.login_as("user", None).await;
@@ -93,13 +91,7 @@ async fn s6_1_3_1_authorization_code_grant_with_pkce_s256() {
     let challenge = query_param(authorize, "code_challenge").unwrap();
     let state = query_param(authorize, "state").unwrap();
     // The verifier is held server-side, under the state; the challenge is its S256.
-    let pending = stack
-        .sessions
-        .logins()
-        .take(&state)
-        .await
-        .unwrap()
-        .unwrap();
+    let pending = stack.sessions.logins().take(&state).await.unwrap().unwrap();
     assert_eq!(Pkce::challenge_for(&pending.code_verifier), challenge);
     assert!(!authorize.contains(&pending.code_verifier));
 
@@ -158,7 +150,10 @@ async fn s6_1_3_1_state_is_server_side_single_use_and_bound_to_the_origin() {
     let ok = stack.get(path, None).await;
     assert_eq!(ok.status, 303);
     stack.remember_current(&ok.cookie()).await;
-    assert_eq!(stack.get(path, None).await.callback_error(), "invalid_state");
+    assert_eq!(
+        stack.get(path, None).await.callback_error(),
+        "invalid_state"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -192,9 +187,11 @@ async fn s6_1_3_2_cookie_is_http_only() {
 /// top-level navigation to the app from another site still finds the session).
 #[tokio::test]
 async fn s6_1_3_2_cookie_is_same_site_strict_when_configured() {
-    let (set, clear) =
-        login_and_logout_cookies(&[("SESSION_HTTPS_ONLY", "true"), ("SESSION_SAME_SITE", "strict")])
-            .await;
+    let (set, clear) = login_and_logout_cookies(&[
+        ("SESSION_HTTPS_ONLY", "true"),
+        ("SESSION_SAME_SITE", "strict"),
+    ])
+    .await;
     assert_eq!(set.get("samesite"), Some("Strict"));
     assert_eq!(clear.get("samesite"), Some("Strict"));
     let (set, _) = login_and_logout_cookies(&HTTPS).await;
@@ -319,7 +316,14 @@ async fn s6_1_3_3_2_every_state_changing_request_needs_the_custom_header() {
                 let headers: Vec<(&str, &str)> =
                     value.map(|v| ("x-l42-csrf", v)).into_iter().collect();
                 let a = stack
-                    .send(method.clone(), path, Some(&cookie), &headers, Some(&body), false)
+                    .send(
+                        method.clone(),
+                        path,
+                        Some(&cookie),
+                        &headers,
+                        Some(&body),
+                        false,
+                    )
                     .await;
                 assert_eq!(a.status, 403, "{method} {path} {value:?}");
                 assert_eq!(a.body, json!({"error": "CSRF validation failed"}));
@@ -371,7 +375,10 @@ async fn s6_1_3_3_2_cors_is_an_exact_origin_allow_list() {
         "null",
     ] {
         let a = preflight(origin).await;
-        assert!(a.header("access-control-allow-origin").is_none(), "{origin}");
+        assert!(
+            a.header("access-control-allow-origin").is_none(),
+            "{origin}"
+        );
         assert!(a.header("access-control-allow-credentials").is_none());
         assert!(a.header("access-control-allow-headers").is_none());
         assert!(a.header("access-control-allow-methods").is_none());
@@ -379,7 +386,14 @@ async fn s6_1_3_3_2_cors_is_an_exact_origin_allow_list() {
     // Actual responses: the same rule, `Vary: Origin`, never `*`.
     for (origin, listed) in [(FRONTEND, true), (EVIL, false)] {
         let a = stack
-            .send(Method::GET, "/health", None, &[("origin", origin)], None, false)
+            .send(
+                Method::GET,
+                "/health",
+                None,
+                &[("origin", origin)],
+                None,
+                false,
+            )
             .await;
         let vary = a.header("vary").unwrap_or("").to_ascii_lowercase();
         assert!(vary.contains("origin"), "{vary}");
@@ -485,10 +499,7 @@ async fn s6_1_tokens_reach_the_browser_only_from_token() {
         token.body
     );
     assert!(!token.all_headers().contains(&tokens[0]));
-    answers.push((
-        "/logout",
-        stack.post("/auth/logout", c, &json!({})).await,
-    ));
+    answers.push(("/logout", stack.post("/auth/logout", c, &json!({})).await));
     for (what, a) in &answers {
         let everything = format!("{}{}", a.all_headers(), a.text);
         for t in &tokens {
@@ -557,7 +568,10 @@ async fn s6_1_refresh_token_never_in_a_log_line() {
     );
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("session refresh failed"), "the failure is logged");
+    assert!(
+        logs.contains("session refresh failed"),
+        "the failure is logged"
+    );
     assert!(logs.contains("session destroyed"), "the logout is logged");
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret in the logs");
@@ -615,7 +629,10 @@ async fn s6_1_2_2_session_lifetime_is_the_refresh_token_lifetime() {
     let a = stack.login_as("user", None).await;
     let set = SetCookie::parse(a.set_cookie().unwrap());
     let max_age: i64 = set.get("max-age").unwrap().parse().unwrap();
-    assert!((MONTH_SECS - 5..=MONTH_SECS).contains(&max_age), "{max_age}");
+    assert!(
+        (MONTH_SECS - 5..=MONTH_SECS).contains(&max_age),
+        "{max_age}"
+    );
     let session = stack.stored(&a.cookie()).await.unwrap();
     stack.remember_current(&a.cookie()).await;
     assert_eq!(session.expires_at - session.created_at, MONTH_SECS);
@@ -665,7 +682,11 @@ async fn s6_1_3_6_redirects_go_only_to_allow_listed_origins() {
     for (headers, return_to, expected_origin) in [
         (vec![("x-forwarded-host", "evil.example")], "/x", FRONTEND),
         (vec![("origin", EVIL)], "/x", FRONTEND),
-        (vec![("x-forwarded-host", "app.example.com")], "/x", OTHER_ORIGIN),
+        (
+            vec![("x-forwarded-host", "app.example.com")],
+            "/x",
+            OTHER_ORIGIN,
+        ),
         (vec![], "//evil.example/x", FRONTEND),
         (vec![], "https://evil.example/x", FRONTEND),
     ] {
@@ -692,7 +713,11 @@ async fn s6_1_3_6_redirects_go_only_to_allow_listed_origins() {
             stack.remember_current(&done.cookie()).await;
             let location = done.header("location").unwrap();
             let expected_path = if return_to == "/x" { "/x" } else { "/" };
-            assert_eq!(location, format!("{FRONTEND}{expected_path}"), "{return_to}");
+            assert_eq!(
+                location,
+                format!("{FRONTEND}{expected_path}"),
+                "{return_to}"
+            );
         }
     }
     // The logout URL sends the browser back to the (allow-listed) origin only.

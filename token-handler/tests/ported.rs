@@ -39,8 +39,14 @@ async fn an_untrusted_origin_is_not_trusted() {
                 false,
             )
             .await;
-        assert!(pre.header("access-control-allow-origin").is_none(), "{path}");
-        assert!(pre.header("access-control-allow-headers").is_none(), "{path}");
+        assert!(
+            pre.header("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+        assert!(
+            pre.header("access-control-allow-headers").is_none(),
+            "{path}"
+        );
         // What the browser can send without a preflight: no custom header.
         let simple = stack
             .send(
@@ -57,13 +63,27 @@ async fn an_untrusted_origin_is_not_trusted() {
         assert!(simple.header("access-control-allow-origin").is_none());
     }
     let read = stack
-        .send(Method::GET, "/auth/token", c, &[("origin", EVIL)], None, false)
+        .send(
+            Method::GET,
+            "/auth/token",
+            c,
+            &[("origin", EVIL)],
+            None,
+            false,
+        )
         .await;
     assert!(read.header("access-control-allow-origin").is_none());
     assert!(read.header("access-control-allow-credentials").is_none());
     // A login from the untrusted origin comes back to FRONTEND_URL.
     let start = stack
-        .send(Method::GET, "/auth/login", None, &[("origin", EVIL)], None, false)
+        .send(
+            Method::GET,
+            "/auth/login",
+            None,
+            &[("origin", EVIL)],
+            None,
+            false,
+        )
         .await;
     let authorize = start.header("location").unwrap();
     assert_eq!(
@@ -132,7 +152,10 @@ async fn an_expired_access_token_takes_the_refresh_path() {
         assert!(a.set_cookie().is_none(), "{path}");
         assert_eq!(stack.idp.stats().grant("refresh_token"), 1, "{path}");
         let after = stack.stored(&cookie).await.unwrap();
-        assert_ne!(after.tokens.access_token, before.tokens.access_token, "{path}");
+        assert_ne!(
+            after.tokens.access_token, before.tokens.access_token,
+            "{path}"
+        );
         assert!(after.version > before.version);
         stack.remember_current(&cookie).await;
         if path == "/auth/token" {
@@ -180,7 +203,9 @@ async fn an_expired_authorization_code_is_refused() {
     let authorize = stack.start_login().await;
     let callback = bff::sign_in(&stack.idp, &authorize, "user").await;
     stack.idp.clock().advance(Duration::from_secs(6 * 60));
-    let a = stack.get(callback.strip_prefix(FRONTEND).unwrap(), None).await;
+    let a = stack
+        .get(callback.strip_prefix(FRONTEND).unwrap(), None)
+        .await;
     assert_eq!(a.callback_error(), "invalid_grant");
     assert!(a.set_cookie().is_none());
 }

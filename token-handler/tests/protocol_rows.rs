@@ -34,7 +34,13 @@ fn session_endpoints() -> [(Method, &'static str, Option<Value>); 4] {
     ]
 }
 
-async fn call(stack: &Stack, method: &Method, path: &str, cookie: &str, body: Option<&Value>) -> bff::Reply {
+async fn call(
+    stack: &Stack,
+    method: &Method,
+    path: &str,
+    cookie: &str,
+    body: Option<&Value>,
+) -> bff::Reply {
     stack
         .send(method.clone(), path, Some(cookie), &[], body, true)
         .await
@@ -51,7 +57,11 @@ async fn a_gone_session_clears_the_cookie_on_every_session_endpoint() {
             let cookie = stack.login("user").await;
             let live = call(&stack, &method, path, &cookie, body.as_ref()).await;
             assert_ne!(live.status, 401, "{path}: the session is live first");
-            stack.store.delete(&stack.session_id(&cookie)).await.unwrap();
+            stack
+                .store
+                .delete(&stack.session_id(&cookie))
+                .await
+                .unwrap();
             let a = call(&stack, &method, path, &cookie, body.as_ref()).await;
             assert_eq!(a.status, 401, "{backend:?} {path}: {}", a.text);
             assert_eq!(a.body, json!({"error": "Not authenticated"}));
@@ -126,7 +136,11 @@ async fn a_cookie_that_does_not_verify_is_left_alone() {
 async fn only_session_endpoints_and_logout_clear_the_cookie() {
     let stack = Stack::start(Options::default()).await;
     let cookie = stack.login("user").await;
-    stack.store.delete(&stack.session_id(&cookie)).await.unwrap();
+    stack
+        .store
+        .delete(&stack.session_id(&cookie))
+        .await
+        .unwrap();
     let c = Some(cookie.as_str());
     for (what, a) in [
         ("/health", stack.get("/health", c).await),
@@ -139,7 +153,11 @@ async fn only_session_endpoints_and_logout_clear_the_cookie() {
         (
             "/session refused",
             stack
-                .post("/auth/session", c, &json!({"access_token": "a.b.c", "id_token": "d.e.f"}))
+                .post(
+                    "/auth/session",
+                    c,
+                    &json!({"access_token": "a.b.c", "id_token": "d.e.f"}),
+                )
                 .await,
         ),
     ] {
@@ -165,7 +183,11 @@ async fn dynamodb_requests_of_the_other_endpoints() {
         .post("/auth/authorize", c, &json!({"action": "admin:manage"}))
         .await;
     assert_eq!(a.status, 200, "{}", a.text);
-    assert_eq!(stack.requests.take(), counts(&[("GetItem", 1)]), "/authorize");
+    assert_eq!(
+        stack.requests.take(),
+        counts(&[("GetItem", 1)]),
+        "/authorize"
+    );
 
     let a = stack.post("/auth/validate-credential", c, &json!({})).await;
     assert_eq!(a.status, 400, "{}", a.text);
@@ -194,7 +216,11 @@ async fn dynamodb_requests_of_the_other_endpoints() {
         "a callback takes its state with one conditional delete"
     );
 
-    stack.store.delete(&stack.session_id(&cookie)).await.unwrap();
+    stack
+        .store
+        .delete(&stack.session_id(&cookie))
+        .await
+        .unwrap();
     stack.requests.take();
     assert_eq!(stack.get("/auth/token", c).await.status, 401);
     assert_eq!(
@@ -211,7 +237,12 @@ async fn session_bodies_are_checked_with_json_errors() {
     let stack = Stack::start(Options::default()).await;
     for (content_type, body, status, error) in [
         (Some("application/json"), "{", 400, "Invalid request body"),
-        (Some("application/json"), "\"a string\"", 400, "Invalid request body"),
+        (
+            Some("application/json"),
+            "\"a string\"",
+            400,
+            "Invalid request body",
+        ),
         (
             Some("application/json"),
             "{\"access_token\": 5}",
@@ -255,7 +286,9 @@ async fn session_bodies_are_checked_with_json_errors() {
 /// session.
 #[tokio::test]
 async fn callback_tokens_must_verify() {
-    let stack = Stack::start(Options::default().var("COGNITO_USER_POOL_ID", "us-east-1_SomeOtherPool")).await;
+    let stack =
+        Stack::start(Options::default().var("COGNITO_USER_POOL_ID", "us-east-1_SomeOtherPool"))
+            .await;
     let a = stack.login_as("user", None).await;
     assert_eq!(a.callback_error(), "token_verification_failed");
     assert!(a.set_cookie().is_none());
@@ -268,13 +301,7 @@ async fn a_pending_login_lives_ten_minutes() {
     let before = unix_now();
     let authorize = stack.start_login().await;
     let state = query_param(&authorize, "state").unwrap();
-    let pending = stack
-        .sessions
-        .logins()
-        .take(&state)
-        .await
-        .unwrap()
-        .unwrap();
+    let pending = stack.sessions.logins().take(&state).await.unwrap().unwrap();
     assert!((before + 600..=unix_now() + 600).contains(&pending.expires_at));
     assert_eq!(pending.origin, bff::FRONTEND);
     assert_eq!(pending.return_to, "/");

@@ -274,7 +274,9 @@ impl Stack {
                 },
             },
         };
-        let oauth = Arc::new(CognitoClient::new(OAuthConfig::from_lookup(lookup).unwrap()));
+        let oauth = Arc::new(CognitoClient::new(
+            OAuthConfig::from_lookup(lookup).unwrap(),
+        ));
         let options_r = RefreshOptions::from_lookup(lookup, oauth.config().timeout).unwrap();
         let refresher = Arc::new(CoordinatedRefresher::new(
             &oauth,
@@ -340,7 +342,9 @@ impl Stack {
             r = r.header(*k, *v);
         }
         if let Some(b) = body {
-            r = r.header("content-type", "application/json").body(b.to_string());
+            r = r
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         let response = r.send().await.unwrap();
         let status = response.status().as_u16();
