@@ -57,9 +57,12 @@ pub struct Identity {
 /// Finds the caller of a request (the session layer implements this over the session
 /// cookie and store).
 ///
-/// `Ok(None)` is "no caller" (no cookie, a bad or stale one, an expired session): the
-/// handlers answer 401. An `Err` is a failure to find out (the store is down): the
-/// handlers answer with it (a 503 for [`ApiError::Unavailable`]), never as "no caller".
+/// `Ok(None)` is "no caller" (no cookie, a bad or stale one, tokens that cannot be
+/// used): the handlers answer 401. [`ApiError::SessionEnded`] is "no caller, and the
+/// session the cookie named has ended" (its refresh token is dead, its record is gone):
+/// the handlers answer 401 and clear the cookie. Any other `Err` is a failure to find
+/// out (the store is down): the handlers answer with it (a 503 for
+/// [`ApiError::Unavailable`]), never as "no caller".
 pub trait IdentityProvider: Send + Sync + 'static {
     /// The caller of the request whose head is `parts`.
     fn identify<'a>(
@@ -248,7 +251,12 @@ impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(MaybeCaller(state.identity().identify(parts).await?))
+        match state.identity().identify(parts).await {
+            Ok(identity) => Ok(MaybeCaller(identity)),
+            // No caller; an endpoint that answers without one answers as usual.
+            Err(ApiError::SessionEnded { .. }) => Ok(MaybeCaller(None)),
+            Err(e) => Err(e),
+        }
     }
 }
 

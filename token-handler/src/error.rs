@@ -16,6 +16,15 @@ pub enum ApiError {
     /// No session, or one whose tokens are unusable: 401.
     #[error("Not authenticated")]
     NotAuthenticated,
+    /// The request's cookie named a session that has ended (its refresh token was found
+    /// dead, or its record is gone): 401 `{"error":"Not authenticated"}` with a
+    /// `Set-Cookie` that clears the cookie. It holds that header's value (no secret: the
+    /// name, an empty value and the attributes).
+    #[error("Not authenticated")]
+    SessionEnded {
+        /// The `Set-Cookie` value that expires the session cookie.
+        clear_cookie: String,
+    },
     /// Tokens posted to `/session` (or returned by Cognito) that do not verify: 403.
     #[error("Token verification failed")]
     TokenVerificationFailed,
@@ -62,7 +71,7 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::NotAuthenticated | ApiError::SessionEnded { .. } => StatusCode::UNAUTHORIZED,
             ApiError::CsrfFailed | ApiError::TokenVerificationFailed => StatusCode::FORBIDDEN,
             ApiError::BadBody(_) | ApiError::BadRequest(_) | ApiError::InvalidCredential(_) => {
                 StatusCode::BAD_REQUEST
@@ -97,6 +106,19 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Unavailable(detail) = &self {
             tracing::warn!(detail = %detail, "dependency unavailable");
+        }
+        if let ApiError::SessionEnded { clear_cookie } = &self
+            && let Ok(value) = HeaderValue::from_str(clear_cookie)
+        {
+            return (
+                self.status(),
+                [
+                    (header::SET_COOKIE, value),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                Json(self.body()),
+            )
+                .into_response();
         }
         (self.status(), Json(self.body())).into_response()
     }

@@ -51,6 +51,20 @@ pub const SCOPES: [&str; 3] = ["openid", "email", "profile"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRejection(pub String);
 
+/// What a request's cookie leads to ([`Sessions::lookup`]).
+#[derive(Debug)]
+pub enum Lookup {
+    /// No session cookie, or one that does not verify (bad MAC, stale, malformed): no
+    /// session, and the cookie is left alone (it may be another deployment's, signed with
+    /// a key this one does not know yet).
+    NoCookie,
+    /// The cookie verifies but its session is gone (deleted, past its expiry, or an
+    /// unreadable record): no session, and the answer clears the cookie.
+    Gone,
+    /// The live session.
+    Found(Box<Session>),
+}
+
 /// What [`Sessions::fresh`] found.
 #[derive(Debug)]
 pub enum Fresh {
@@ -206,16 +220,35 @@ impl Sessions {
     /// The live session the request's cookie names, if any. A corrupt record is no
     /// session; a store failure is a 503.
     pub async fn current(&self, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
+        Ok(match self.lookup(headers).await? {
+            Lookup::Found(session) => Some(*session),
+            Lookup::NoCookie | Lookup::Gone => None,
+        })
+    }
+
+    /// What the request's cookie leads to: no (valid) cookie, a session that is gone
+    /// (absent, past its expiry, or corrupt), or the live session. A store failure is a
+    /// 503.
+    pub async fn lookup(&self, headers: &HeaderMap) -> Result<Lookup, ApiError> {
         let Some(id) = self.cookie_session(headers) else {
-            return Ok(None);
+            return Ok(Lookup::NoCookie);
         };
         match self.store.get(&id).await {
-            Ok(found) => Ok(found),
+            Ok(Some(session)) => Ok(Lookup::Found(Box::new(session))),
+            Ok(None) => Ok(Lookup::Gone),
             Err(StoreError::Corrupt(m)) => {
                 tracing::warn!(session = %id.short(), detail = %m, "corrupt session record ignored");
-                Ok(None)
+                Ok(Lookup::Gone)
             }
             Err(e) => Err(store_unavailable(&e)),
+        }
+    }
+
+    /// The answer for a request whose session has ended: 401 with a `Set-Cookie` that
+    /// clears the cookie.
+    pub fn ended(&self) -> ApiError {
+        ApiError::SessionEnded {
+            clear_cookie: self.cookies.clear(),
         }
     }
 
@@ -387,12 +420,15 @@ impl IdentityProvider for SessionIdentity {
         parts: &'a Parts,
     ) -> BoxFuture<'a, Result<Option<Identity>, ApiError>> {
         Box::pin(async move {
-            let Some(session) = self.0.current(&parts.headers).await? else {
-                return Ok(None);
+            let session = match self.0.lookup(&parts.headers).await? {
+                Lookup::NoCookie => return Ok(None),
+                Lookup::Gone => return Err(self.0.ended()),
+                Lookup::Found(session) => *session,
             };
             match self.0.fresh(session).await? {
                 Fresh::Usable(session, claims) => Ok(Some(identity_of(&session, &claims))),
-                Fresh::Ended | Fresh::Unusable => Ok(None),
+                Fresh::Ended => Err(self.0.ended()),
+                Fresh::Unusable => Ok(None),
             }
         })
     }

@@ -5,17 +5,18 @@
 //! | a session with usable tokens (refreshed first when the access token is expired or expires within 60 s) | 200 | `{"access_token","id_token","auth_method"}` |
 //! | no session, or tokens that are unusable and cannot be refreshed | 401 | `{"error":"Not authenticated"}` |
 //! | Cognito says the refresh token is dead: the session is destroyed, the cookie cleared | 401 | `{"error":"Not authenticated"}` |
+//! | the cookie verifies but its session is gone (deleted, expired, unreadable): the cookie cleared | 401 | `{"error":"Not authenticated"}` |
 //! | the store or Cognito is unavailable: the session is kept | 503 | `{"error":"Service unavailable"}` |
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::session::Fresh;
+use crate::session::{Fresh, Lookup};
 
 /// The handler.
 pub async fn handler(
@@ -23,8 +24,10 @@ pub async fn handler(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let sessions = state.sessions()?;
-    let Some(session) = sessions.current(&headers).await? else {
-        return Err(ApiError::NotAuthenticated);
+    let session = match sessions.lookup(&headers).await? {
+        Lookup::NoCookie => return Err(ApiError::NotAuthenticated),
+        Lookup::Gone => return Err(sessions.ended()),
+        Lookup::Found(session) => *session,
     };
     match sessions.fresh(session).await? {
         Fresh::Usable(session, _) => Ok((
@@ -36,17 +39,7 @@ pub async fn handler(
             })),
         )
             .into_response()),
-        Fresh::Ended => Ok(ended(sessions.cookies().clear())),
+        Fresh::Ended => Err(sessions.ended()),
         Fresh::Unusable => Err(ApiError::NotAuthenticated),
     }
-}
-
-/// 401 `{"error":"Not authenticated"}` clearing the cookie.
-pub fn ended(clear_cookie: String) -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::SET_COOKIE, clear_cookie)],
-        Json(ApiError::NotAuthenticated.body()),
-    )
-        .into_response()
 }
