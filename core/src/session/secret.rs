@@ -20,15 +20,13 @@
 //! `SESSION_SECRET_PREVIOUS` is a configuration error: one source of truth. The function
 //! needs `secretsmanager:GetSecretValue` on that secret only.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::BehaviorVersion;
-use aws_sdk_secretsmanager::config::retry::RetryConfig;
-use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
 
-use crate::aws::{AwsSettings, http_client};
+use crate::aws::AwsSettings;
 use crate::config::ConfigError;
 
 const ARN_VAR: &str = "SESSION_SECRET_ARN";
@@ -116,22 +114,9 @@ impl SessionSecret {
             }
         }
         let aws = AwsSettings::from_lookup(&get, ENDPOINT_VAR, "Secrets Manager")?;
-        let timeouts = TimeoutConfig::builder()
-            .operation_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(2))
-            .connect_timeout(Duration::from_secs(1))
-            .build();
-        let mut config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws.region)
-            .credentials_provider(aws.credentials)
-            .http_client(http_client(ENDPOINT_VAR)?)
-            .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(3));
-        if let Some(e) = aws.endpoint {
-            config = config.endpoint_url(e);
-        }
-        let client = Client::from_conf(config.build());
+        let http = crate::http::client(Duration::from_secs(5))
+            .map_err(|e| ConfigError::new(ARN_VAR, format!("no HTTP client: {e}")))?;
+        let client = Client { http, aws };
         let current = fetch(&client, ARN_VAR, &arn, "AWSCURRENT").await?;
         let previous = match get(PREVIOUS_ARN_VAR) {
             Some(other) => Some(fetch(&client, PREVIOUS_ARN_VAR, &other, "AWSCURRENT").await?),
@@ -179,37 +164,110 @@ async fn fetch_stage(
     arn: &str,
     stage: &str,
 ) -> Result<Option<String>, ConfigError> {
-    let answer = client
-        .get_secret_value()
-        .secret_id(arn)
-        .version_stage(stage)
-        .send()
-        .await;
-    match answer {
-        Ok(out) => match out.secret_string {
-            Some(s) if !s.is_empty() => Ok(Some(s)),
-            _ => Err(ConfigError::new(
-                var,
-                format!("`{arn}` ({stage}) has no SecretString (binary secrets are not used)"),
-            )),
-        },
+    let failed = |why: String| {
+        ConfigError::new(
+            var,
+            format!("GetSecretValue of `{arn}` ({stage}) failed: {why}"),
+        )
+    };
+    match client.get_secret_value(arn, stage).await.map_err(failed)? {
+        Answer::Value(Some(s)) if !s.is_empty() => Ok(Some(s)),
+        Answer::Value(_) => Err(ConfigError::new(
+            var,
+            format!("`{arn}` ({stage}) has no SecretString (binary secrets are not used)"),
+        )),
         // No such version stage (no rotation yet): nothing to accept besides the current.
-        Err(e) if stage != "AWSCURRENT" && e.code() == Some("ResourceNotFoundException") => {
+        Answer::Error(code, _) if stage != "AWSCURRENT" && code == "ResourceNotFoundException" => {
             Ok(None)
         }
-        Err(e) => {
-            let why = match (&e, e.code()) {
-                (_, Some(code)) => format!("{code}: {}", e.message().unwrap_or("no message")),
-                (SdkError::TimeoutError(_), None) => "timed out".to_string(),
-                (SdkError::DispatchFailure(_), None) => {
-                    format!("cannot reach Secrets Manager ({})", DisplayErrorContext(&e))
-                }
-                (_, None) => DisplayErrorContext(&e).to_string(),
-            };
-            Err(ConfigError::new(
-                var,
-                format!("GetSecretValue of `{arn}` ({stage}) failed: {why}"),
-            ))
+        Answer::Error(code, message) => Err(failed(format!("{code}: {message}"))),
+    }
+}
+
+/// Secrets Manager's `GetSecretValue`, one signed JSON request (a whole SDK client would
+/// add megabytes to every binary for one call at start-up).
+struct Client {
+    http: reqwest::Client,
+    aws: AwsSettings,
+}
+
+/// What Secrets Manager answered.
+enum Answer {
+    /// 200: the version's `SecretString`, if it has one.
+    Value(Option<String>),
+    /// An error answer: its type (`ResourceNotFoundException`, …) and message.
+    Error(String, String),
+}
+
+impl Client {
+    async fn get_secret_value(&self, secret_id: &str, stage: &str) -> Result<Answer, String> {
+        let region = self.aws.region.as_ref();
+        let url = match &self.aws.endpoint {
+            Some(e) => format!("{e}/"),
+            None => format!("https://secretsmanager.{region}.amazonaws.com/"),
+        };
+        let body = serde_json::json!({"SecretId": secret_id, "VersionStage": stage}).to_string();
+        let headers = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", "secretsmanager.GetSecretValue"),
+        ];
+        let identity: Identity = self.aws.credentials.clone().into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name("secretsmanager")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| format!("cannot sign: {e}"))?
+            .into();
+        let signable = SignableRequest::new(
+            "POST",
+            &url,
+            headers.iter().copied(),
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|e| format!("cannot sign: {e}"))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| format!("cannot sign: {e}"))?
+            .into_parts();
+        let mut request = self.http.post(&url).body(body);
+        for (name, value) in headers.iter().copied().chain(instructions.headers()) {
+            request = request.header(name, value);
         }
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                format!("cannot reach Secrets Manager ({e})")
+            }
+        })?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| format!("the answer was cut off ({e})"))?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|_| format!("HTTP {status} with a body that is not JSON"))?;
+        if status.is_success() {
+            return Ok(Answer::Value(
+                json.get("SecretString")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string),
+            ));
+        }
+        // `__type` may carry a namespace prefix (`com.amazonaws…#ResourceNotFoundException`).
+        let code = json
+            .get("__type")
+            .and_then(serde_json::Value::as_str)
+            .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        let message = json
+            .get("message")
+            .or_else(|| json.get("Message"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("no message")
+            .to_string();
+        Ok(Answer::Error(code, message))
     }
 }
