@@ -184,8 +184,8 @@ async fn fetch_stage(
     }
 }
 
-/// Secrets Manager's `GetSecretValue`, one signed JSON request (a whole SDK client would
-/// add megabytes to every binary for one call at start-up).
+/// Secrets Manager's `GetSecretValue`, one SigV4-signed JSON request over the HTTP client
+/// l42 already has (no second SDK client for one call at start-up).
 struct Client {
     http: reqwest::Client,
     aws: AwsSettings,
