@@ -56,11 +56,13 @@ impl SessionSecret {
     }
 
     /// [`load_from_env`](Self::load_from_env) for a binary's `main` before its async
-    /// runtime exists: without `SESSION_SECRET_ARN` it returns `None` at once; with it, it
-    /// runs the calls on a short-lived runtime of its own. Inside a runtime it refuses
-    /// (use the async form there).
+    /// runtime exists: with neither `SESSION_SECRET_ARN` nor `SESSION_SECRET_PREVIOUS_ARN`
+    /// it returns `None` at once; otherwise it runs the calls on a short-lived runtime of
+    /// its own. Inside a runtime it refuses (use the async form there).
     pub fn load_from_env_blocking() -> Result<Option<SessionSecret>, ConfigError> {
-        if std::env::var_os(ARN_VAR).is_none() {
+        // Neither variable: nothing to read. (With only the previous one set, `load`
+        // refuses it, as the async form does.)
+        if std::env::var_os(ARN_VAR).is_none() && std::env::var_os(PREVIOUS_ARN_VAR).is_none() {
             return Ok(None);
         }
         if tokio::runtime::Handle::try_current().is_ok() {
