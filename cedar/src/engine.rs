@@ -8,15 +8,15 @@ use std::sync::Arc;
 
 use cedar_policy::{
     ActionConstraint, Authorizer, Context, Effect, Entities, Entity, EntityId, EntityTypeName,
-    EntityUid, Policy, PolicySet, Request, Schema, SchemaFragment, ValidationMode, Validator,
+    EntityUid, Policy, PolicySet, Request, Schema,
 };
 use serde_json::Value;
 
 use crate::context::{ContextPlan, Params, PlanError, RequestFacts};
 use crate::entities::{EntityKit, Principal, UserPlan, UserPlanError};
-use crate::error::{LoadError, ValidationProblem, line_of, syntax_error_offset};
+use crate::error::LoadError;
 use crate::loader::{
-    EMBEDDED_POLICIES, EMBEDDED_SCHEMA, LocatedPolicy, PolicyConfig, SourceFile, parse_policy_file,
+    EMBEDDED_POLICIES, EMBEDDED_SCHEMA, PolicyConfig, SourceFile, load_policies, parse_schema,
     read_dir,
 };
 use crate::memo::{self, Memo};
@@ -483,26 +483,7 @@ impl Engine {
         validation: Validation,
     ) -> Result<Self, LoadError> {
         let file = schema_file.name.as_str();
-        let schema_src = schema_file.text.as_str();
-        let schema_error = |e: &dyn ErrorWithDebug| LoadError::SchemaParse {
-            file: file.to_owned(),
-            line: syntax_error_offset(&e.debug()).map(|o| line_of(schema_src, o)),
-            message: e.display(),
-        };
-        // The text is parsed once (the parse is most of the start-up): the fragment gives
-        // both the JSON form read below and the schema, exactly as
-        // `Schema::from_cedarschema_str` builds it from the same fragment.
-        let (fragment, _warnings) =
-            SchemaFragment::from_cedarschema_str(schema_src).map_err(|e| schema_error(&e))?;
-        let json_text = fragment.to_json_string();
-        let schema = Schema::from_schema_fragments([fragment]).map_err(|e| schema_error(&e))?;
-        let json: Value = json_text
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-            .map_err(|message| LoadError::Internal {
-                during: "converting the schema to JSON",
-                message,
-            })?;
+        let (schema, json) = parse_schema(schema_file)?;
 
         // Exactly one named namespace.
         let namespaces: Vec<(&String, &Value)> = json
@@ -554,49 +535,10 @@ impl Engine {
         };
 
         // Policies: parse, ids, duplicates, validation.
-        let mut located: Vec<LocatedPolicy> = Vec::new();
-        let mut seen: HashMap<String, String> = HashMap::new();
-        for f in policy_files {
-            for p in parse_policy_file(f)? {
-                if let Some(first_file) = seen.get(&p.id) {
-                    return Err(LoadError::DuplicatePolicyId {
-                        file: p.file,
-                        line: p.line,
-                        id: p.id,
-                        first_file: first_file.clone(),
-                    });
-                }
-                seen.insert(p.id.clone(), p.file.clone());
-                located.push(p);
-            }
-        }
-        let policies =
-            PolicySet::from_policies(located.iter().map(|p| p.policy.clone())).map_err(|e| {
-                LoadError::Internal {
-                    during: "assembling the policy set",
-                    message: e.to_string(),
-                }
-            })?;
-        let result = (validation == Validation::Strict)
-            .then(|| Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict));
-        if let Some(validation) = result.filter(|v| !v.validation_passed()) {
-            let by_id: HashMap<&str, &LocatedPolicy> =
-                located.iter().map(|p| (p.id.as_str(), p)).collect();
-            let problems = validation
-                .validation_errors()
-                .map(|e| {
-                    let id = e.policy_id().to_string();
-                    let at = by_id.get(id.as_str());
-                    ValidationProblem {
-                        file: at.map_or_else(String::new, |p| p.file.clone()),
-                        line: at.and_then(|p| p.line),
-                        policy_id: id,
-                        message: e.to_string(),
-                    }
-                })
-                .collect();
-            return Err(LoadError::Validation { problems });
-        }
+        let (policies, located) = load_policies(
+            policy_files,
+            (validation == Validation::Strict).then_some(&schema),
+        )?;
 
         // Actions: slices, context plans, routes.
         let action_entities = schema.action_entities().map_err(|e| LoadError::Internal {
@@ -753,21 +695,6 @@ enum Validation {
     Strict,
     /// None: only for the shipped store, which a test validates strictly.
     Skip,
-}
-
-/// Display and Debug of Cedar's schema errors, without naming their types.
-trait ErrorWithDebug {
-    fn display(&self) -> String;
-    fn debug(&self) -> String;
-}
-
-impl<E: fmt::Display + fmt::Debug> ErrorWithDebug for E {
-    fn display(&self) -> String {
-        self.to_string()
-    }
-    fn debug(&self) -> String {
-        format!("{self:?}")
-    }
 }
 
 /// Checks `User`, `UserGroup`, `Application` and returns the `User` plan.

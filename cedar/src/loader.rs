@@ -4,9 +4,14 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use cedar_policy::{Policy, PolicyId, PolicySet};
+use std::collections::HashMap;
 
-use crate::error::{LoadError, line_of, syntax_error_offset};
+use cedar_policy::{
+    Policy, PolicyId, PolicySet, Schema, SchemaFragment, ValidationMode, Validator,
+};
+use serde_json::Value;
+
+use crate::error::{LoadError, ValidationProblem, line_of, syntax_error_offset};
 
 /// The shipped example schema.
 pub(crate) const EMBEDDED_SCHEMA: (&str, &str) = (
@@ -148,6 +153,87 @@ pub(crate) fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), Load
     let schema = read(&schema_path)?;
     let policies = policies.iter().map(read).collect::<Result<_, _>>()?;
     Ok((schema, policies))
+}
+
+/// Parses a `.cedarschema` file once: the fragment gives both the schema (exactly as
+/// `Schema::from_cedarschema_str` builds it from the same fragment) and its JSON form,
+/// which the loaders read for what cedar-policy does not expose. Parsing the text is most
+/// of the start-up, so it is done only here.
+pub(crate) fn parse_schema(file: &SourceFile) -> Result<(Schema, Value), LoadError> {
+    let src = file.text.as_str();
+    let schema_error = |message: String, debug: String| LoadError::SchemaParse {
+        file: file.name.clone(),
+        line: syntax_error_offset(&debug).map(|o| line_of(src, o)),
+        message,
+    };
+    let (fragment, _warnings) = SchemaFragment::from_cedarschema_str(src)
+        .map_err(|e| schema_error(e.to_string(), format!("{e:?}")))?;
+    let json_text = fragment.to_json_string();
+    let schema = Schema::from_schema_fragments([fragment])
+        .map_err(|e| schema_error(e.to_string(), format!("{e:?}")))?;
+    let json: Value = json_text
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .map_err(|message| LoadError::Internal {
+            during: "converting the schema to JSON",
+            message,
+        })?;
+    Ok((schema, json))
+}
+
+/// Every policy of `files` with its id (unique across the files) and place, assembled
+/// into one set and, with `validate_against`, validated strictly against that schema
+/// (every problem named with its file and line).
+pub(crate) fn load_policies(
+    files: &[SourceFile],
+    validate_against: Option<&Schema>,
+) -> Result<(PolicySet, Vec<LocatedPolicy>), LoadError> {
+    let mut located: Vec<LocatedPolicy> = Vec::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for f in files {
+        for p in parse_policy_file(f)? {
+            if let Some(first_file) = seen.get(&p.id) {
+                return Err(LoadError::DuplicatePolicyId {
+                    file: p.file,
+                    line: p.line,
+                    id: p.id,
+                    first_file: first_file.clone(),
+                });
+            }
+            seen.insert(p.id.clone(), p.file.clone());
+            located.push(p);
+        }
+    }
+    let policies =
+        PolicySet::from_policies(located.iter().map(|p| p.policy.clone())).map_err(|e| {
+            LoadError::Internal {
+                during: "assembling the policy set",
+                message: e.to_string(),
+            }
+        })?;
+    let Some(schema) = validate_against else {
+        return Ok((policies, located));
+    };
+    let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+    if !result.validation_passed() {
+        let by_id: HashMap<&str, &LocatedPolicy> =
+            located.iter().map(|p| (p.id.as_str(), p)).collect();
+        let problems = result
+            .validation_errors()
+            .map(|e| {
+                let id = e.policy_id().to_string();
+                let at = by_id.get(id.as_str());
+                ValidationProblem {
+                    file: at.map_or_else(String::new, |p| p.file.clone()),
+                    line: at.and_then(|p| p.line),
+                    policy_id: id,
+                    message: e.to_string(),
+                }
+            })
+            .collect();
+        return Err(LoadError::Validation { problems });
+    }
+    Ok((policies, located))
 }
 
 /// A parsed policy with its final id and where it came from.

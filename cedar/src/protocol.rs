@@ -41,13 +41,12 @@ use std::str::FromStr;
 
 use cedar_policy::{
     Authorizer, Context, Decision as CedarDecision, Effect, Entities, Entity, EntityId,
-    EntityTypeName, EntityUid, PolicySet, Request, RestrictedExpression, Schema, SchemaFragment,
-    ValidationMode, Validator,
+    EntityTypeName, EntityUid, PolicySet, Request, RestrictedExpression, Schema,
 };
 use serde_json::{Map, Value};
 
-use crate::error::{LoadError, ValidationProblem, line_of, syntax_error_offset};
-use crate::loader::{LocatedPolicy, SourceFile, parse_policy_file};
+use crate::error::LoadError;
+use crate::loader::{SourceFile, load_policies, parse_schema};
 
 /// The namespace of the protocol schema.
 pub const NAMESPACE: &str = "App";
@@ -485,24 +484,7 @@ impl ProtocolEngine {
         validate: bool,
     ) -> Result<Self, LoadError> {
         let file = schema_file.name.as_str();
-        let src = schema_file.text.as_str();
-        let schema_error = |message: String, debug: String| LoadError::SchemaParse {
-            file: file.to_owned(),
-            line: syntax_error_offset(&debug).map(|o| line_of(src, o)),
-            message,
-        };
-        let (fragment, _warnings) = SchemaFragment::from_cedarschema_str(src)
-            .map_err(|e| schema_error(e.to_string(), format!("{e:?}")))?;
-        let json_text = fragment.to_json_string();
-        let schema = Schema::from_schema_fragments([fragment])
-            .map_err(|e| schema_error(e.to_string(), format!("{e:?}")))?;
-        let json: Value = json_text
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-            .map_err(|message| LoadError::Internal {
-                during: "converting the schema to JSON",
-                message,
-            })?;
+        let (schema, json) = parse_schema(schema_file)?;
         let namespaces: Vec<&String> = json
             .as_object()
             .map(|m| m.keys().collect())
@@ -535,50 +517,7 @@ impl ProtocolEngine {
         let group_type = type_name("UserGroup")?;
         let resource_type = type_name("Resource")?;
 
-        let mut located: Vec<LocatedPolicy> = Vec::new();
-        let mut seen: HashMap<String, String> = HashMap::new();
-        for f in policy_files {
-            for p in parse_policy_file(f)? {
-                if let Some(first_file) = seen.get(&p.id) {
-                    return Err(LoadError::DuplicatePolicyId {
-                        file: p.file,
-                        line: p.line,
-                        id: p.id,
-                        first_file: first_file.clone(),
-                    });
-                }
-                seen.insert(p.id.clone(), p.file.clone());
-                located.push(p);
-            }
-        }
-        let policies =
-            PolicySet::from_policies(located.iter().map(|p| p.policy.clone())).map_err(|e| {
-                LoadError::Internal {
-                    during: "assembling the policy set",
-                    message: e.to_string(),
-                }
-            })?;
-        if validate {
-            let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
-            if !result.validation_passed() {
-                let by_id: HashMap<&str, &LocatedPolicy> =
-                    located.iter().map(|p| (p.id.as_str(), p)).collect();
-                let problems = result
-                    .validation_errors()
-                    .map(|e| {
-                        let id = e.policy_id().to_string();
-                        let at = by_id.get(id.as_str());
-                        ValidationProblem {
-                            file: at.map_or_else(String::new, |p| p.file.clone()),
-                            line: at.and_then(|p| p.line),
-                            policy_id: id,
-                            message: e.to_string(),
-                        }
-                    })
-                    .collect();
-                return Err(LoadError::Validation { problems });
-            }
-        }
+        let (policies, _) = load_policies(policy_files, validate.then_some(&schema))?;
 
         let mut actions = HashMap::new();
         for uid in schema.actions() {

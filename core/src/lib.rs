@@ -44,11 +44,14 @@ mod error;
 mod http;
 pub mod jwks;
 mod jwt;
+#[cfg(feature = "lambda-http")]
+pub mod lambda;
 pub mod oauth;
 pub mod session;
 mod signing;
 pub mod telemetry;
 mod verifier;
+pub mod web;
 
 pub use claims::{TokenUse, VerifiedClaims};
 pub use config::{ConfigError, JwksSource, PoolId, VerifierConfig, VerifierConfigBuilder};

@@ -23,13 +23,12 @@ use l42_core::ConfigError;
 use l42_core::OAuthConfig;
 use l42_core::session::refresh::RefreshOptions;
 use l42_core::session::{DynamoStore, MemoryStore, SessionCookies, SessionStore};
+pub use l42_core::web::{DEFAULT_AUTH_PATH_PREFIX, Origin, auth_path_prefix};
 
 /// The default local port.
 pub const DEFAULT_PORT: u16 = 3002;
 /// The default frontend origin.
 pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:3000";
-/// The default path prefix.
-pub const DEFAULT_AUTH_PATH_PREFIX: &str = "/auth";
 
 /// Where sessions are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +45,7 @@ pub struct Config {
     /// `AUTH_PATH_PREFIX`, normalised (`/auth`, or `""` for the root).
     pub auth_path_prefix: String,
     /// `FRONTEND_URL` then `CALLBACK_ALLOWED_ORIGINS`, normalised, without duplicates.
-    pub origins: Vec<String>,
+    pub origins: Vec<Origin>,
     /// The local listener.
     pub listen: SocketAddr,
     /// Whether the process runs inside Lambda (`AWS_LAMBDA_RUNTIME_API`).
@@ -93,6 +92,9 @@ impl Config {
         let cookies = SessionCookies::from_lookup(&lookup)?;
         let refresh = RefreshOptions::from_lookup(&lookup, oauth.timeout)?;
         let auth_path_prefix = auth_path_prefix(get("AUTH_PATH_PREFIX").as_deref())?;
+        let origin = |var: &'static str, value: &str| {
+            Origin::parse(value).map_err(|m| ConfigError::new(var, m))
+        };
         let mut origins = vec![origin(
             "FRONTEND_URL",
             &get("FRONTEND_URL").unwrap_or_else(|| DEFAULT_FRONTEND_URL.to_owned()),
@@ -150,76 +152,6 @@ impl Config {
     }
 }
 
-/// Normalises `AUTH_PATH_PREFIX`: default `/auth`; a leading `/` added, trailing ones
-/// dropped (`/` alone is the root, `""`).
-pub fn auth_path_prefix(value: Option<&str>) -> Result<String, ConfigError> {
-    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(DEFAULT_AUTH_PATH_PREFIX.to_owned());
-    };
-    let trimmed = v.trim_end_matches('/');
-    let prefix = if trimmed.starts_with('/') || trimmed.is_empty() {
-        trimmed.to_owned()
-    } else {
-        format!("/{trimmed}")
-    };
-    let ok = prefix.split('/').skip(1).all(|seg| {
-        !seg.is_empty()
-            && seg != "."
-            && seg != ".."
-            && seg
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
-    });
-    if !ok {
-        return Err(ConfigError::new(
-            "AUTH_PATH_PREFIX",
-            format!("`{v}` is not a path prefix (letters, digits, - _ . ~ between slashes)"),
-        ));
-    }
-    Ok(prefix)
-}
-
-/// Normalises an origin as browsers send it: `scheme://host[:port]`, lower case, default
-/// port dropped, no path.
-pub fn origin(var: &'static str, value: &str) -> Result<String, ConfigError> {
-    let bad = |why: &str| ConfigError::new(var, format!("`{value}` {why}"));
-    let lower = value.trim().to_ascii_lowercase();
-    let (scheme, rest) = lower
-        .split_once("://")
-        .ok_or_else(|| bad("is not an origin (expected http(s)://host[:port])"))?;
-    let default_port = match scheme {
-        "https" => "443",
-        "http" => "80",
-        _ => return Err(bad("must be http:// or https://")),
-    };
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.is_empty()
-        || authority
-            .bytes()
-            .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b'\\') || !b.is_ascii_graphic())
-    {
-        return Err(bad(
-            "is not an origin (no path, query, fragment or user info)",
-        ));
-    }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !authority.starts_with('[') || h.ends_with(']') => (h, Some(p)),
-        _ => (authority, None),
-    };
-    if host.is_empty() {
-        return Err(bad("has no host"));
-    }
-    if let Some(p) = port
-        && (p.parse::<u16>().ok().filter(|n| *n > 0).is_none() || p.starts_with('0'))
-    {
-        return Err(bad("has a bad port"));
-    }
-    Ok(match port {
-        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
-        _ => format!("{scheme}://{host}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -241,11 +173,15 @@ mod tests {
         Config::from_lookup(move |k| m.get(k).cloned())
     }
 
+    fn origins(c: &Config) -> Vec<&str> {
+        c.origins.iter().map(Origin::as_str).collect()
+    }
+
     #[test]
     fn defaults_and_errors_name_the_variable() {
         let c = config(&[]).unwrap();
         assert_eq!(c.auth_path_prefix, "/auth");
-        assert_eq!(c.origins, vec!["http://localhost:3000".to_string()]);
+        assert_eq!(origins(&c), ["http://localhost:3000"]);
         assert_eq!(c.store.backend(), "memory");
         assert_eq!(c.listen.port(), DEFAULT_PORT);
         let c = config(&[
@@ -259,8 +195,8 @@ mod tests {
         .unwrap();
         assert_eq!(c.auth_path_prefix, "/_auth");
         assert_eq!(
-            c.origins,
-            vec!["https://app.example.com", "https://b.example.com"]
+            origins(&c),
+            ["https://app.example.com", "https://b.example.com"]
         );
         for (vars, var) in [
             (vec![("PORT", "x")], "PORT"),

@@ -40,15 +40,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use l42_core::CognitoClient;
+use l42_core::lambda::strip_stage;
 use l42_core::session::SessionCookies;
 use l42_core::session::refresh::{RefreshError, Refresher};
 use l42_core::unix_now;
-use lambda_http::request::RequestContext;
 use serde_json::json;
 
 pub use config::Config;
@@ -85,7 +85,7 @@ impl AppState {
             origins: config
                 .origins
                 .iter()
-                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .filter_map(|o| HeaderValue::from_str(o.as_str()).ok())
                 .collect(),
         }
     }
@@ -278,37 +278,6 @@ async fn json_errors(response: Response) -> Response {
         parts.headers.insert(name, value.clone());
     }
     Response::from_parts(parts, body)
-}
-
-/// Removes a leading `/<stage>` from the path when the Lambda event names a stage other
-/// than `$default` (API Gateway puts it in front of the path).
-pub fn strip_stage<B>(mut request: http::Request<B>) -> http::Request<B> {
-    let stage = match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.stage.clone(),
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.clone(),
-        _ => None,
-    };
-    let Some(stage) = stage.filter(|s| !s.is_empty() && s != "$default") else {
-        return request;
-    };
-    let prefix = format!("/{stage}");
-    let rest = match request.uri().path().strip_prefix(&prefix) {
-        Some("") => "/".to_owned(),
-        Some(rest) if rest.starts_with('/') => rest.to_owned(),
-        _ => return request,
-    };
-    let path_and_query = match request.uri().query() {
-        Some(q) => format!("{rest}?{q}"),
-        None => rest,
-    };
-    let mut parts = request.uri().clone().into_parts();
-    if let Ok(pq) = path_and_query.parse() {
-        parts.path_and_query = Some(pq);
-        if let Ok(uri) = Uri::from_parts(parts) {
-            *request.uri_mut() = uri;
-        }
-    }
-    request
 }
 
 /// Runs `app` as the Lambda function until the runtime stops.

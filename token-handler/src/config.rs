@@ -38,6 +38,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 pub use l42_core::ConfigError;
+use l42_core::web::valid_hostname;
+pub use l42_core::web::{DEFAULT_AUTH_PATH_PREFIX, Origin, auth_path_prefix};
 use l42_core::{PoolId, VerifierConfig};
 
 /// The shortest accepted session secret, in bytes.
@@ -51,9 +53,6 @@ pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:3000";
 
 /// The default session table.
 pub const DEFAULT_SESSION_TABLE: &str = "l42_sessions";
-
-/// The default path prefix of the endpoints.
-pub const DEFAULT_AUTH_PATH_PREFIX: &str = "/auth";
 
 /// The largest request body accepted, in bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
@@ -99,107 +98,6 @@ pub enum SameSite {
     Lax,
     /// `SameSite=Strict`.
     Strict,
-}
-
-/// A web origin, `scheme://host[:port]`, normalised: lower-case, default port dropped,
-/// no trailing slash. Compared byte for byte with a request's `Origin` header.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Origin(String);
-
-impl Origin {
-    /// Parses an origin (a trailing `/` is allowed; a path, query, user info or fragment
-    /// is not).
-    pub fn parse(s: &str) -> Result<Origin, String> {
-        let s = s.trim();
-        let lower = s.to_ascii_lowercase();
-        let (scheme, rest) = lower
-            .split_once("://")
-            .ok_or_else(|| format!("`{s}` is not an origin (expected http(s)://host[:port])"))?;
-        let default_port = match scheme {
-            "https" => "443",
-            "http" => "80",
-            _ => return Err(format!("`{s}` must be http:// or https://")),
-        };
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty()
-            || authority
-                .bytes()
-                .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b'\\') || !b.is_ascii_graphic())
-        {
-            return Err(format!(
-                "`{s}` is not an origin (no path, query, fragment or user info)"
-            ));
-        }
-        let (host, port) = split_host_port(authority)
-            .ok_or_else(|| format!("`{s}` has an invalid host or port"))?;
-        let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            v6.parse::<std::net::Ipv6Addr>().is_ok()
-        } else {
-            valid_hostname(host)
-        };
-        if !host_ok {
-            return Err(format!("`{s}` has an invalid host"));
-        }
-        Ok(Origin(match port {
-            Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
-            _ => format!("{scheme}://{host}"),
-        }))
-    }
-
-    /// The origin's text, e.g. `https://app.example.com`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether this is an `https` origin.
-    pub fn is_https(&self) -> bool {
-        self.0.starts_with("https://")
-    }
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// `host[:port]` → (host, port); the port must be 1–65535.
-fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
-    let (host, port) = if authority.starts_with('[') {
-        let end = authority.find(']')?;
-        let (host, rest) = authority.split_at(end + 1);
-        match rest {
-            "" => (host, None),
-            r => (host, Some(r.strip_prefix(':')?)),
-        }
-    } else {
-        match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    if let Some(p) = port {
-        let n: u16 = p.parse().ok()?;
-        if n == 0 || p.starts_with('0') || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-    }
-    Some((host, port))
-}
-
-/// A DNS name or IPv4 address: labels of `[a-z0-9-]`, not starting or ending with `-`.
-fn valid_hostname(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
 }
 
 /// An authenticator AAGUID (16 bytes), shown as a lower-case UUID.
@@ -563,35 +461,6 @@ impl Config {
     }
 }
 
-/// Normalises `AUTH_PATH_PREFIX`: default `/auth`; a leading `/` added, trailing ones
-/// dropped (`/` alone means the root, `""`).
-pub fn auth_path_prefix(value: Option<&str>) -> Result<String, ConfigError> {
-    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(DEFAULT_AUTH_PATH_PREFIX.to_owned());
-    };
-    let trimmed = v.trim_end_matches('/');
-    let prefix = if trimmed.starts_with('/') || trimmed.is_empty() {
-        trimmed.to_owned()
-    } else {
-        format!("/{trimmed}")
-    };
-    let ok = prefix.split('/').skip(1).all(|seg| {
-        !seg.is_empty()
-            && seg != "."
-            && seg != ".."
-            && seg
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
-    });
-    if !ok || prefix.contains(['{', '}', '*', ':']) {
-        return Err(ConfigError::new(
-            "AUTH_PATH_PREFIX",
-            format!("`{v}` is not a path prefix (letters, digits, - _ . ~ between slashes)"),
-        ));
-    }
-    Ok(prefix)
-}
-
 fn boolean(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -744,37 +613,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origins_normalise() {
-        for (input, want) in [
-            ("https://App.Example.com/", "https://app.example.com"),
-            ("https://app.example.com:443", "https://app.example.com"),
-            ("http://localhost:3000", "http://localhost:3000"),
-            ("http://localhost:80", "http://localhost"),
-            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
-            ("http://[::1]:3000", "http://[::1]:3000"),
-        ] {
-            assert_eq!(Origin::parse(input).unwrap().as_str(), want, "{input}");
-        }
-        for bad in [
-            "",
-            "example.com",
-            "ftp://example.com",
-            "https://",
-            "https://example.com/path",
-            "https://example.com?x",
-            "https://user@example.com",
-            "https://example.com:0",
-            "https://example.com:99999",
-            "https://exa mple.com",
-            "https://-bad.com",
-            "https://[zz]:1",
-            "*",
-        ] {
-            assert!(Origin::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn aaguids_round_trip() {
         let a = Aaguid::parse("ADCE0002-35BC-C60A-648B-0B25F1F05503").unwrap();
         assert_eq!(a.to_string(), "adce0002-35bc-c60a-648b-0b25f1f05503");
@@ -789,26 +627,6 @@ mod tests {
             "adce0002_35bc_c60a_648b_0b25f1f05503",
         ] {
             assert!(Aaguid::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn prefixes() {
-        for (input, want) in [
-            (None, "/auth"),
-            (Some(""), "/auth"),
-            (Some("auth"), "/auth"),
-            (Some("/_auth/"), "/_auth"),
-            (Some("/api/auth//"), "/api/auth"),
-            (Some("/"), ""),
-        ] {
-            assert_eq!(auth_path_prefix(input).unwrap(), want, "{input:?}");
-        }
-        for bad in ["/a b", "/a//b", "/../x", "/{id}", "/a?b"] {
-            assert_eq!(
-                auth_path_prefix(Some(bad)).unwrap_err().var,
-                "AUTH_PATH_PREFIX"
-            );
         }
     }
 
