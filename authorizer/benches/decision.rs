@@ -482,7 +482,7 @@ fn bench_micro(c: &mut Criterion) {
         subprotocol: None,
     };
     g.bench_function("response/iam", |b| {
-        b.iter(|| l42_authorizer::response::iam(&claims.sub, true, &resources, Some(&context)))
+        b.iter(|| l42_authorizer::response::iam(&claims.sub, &resources, &[], Some(&context)))
     });
     g.bench_function("response/simple", |b| {
         b.iter(|| l42_authorizer::response::simple(true, Some(&context)))

@@ -331,14 +331,35 @@ impl Authorizer {
         let context = allow_context(&claims, subprotocol);
         let simple =
             kind == EventKind::HttpV2 && self.config.http_api_response == HttpApiResponse::Simple;
+        // A WebSocket API has one authorized route, `$connect`: nothing else to list.
+        let cache_safe =
+            !simple && self.config.policy_cache_safe && kind != EventKind::WebSocketConnect;
+        let requested = [target.arn.to_string()];
 
+        let principal = principal(&claims);
+        let facts = RequestFacts::new(&target.method, &target.path)
+            .with_source_ip(event.source_ip())
+            .with_scopes(&claims.scopes)
+            .with_auth_time(claims.auth_time)
+            .with_path_parameters(target.path_parameters.params());
+        let facts = facts.with_query_string_parameters(event.query.0.as_slice());
+
+        // A cache-safe Deny still allows the caller's other routes: API Gateway caches
+        // the whole policy and applies it to every route, so a bare Deny would refuse
+        // them all until it expires.
         let deny = |mut explain: Explain, stage: &'static str, reason: Cow<'static, str>| {
             explain.stage = stage;
             explain.reason = reason;
             let body = if simple {
                 response::simple(false, None)
             } else {
-                response::iam(&claims.sub, false, &[target.arn.to_string()], None)
+                let elsewhere = if cache_safe {
+                    self.cache_safe_patterns(&target, &principal, &facts)
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                response::iam(&claims.sub, &elsewhere, &requested, Some(&context))
             };
             Outcome::Respond {
                 body,
@@ -356,13 +377,6 @@ impl Authorizer {
         };
         explain.action = Some(action.name().to_string());
 
-        let principal = principal(&claims);
-        let facts = RequestFacts::new(&target.method, &target.path)
-            .with_source_ip(event.source_ip())
-            .with_scopes(&claims.scopes)
-            .with_auth_time(claims.auth_time)
-            .with_path_parameters(target.path_parameters.params());
-        let facts = facts.with_query_string_parameters(event.query.0.as_slice());
         let decision = self.engine.decide(action, &principal, &facts);
         let allowed = decision.allowed;
         explain.policies = decision.reasons;
@@ -375,18 +389,18 @@ impl Authorizer {
 
         let body = if simple {
             response::simple(true, Some(&context))
-        } else {
-            // A WebSocket API has one authorized route, `$connect`: nothing else to list.
-            let resources = if self.config.policy_cache_safe && kind != EventKind::WebSocketConnect
-            {
-                match self.cache_safe_resources(&target, &principal, &facts) {
-                    Ok(r) => r,
-                    Err(why) => return deny(explain, "route", why.into()),
+        } else if cache_safe {
+            match self.cache_safe_patterns(&target, &principal, &facts) {
+                Ok(patterns) => {
+                    let mut resources = Vec::with_capacity(1 + patterns.len());
+                    resources.extend(requested);
+                    resources.extend(patterns);
+                    response::iam(&claims.sub, &resources, &[], Some(&context))
                 }
-            } else {
-                vec![target.arn.to_string()]
-            };
-            response::iam(&claims.sub, true, &resources, Some(&context))
+                Err(why) => return deny(explain, "route", why.into()),
+            }
+        } else {
+            response::iam(&claims.sub, &requested, &[], Some(&context))
         };
         Outcome::Respond {
             body,
@@ -543,9 +557,12 @@ impl Authorizer {
         }
     }
 
-    /// Every route Cedar allows this principal, as ARN patterns that cannot reach a denied
-    /// route (see [`cache_safe`]), plus the requested ARN itself.
-    fn cache_safe_resources(
+    /// Every route Cedar allows this principal whatever the request (see
+    /// [`Engine::allowed_routes`]), as ARN patterns that cannot reach a route of the table
+    /// it is denied (see [`cache_safe`]), other than the requested ARN itself. Empty when
+    /// they do not fit in one response. An error when the request path holds IAM wildcard
+    /// characters: listed as a resource it would match other paths.
+    fn cache_safe_patterns(
         &self,
         target: &Target<'_>,
         principal: &Principal<'_>,
@@ -558,9 +575,8 @@ impl Authorizer {
         if !tail_ok {
             return Err("the request path holds IAM wildcard characters (* or ?)".into());
         }
-        let mut resources = vec![target.arn.to_string()];
         let Some(prefix) = target.arn_prefix else {
-            return Ok(resources);
+            return Ok(Vec::new());
         };
         let allowed = self.engine.allowed_routes(principal, facts);
         let denied: Vec<&l42_cedar::Route> = self
@@ -568,6 +584,7 @@ impl Authorizer {
             .routes()
             .filter(|r| !allowed.iter().any(|a| std::ptr::eq(*a, *r)))
             .collect();
+        let mut patterns: Vec<String> = Vec::new();
         let mut bytes = target.arn.len();
         for route in &allowed {
             let (Some(verb), Some(template)) = (route.verb(), route.template()) else {
@@ -586,7 +603,7 @@ impl Authorizer {
                 "{prefix}{}",
                 cache_safe::route_pattern(verb.as_str(), template)
             );
-            if resources.contains(&arn) {
+            if arn == target.arn || patterns.contains(&arn) {
                 continue;
             }
             bytes += arn.len() + 3;
@@ -594,11 +611,11 @@ impl Authorizer {
                 tracing::warn!(
                     "the allowed routes do not fit in one policy; listing only the requested ARN"
                 );
-                return Ok(vec![target.arn.to_string()]);
+                return Ok(Vec::new());
             }
-            resources.push(arn);
+            patterns.push(arn);
         }
-        Ok(resources)
+        Ok(patterns)
     }
 }
 

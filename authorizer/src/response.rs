@@ -68,7 +68,7 @@ struct PolicyDocument<'a> {
     #[serde(rename = "Version")]
     version: &'static str,
     #[serde(rename = "Statement")]
-    statement: [Statement<'a>; 1],
+    statement: &'a [Statement<'a>],
 }
 
 #[derive(Serialize)]
@@ -89,24 +89,44 @@ struct SimpleResponse<'a> {
     context: Option<&'a AllowContext<'a>>,
 }
 
-/// An IAM policy response. `context` is given on Allow only.
+/// An IAM policy response: an `Allow` statement for `allowed` and a `Deny` statement
+/// for `denied`, each only when its list is not empty (an explicit `Deny` wins over any
+/// `Allow` that matches the same ARN). `context` is sent only with an `Allow` statement:
+/// API Gateway caches it with the policy and hands it to every allowed request.
 pub fn iam(
     principal_id: &str,
-    allow: bool,
-    resources: &[String],
+    allowed: &[String],
+    denied: &[String],
     context: Option<&AllowContext<'_>>,
 ) -> Vec<u8> {
+    let statement = |effect, resource| Statement {
+        action: "execute-api:Invoke",
+        effect,
+        resource,
+    };
+    let both;
+    let one;
+    let statements: &[Statement<'_>] = match (allowed.is_empty(), denied.is_empty()) {
+        (false, false) => {
+            both = [statement("Allow", allowed), statement("Deny", denied)];
+            &both
+        }
+        (false, true) => {
+            one = [statement("Allow", allowed)];
+            &one
+        }
+        (true, _) => {
+            one = [statement("Deny", denied)];
+            &one
+        }
+    };
     let r = IamResponse {
         principal_id,
         policy_document: PolicyDocument {
             version: "2012-10-17",
-            statement: [Statement {
-                action: "execute-api:Invoke",
-                effect: if allow { "Allow" } else { "Deny" },
-                resource: resources,
-            }],
+            statement: statements,
         },
-        context: context.filter(|_| allow),
+        context: context.filter(|_| !allowed.is_empty()),
     };
     to_json(&r)
 }

@@ -97,6 +97,10 @@ struct ActionEntry {
     plan: ContextPlan,
     /// The action entity and its ancestors; empty if it has no ancestors.
     lineage: Vec<Entity>,
+    /// Whether a policy of the slice reads a request fact the context declares (method,
+    /// path, source IP, parameters): its decision can differ between two requests of
+    /// the same caller, so a cached policy cannot list the route.
+    request_sensitive: bool,
 }
 
 /// A loaded schema and policy set: routes, per-action policy slices and
@@ -275,9 +279,9 @@ impl Engine {
 
     /// Whether any policy reads a per-request fact from `context` (method,
     /// path, sourceIp, pathParameters, queryStringParameters) for an action
-    /// whose context declares one. If so, [`allowed_routes`](Self::allowed_routes)
-    /// (which uses templates, not concrete requests) can differ from
-    /// per-request decisions, and a cached REST policy is only approximate.
+    /// whose context declares one. Such actions' routes are left out of
+    /// [`allowed_routes`](Self::allowed_routes), so a cached REST policy can refuse
+    /// them until it expires (the result TTL should then be 0).
     ///
     /// Detection is syntactic (the policy's JSON form): reading only the
     /// token facts `context.scopes` / `context.authTime` does not count, any
@@ -403,15 +407,21 @@ impl Engine {
         }
     }
 
-    /// The HTTP routes (not `$connect`) the principal may call, for building
-    /// a cache-safe REST policy. Each route is decided with the given token
-    /// facts but with `path` = the route's template, `method` = its verb
-    /// upper-cased (`ANY` stays `ANY`) and no path or query parameters.
+    /// The HTTP routes (not `$connect`) the principal may call whatever the request, for
+    /// building a cache-safe REST policy: the routes every request of this caller (same
+    /// token facts: scopes, `authTime`) is allowed, whatever its path, parameters or
+    /// source IP.
     ///
-    /// Fail-closed consequences: a route whose context *requires* a path or
-    /// query parameter is never listed here (it must be decided per
-    /// request), and a principal that cannot be built (empty `sub`, missing
-    /// required attribute) gets no routes at all.
+    /// - A route whose policies read no request fact is decided once: its context is
+    ///   built from the token facts, with `method` = the route's verb upper-cased (`ANY`
+    ///   stays `ANY`), `path` = its template and a placeholder for each required request
+    ///   fact (no policy reads them, so the decision is the one every request gets).
+    /// - A route whose policies read a request fact (see
+    ///   [`has_context_sensitive_policies`](Self::has_context_sensitive_policies)) is never
+    ///   listed: the decision for one request says nothing about the next, and leaving
+    ///   it out can only under-grant while a result is cached, never over-grant.
+    /// - A principal that cannot be built (empty `sub`, missing required attribute) gets
+    ///   no routes at all.
     pub fn allowed_routes(
         &self,
         principal: &Principal<'_>,
@@ -456,14 +466,19 @@ impl Engine {
             let Some(entry) = self.entry(route.action()) else {
                 continue;
             };
+            if entry.request_sensitive {
+                continue;
+            }
             let route_facts = RequestFacts {
                 method: verb.as_upper(),
                 path: template,
+                source_ip: None,
+                scopes: facts.scopes,
+                auth_time: facts.auth_time,
                 path_parameters: Params::None,
                 query_string_parameters: Params::None,
-                ..*facts
             };
-            let Ok(context) = entry.plan.build(&route_facts) else {
+            let Ok(context) = entry.plan.build_for_any_request(&route_facts) else {
                 continue;
             };
             if self
@@ -626,16 +641,14 @@ impl Engine {
                 .filter(|p| applies_to(&p.policy, uid, &ancestors))
                 .map(|p| p.policy.clone())
                 .collect();
-            if plan.uses_request_facts()
+            let request_sensitive = plan.uses_request_facts()
                 && slice_policies.iter().any(|p| {
                     context_reads
                         .get(&p.id().to_string())
                         .copied()
                         .unwrap_or(true)
-                })
-            {
-                context_sensitive = true;
-            }
+                });
+            context_sensitive |= request_sensitive;
             let slice =
                 PolicySet::from_policies(slice_policies).map_err(|e| LoadError::Internal {
                     during: "building a policy slice",
@@ -662,6 +675,7 @@ impl Engine {
                 slice,
                 plan,
                 lineage,
+                request_sensitive,
             });
         }
         let all_action_entities = if has_groups {

@@ -340,37 +340,68 @@ fn context_sensitivity_detection() {
 }
 
 #[test]
-fn allowed_routes_supply_template_path_and_upper_case_verb() {
+fn allowed_routes_leave_out_request_sensitive_routes_and_fill_parameters() {
     let schema = schema_with(
         "  action \"get /a/{id}\" appliesTo { principal: [User], resource: [Application],
       context: { method: String, path: String, pathParameters: { id?: String } } };
   action \"any /b\" appliesTo { principal: [User], resource: [Application], context: { method: String } };
   action \"get /c/{id}\" appliesTo { principal: [User], resource: [Application],
-      context: { pathParameters: { id: String } } };",
+      context: { pathParameters: { id: String, n: Long }, sourceIp: String } };
+  action \"get /d\" appliesTo { principal: [User], resource: [Application],
+      context: { sourceIp: String } };
+  action \"get /e\" appliesTo { principal: [User], resource: [Application],
+      context: { sourceIp: String } };",
     );
     let e = engine(
         &schema,
-        "permit(principal, action == App::Action::\"get /a/{id}\", resource) when { context.path == \"/a/{id}\" && context.method == \"GET\" };
-permit(principal, action == App::Action::\"any /b\", resource) when { context.method == \"ANY\" };
-permit(principal, action == App::Action::\"get /c/{id}\", resource);",
+        "permit(principal, action == App::Action::\"get /a/{id}\", resource) when { context.path like \"/a/*\" && context.method == \"GET\" };
+permit(principal, action == App::Action::\"any /b\", resource) when { context.method == \"POST\" };
+permit(principal, action == App::Action::\"get /c/{id}\", resource);
+permit(principal, action == App::Action::\"get /d\", resource);
+forbid(principal, action == App::Action::\"get /d\", resource) when { context.sourceIp == \"10.0.0.1\" };
+permit(principal, action == App::Action::\"get /e\", resource);",
     );
-    let allowed: Vec<&str> = e
-        .allowed_routes(
-            &Principal::new("s", &[]),
-            &RequestFacts::new("DELETE", "/zzz"),
-        )
-        .iter()
-        .map(|r| r.action().name())
-        .collect();
-    // get /c/{id} requires pathParameters.id: never listed (fail closed).
-    assert_eq!(allowed, ["any /b", "get /a/{id}"]);
-    let facts = RequestFacts::new("GET", "/c/1").with_path_parameters(Params::None);
-    assert!(
-        !e.decide(
-            &e.action("get /c/{id}").unwrap(),
-            &Principal::new("s", &[]),
-            &facts
-        )
-        .allowed
+    assert!(e.has_context_sensitive_policies());
+    let p = Principal::new("s", &[]);
+    let allowed = |facts: &RequestFacts<'_>| -> Vec<String> {
+        e.allowed_routes(&p, facts)
+            .iter()
+            .map(|r| r.action().name().to_owned())
+            .collect()
+    };
+    // get /a/{id}, any /b and get /d have policies reading request facts: a decision for
+    // one request says nothing about the next, so they are never listed (each is still
+    // allowed per request). get /c/{id} and get /e read none: listed, their required
+    // parameters and source IP filled with placeholders.
+    assert_eq!(
+        allowed(&RequestFacts::new("DELETE", "/zzz")),
+        ["get /c/{id}", "get /e"]
     );
+    assert_eq!(
+        allowed(&RequestFacts::new("GET", "/d").with_source_ip("10.0.0.2")),
+        ["get /c/{id}", "get /e"]
+    );
+    let decide = |action: &str, facts: RequestFacts<'_>| {
+        e.decide(&e.action(action).unwrap(), &p, &facts).allowed
+    };
+    let id = vec![("id".to_owned(), "7".to_owned())];
+    assert!(decide(
+        "get /a/{id}",
+        RequestFacts::new("GET", "/a/7").with_path_parameters(&id)
+    ));
+    assert!(decide("any /b", RequestFacts::new("POST", "/b")));
+    assert!(!decide("any /b", RequestFacts::new("GET", "/b")));
+    assert!(decide(
+        "get /d",
+        RequestFacts::new("GET", "/d").with_source_ip("10.0.0.2")
+    ));
+    assert!(!decide(
+        "get /d",
+        RequestFacts::new("GET", "/d").with_source_ip("10.0.0.1")
+    ));
+    // A real request without the required parameter is still denied (fail closed).
+    let facts = RequestFacts::new("GET", "/c/1")
+        .with_path_parameters(Params::None)
+        .with_source_ip("1.2.3.4");
+    assert!(!decide("get /c/{id}", facts));
 }

@@ -200,11 +200,12 @@ fn requests_conform_to_the_schema() {
 }
 
 #[test]
-fn allowed_routes_use_templates_and_skip_required_params() {
+fn allowed_routes_list_every_route_a_caller_may_call_whatever_its_parameters() {
     let engine = Engine::embedded().unwrap();
-    let routes = |groups: &[&str]| -> Vec<String> {
+    assert!(!engine.has_context_sensitive_policies());
+    let routes = |groups: &[&str], scopes: &[&str]| -> Vec<String> {
         let groups = strings(groups);
-        let scopes = strings(&["openid"]);
+        let scopes = strings(scopes);
         let facts = RequestFacts::new("GET", "/ignored").with_scopes(&scopes);
         engine
             .allowed_routes(&Principal::new("s", &groups), &facts)
@@ -212,22 +213,63 @@ fn allowed_routes_use_templates_and_skip_required_params() {
             .map(|r| r.action().name().to_owned())
             .collect()
     };
-    // Routes with a required {id} path parameter are never listed.
+    // Routes with a required {id} path parameter are listed too: no shipped policy reads
+    // it, so every request of the route gets the same decision.
+    let everything = [
+        "any /admin/{proxy+}",
+        "delete /orders/{id}",
+        "get /me",
+        "get /orders",
+        "get /orders/{id}",
+        "post /orders",
+        "put /orders/{id}",
+    ];
+    assert_eq!(routes(&["admin"], &["openid"]), everything);
     assert_eq!(
-        routes(&["admin"]),
+        routes(&["editors"], &["openid"]),
+        [
+            "get /me",
+            "get /orders",
+            "get /orders/{id}",
+            "post /orders",
+            "put /orders/{id}"
+        ]
+    );
+    assert_eq!(
+        routes(&["users"], &["openid"]),
+        ["get /me", "get /orders", "get /orders/{id}", "post /orders"]
+    );
+    assert_eq!(
+        routes(&["readonly"], &["openid"]),
+        ["get /me", "get /orders", "get /orders/{id}"]
+    );
+    assert_eq!(routes(&[], &["openid"]), ["get /me"]);
+    // The token facts still count: a read-only scope forbids the writes, even to admins.
+    assert_eq!(
+        routes(&["admin"], &["orders/read-only"]),
         [
             "any /admin/{proxy+}",
             "get /me",
             "get /orders",
-            "post /orders"
+            "get /orders/{id}"
         ]
     );
-    assert_eq!(
-        routes(&["users"]),
-        ["get /me", "get /orders", "post /orders"]
-    );
-    assert_eq!(routes(&["readonly"]), ["get /me", "get /orders"]);
-    assert_eq!(routes(&[]), ["get /me"]);
+    // Every listed route is what a concrete request of it gets.
+    let groups = strings(&["editors"]);
+    let scopes = strings(&["openid"]);
+    let id = vec![("id".to_owned(), "42".to_owned())];
+    for (verb, path, allowed) in [
+        ("GET", "/orders/42", true),
+        ("PUT", "/orders/42", true),
+        ("DELETE", "/orders/42", false),
+    ] {
+        let m = engine.resolve(verb, path).unwrap();
+        let facts = RequestFacts::new(verb, path)
+            .with_scopes(&scopes)
+            .with_path_parameters(&id);
+        let d = engine.decide(m.action(), &Principal::new("s", &groups), &facts);
+        assert_eq!(d.allowed, allowed, "{verb} {path}: {d:?}");
+    }
     let admin = engine.action("any /admin/{proxy+}").unwrap();
     let route = engine.routes().find(|r| r.action() == &admin).unwrap();
     assert_eq!(route.verb(), Some(Verb::Any));

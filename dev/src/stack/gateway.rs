@@ -241,9 +241,10 @@ fn rest_event(method: &Method, path: &str, query: &str, headers: &HeaderMap) -> 
     (event, arn)
 }
 
-/// What API Gateway does with an authorizer response: `Some(context)` when it allows
+/// What API Gateway does with an authorizer response (also from its result cache, for
+/// another route of the same caller): `Some(context)` when it allows
 /// `arn`, `None` for a deny (including anything unreadable: fail closed).
-fn enforce(body: &[u8], arn: &str) -> Option<Value> {
+pub fn enforce(body: &[u8], arn: &str) -> Option<Value> {
     let response: Value = serde_json::from_slice(body).ok()?;
     let context = response
         .get("context")

@@ -1,0 +1,291 @@
+//! API Gateway's result cache against the authorizer's cache-safe policies
+//! (`POLICY_CACHE_SAFE=true`, the default): API Gateway caches the policy of one request
+//! per identity and applies it to every later request of that identity, whatever its
+//! route. For every caller, requested route and later route of the shipped example, the
+//! cached policy, enforced as API Gateway does (`l42_dev::stack::gateway::enforce`), must
+//! decide the later route exactly as the authorizer itself would: no over-grant, no
+//! under-grant. Allowed and denied first requests alike, REST (TOKEN and REQUEST) and
+//! HTTP API payload 2.0 in IAM mode.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::HashMap;
+
+use l42_authorizer::{Authorizer, AuthorizerConfig, Outcome};
+use l42_core::{SigningKey, unix_now};
+use l42_dev::stack::gateway::enforce;
+use serde_json::{Value, json};
+
+const POOL: &str = "us-east-1_CachePool";
+const CLIENT: &str = "cacheclient";
+const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_CachePool";
+const PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/";
+
+/// One request: `(verb, path, route key, path parameters)`.
+type Request = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// The requests of the shipped example's routes, with one path API Gateway routes to no
+/// method of the schema.
+const REQUESTS: &[Request] = &[
+    ("GET", "/orders", "GET /orders", &[]),
+    ("POST", "/orders", "POST /orders", &[]),
+    ("GET", "/orders/42", "GET /orders/{id}", &[("id", "42")]),
+    ("GET", "/orders/7", "GET /orders/{id}", &[("id", "7")]),
+    ("PUT", "/orders/42", "PUT /orders/{id}", &[("id", "42")]),
+    (
+        "DELETE",
+        "/orders/42",
+        "DELETE /orders/{id}",
+        &[("id", "42")],
+    ),
+    ("GET", "/me", "GET /me", &[]),
+    (
+        "GET",
+        "/admin/users/1",
+        "ANY /admin/{proxy+}",
+        &[("proxy", "users/1")],
+    ),
+    (
+        "POST",
+        "/admin/reindex",
+        "ANY /admin/{proxy+}",
+        &[("proxy", "reindex")],
+    ),
+    ("GET", "/reports", "GET /reports", &[]),
+];
+
+/// Callers: groups and scopes.
+const CALLERS: &[(&[&str], &str)] = &[
+    (&["admin"], "openid profile"),
+    (&["admin"], "orders/read-only"),
+    (&["editors"], "openid"),
+    (&["editors"], "openid orders/read-only"),
+    (&["users"], "openid email"),
+    (&["readonly"], "openid"),
+    (&["readonly", "editors"], "openid"),
+    (&[], "openid"),
+];
+
+struct Fixture {
+    key: SigningKey,
+    authorizer: Authorizer,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Fixture {
+    fn new(extra: &[(&str, &str)]) -> Fixture {
+        let key = SigningKey::generate("cache-key").unwrap();
+        let mut env: HashMap<String, String> = [
+            ("COGNITO_USER_POOL_ID", POOL.to_string()),
+            ("COGNITO_CLIENT_ID", CLIENT.to_string()),
+            ("JWKS_JSON", key.jwks_json()),
+            ("JWKS_URL", "off".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (k, v) in extra {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let config = AuthorizerConfig::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let engine = l42_cedar::Engine::embedded().unwrap();
+        let authorizer = Authorizer::new(config, engine).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        Fixture {
+            key,
+            authorizer,
+            rt,
+        }
+    }
+
+    fn token(&self, sub: &str, groups: &[&str], scope: &str) -> String {
+        let now = unix_now();
+        self.key
+            .sign_json(&json!({
+                "sub": sub, "iss": ISSUER, "client_id": CLIENT, "token_use": "access",
+                "username": sub, "scope": scope, "cognito:groups": groups,
+                "auth_time": now - 60, "iat": now - 60, "exp": now + 3600,
+            }))
+            .unwrap()
+    }
+
+    /// The authorizer's answer: the response body and whether it allows the request.
+    fn answer(&self, event: &Value) -> (Vec<u8>, bool) {
+        match self
+            .rt
+            .block_on(self.authorizer.handle(event.to_string().as_bytes()))
+        {
+            Outcome::Respond { body, allowed, .. } => (body, allowed),
+            other => panic!("expected a policy for {event}, got {other:?}"),
+        }
+    }
+}
+
+fn arn(verb: &str, path: &str) -> String {
+    format!("{PREFIX}{verb}{path}")
+}
+
+/// The event of one request, of the given kind.
+fn event(kind: &str, token: &str, request: &Request) -> Value {
+    let (verb, path, route_key, params) = *request;
+    let params: serde_json::Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let resource = route_key.split_once(' ').unwrap().1;
+    match kind {
+        "rest-token" => json!({
+            "type": "TOKEN",
+            "authorizationToken": format!("Bearer {token}"),
+            "methodArn": arn(verb, path),
+        }),
+        "rest-request" => json!({
+            "type": "REQUEST",
+            "methodArn": arn(verb, path),
+            "resource": resource,
+            "path": path,
+            "httpMethod": verb,
+            "headers": { "Authorization": format!("Bearer {token}") },
+            "pathParameters": params,
+            "requestContext": { "identity": { "sourceIp": "203.0.113.7" } },
+        }),
+        "http-v2" => json!({
+            "version": "2.0",
+            "type": "REQUEST",
+            "routeArn": arn(verb, path),
+            "routeKey": route_key,
+            "rawPath": path,
+            "headers": { "authorization": format!("Bearer {token}") },
+            "pathParameters": params,
+            "requestContext": { "http": { "method": verb, "path": path, "sourceIp": "203.0.113.7" } },
+        }),
+        other => panic!("unknown kind {other}"),
+    }
+}
+
+fn cached_policies_decide_every_later_route_as_the_authorizer(kind: &str, extra: &[(&str, &str)]) {
+    let f = Fixture::new(extra);
+    let mut checked = 0;
+    for (i, (groups, scope)) in CALLERS.iter().enumerate() {
+        let token = f.token(&format!("user-{i}"), groups, scope);
+        // What the authorizer decides for each request on its own.
+        let direct: Vec<bool> = REQUESTS
+            .iter()
+            .map(|r| f.answer(&event(kind, &token, r)).1)
+            .collect();
+        for first in REQUESTS {
+            let (cached, _) = f.answer(&event(kind, &token, first));
+            for (later, &allowed) in REQUESTS.iter().zip(&direct) {
+                let by_cache = enforce(&cached, &arn(later.0, later.1)).is_some();
+                assert_eq!(
+                    by_cache,
+                    allowed,
+                    "{kind}: caller {groups:?} ({scope}): the policy cached for {} {} {} {} {}: {}",
+                    first.0,
+                    first.1,
+                    if by_cache { "allows" } else { "refuses" },
+                    later.0,
+                    later.1,
+                    String::from_utf8_lossy(&cached),
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, CALLERS.len() * REQUESTS.len() * REQUESTS.len());
+}
+
+#[test]
+fn rest_token_policies_are_cache_safe() {
+    cached_policies_decide_every_later_route_as_the_authorizer("rest-token", &[]);
+}
+
+#[test]
+fn rest_request_policies_are_cache_safe() {
+    cached_policies_decide_every_later_route_as_the_authorizer("rest-request", &[]);
+}
+
+#[test]
+fn http_api_iam_policies_are_cache_safe() {
+    cached_policies_decide_every_later_route_as_the_authorizer(
+        "http-v2",
+        &[("HTTP_API_RESPONSE", "iam")],
+    );
+}
+
+#[test]
+fn a_cached_deny_keeps_the_callers_context_for_the_routes_it_allows() {
+    let f = Fixture::new(&[]);
+    let token = f.token("user-9", &["users"], "openid");
+    let delete = (
+        "DELETE",
+        "/orders/42",
+        "DELETE /orders/{id}",
+        &[("id", "42")][..],
+    );
+    let (body, allowed) = f.answer(&event("rest-token", &token, &delete));
+    assert!(!allowed);
+    assert_eq!(enforce(&body, &arn("DELETE", "/orders/42")), None);
+    let context = enforce(&body, &arn("GET", "/orders/7")).expect("GET /orders/7 allowed");
+    assert_eq!(context["sub"], "user-9");
+    assert_eq!(context["groups"], "users");
+    // A caller in no group may still read their profile.
+    let token = f.token("user-10", &[], "openid");
+    let (body, _) = f.answer(&event("rest-token", &token, &delete));
+    assert!(enforce(&body, &arn("GET", "/me")).is_some());
+    assert!(enforce(&body, &arn("GET", "/orders")).is_none());
+    // A path holding IAM wildcards cannot be listed, nor can anything beside it: a bare
+    // Deny without context (it may refuse more while cached, never allow more).
+    let token = f.token("user-11", &["users"], "openid");
+    let star = ("GET", "/orders/*", "GET /orders/{id}", &[("id", "*")][..]);
+    let (body, allowed) = f.answer(&event("rest-token", &token, &star));
+    assert!(!allowed);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["policyDocument"]["Statement"],
+        json!([{
+            "Action": "execute-api:Invoke",
+            "Effect": "Deny",
+            "Resource": [arn("GET", "/orders/*")],
+        }])
+    );
+    assert!(v.get("context").is_none(), "{v}");
+}
+
+#[test]
+fn exact_arn_mode_lists_only_the_requested_arn_either_way() {
+    let f = Fixture::new(&[("POLICY_CACHE_SAFE", "false")]);
+    let token = f.token("user-11", &["users"], "openid");
+    for (request, effect) in [
+        (
+            ("GET", "/orders/42", "GET /orders/{id}", &[("id", "42")][..]),
+            "Allow",
+        ),
+        (
+            (
+                "DELETE",
+                "/orders/42",
+                "DELETE /orders/{id}",
+                &[("id", "42")][..],
+            ),
+            "Deny",
+        ),
+    ] {
+        let (body, _) = f.answer(&event("rest-token", &token, &request));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v["policyDocument"]["Statement"],
+            json!([{
+                "Action": "execute-api:Invoke",
+                "Effect": effect,
+                "Resource": [arn(request.0, request.1)],
+            }])
+        );
+    }
+}
