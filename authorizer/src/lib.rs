@@ -60,7 +60,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use identity::Credential;
-use l42_cedar::{Engine, Principal, RequestFacts};
+use l42_cedar::{Engine, PolicyConfig, Principal, RequestFacts};
 use l42_core::session::{DynamoStore, SessionStore, StoreError};
 use l42_core::{ConfigError, TokenUse, VerifiedClaims, Verifier, unix_now};
 use serde::Serialize;
@@ -143,9 +143,48 @@ pub enum StartupError {
     /// An environment variable is wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The Cedar schema or policies cannot be used.
-    #[error("invalid Cedar policy store: {0}")]
-    Policies(#[from] l42_cedar::LoadError),
+    /// The Cedar schema or policies cannot be used: the variable that chose them
+    /// (`CEDAR_POLICY_DIR`, `CEDAR_APPLICATION`; `None` for the embedded example), and why.
+    #[error("{}{source}", Var(*var))]
+    Policies {
+        /// The variable at fault.
+        var: Option<&'static str>,
+        /// What is wrong.
+        source: Box<l42_cedar::LoadError>,
+    },
+}
+
+impl StartupError {
+    /// A policy store error, with the variable that chose the store.
+    fn policies(config: &PolicyConfig, source: l42_cedar::LoadError) -> StartupError {
+        use l42_cedar::LoadError;
+        let var = match &source {
+            LoadError::EnvNotUnicode { name } => Some(*name),
+            LoadError::Application { .. } => Some(PolicyConfig::APPLICATION_VAR),
+            _ if config.policy_dir.is_some() => Some(PolicyConfig::POLICY_DIR_VAR),
+            _ => None,
+        };
+        StartupError::Policies {
+            var,
+            source: Box::new(source),
+        }
+    }
+}
+
+/// What comes before a policy store error: the variable at fault, as a
+/// [`ConfigError`] names it.
+struct Var(Option<&'static str>);
+
+impl std::fmt::Display for Var {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(var) => write!(
+                f,
+                "invalid configuration: {var}: invalid Cedar policy store: "
+            ),
+            None => f.write_str("invalid embedded Cedar policy store: "),
+        }
+    }
 }
 
 /// The longest resource list put in a cache-safe policy, in bytes (the whole response
@@ -242,7 +281,10 @@ impl Authorizer {
             l42_core::session::SessionSecret::load_from_env_blocking()?,
         );
         let config = AuthorizerConfig::from_lookup(env)?;
-        let engine = Engine::from_env()?;
+        let policy_config = PolicyConfig::from_env()
+            .map_err(|e| StartupError::policies(&PolicyConfig::default(), e))?;
+        let engine = Engine::from_config(&policy_config)
+            .map_err(|e| StartupError::policies(&policy_config, e))?;
         let sessions: Option<Arc<dyn SessionStore>> = if config.cookies.is_some() {
             Some(Arc::new(DynamoStore::from_env()?))
         } else {

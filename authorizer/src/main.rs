@@ -42,7 +42,8 @@ fn main() -> ExitCode {
     let authorizer = match Authorizer::from_env() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("l42-authorizer: {e}");
+            // One line: in Lambda every line of standard error is its own log record.
+            eprintln!("l42-authorizer: {}", one_line(&e.to_string()));
             return ExitCode::from(1);
         }
     };
@@ -94,6 +95,19 @@ async fn lambda_handler(
             error_message: "no decision could be made".into(),
         }),
     }
+}
+
+/// `text` on one line: its lines trimmed and joined with `; ` (with a space after a
+/// line ending in `:`).
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// API Gateway turns exactly this error message into a 401.

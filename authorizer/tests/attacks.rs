@@ -396,8 +396,30 @@ fn build_vectors() -> Vec<Vector> {
     let valid = real(&header(), &claims);
     let (vh, vp, vs) = parts(&valid);
 
-    // --- alg: none, in every spelling, with and without a signature -------------------
-    for alg in ["none", "None", "NONE", "nOnE"] {
+    // --- alg: none, in every casing (all 16), with and without a signature ------------
+    let casings: Vec<String> = (0u8..16)
+        .map(|bits| {
+            "none"
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if bits & (1 << i) != 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        casings
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        16
+    );
+    for alg in &casings {
         let h = json!({"alg": alg, "kid": KID}).to_string();
         t.token(
             &format!("alg-{alg}-empty-signature"),

@@ -118,6 +118,9 @@ impl fmt::Display for PoolId {
 pub struct JwksSource {
     /// A JWKS document known at start-up (no network needed for its keys).
     pub embedded: Option<String>,
+    /// The variable the embedded document came from (`JWKS_JSON` or `JWKS_FILE`), for
+    /// errors.
+    pub embedded_var: &'static str,
     /// Where to refetch when a `kid` is unknown; `None` disables fetching.
     pub url: Option<String>,
 }
@@ -235,7 +238,7 @@ pub struct VerifierConfigBuilder {
     pools: String,
     clients: String,
     token_use: TokenUse,
-    jwks_json: Option<(String, String)>,
+    jwks_json: Option<(&'static str, String)>,
     jwks_url: Option<String>,
     leeway_secs: i64,
     refetch_cooldown: Duration,
@@ -281,8 +284,8 @@ impl VerifierConfigBuilder {
         self.jwks_json_from("JWKS_JSON", json)
     }
 
-    fn jwks_json_from(mut self, var: &str, json: &str) -> Self {
-        self.jwks_json = Some((var.to_string(), json.to_string()));
+    fn jwks_json_from(mut self, var: &'static str, json: &str) -> Self {
+        self.jwks_json = Some((var, json.to_string()));
         self
     }
 
@@ -389,10 +392,15 @@ impl VerifierConfigBuilder {
                 ),
             ));
         }
+        let embedded_var = self.jwks_json.as_ref().map_or("JWKS_JSON", |(var, _)| *var);
         let jwks = urls
             .into_iter()
             .zip(embedded)
-            .map(|(url, embedded)| JwksSource { embedded, url })
+            .map(|(url, embedded)| JwksSource {
+                embedded,
+                embedded_var,
+                url,
+            })
             .collect();
         Ok(VerifierConfig {
             pools,

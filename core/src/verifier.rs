@@ -84,8 +84,9 @@ impl Verifier {
             let embedded = match &src.embedded {
                 None => KeySet::new(),
                 Some(doc) => {
-                    let (keys, skipped) = parse_jwks(doc.as_bytes())
-                        .map_err(|e| ConfigError::new("JWKS_JSON", format!("pool {pool}: {e}")))?;
+                    let (keys, skipped) = parse_jwks(doc.as_bytes()).map_err(|e| {
+                        ConfigError::new(src.embedded_var, format!("pool {pool}: {e}"))
+                    })?;
                     if !skipped.is_empty() {
                         tracing::warn!(pool = %pool, skipped = ?skipped, "embedded JWKS keys ignored");
                     }

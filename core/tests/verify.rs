@@ -346,3 +346,43 @@ async fn leeway_applies_to_exp_nbf_and_iat() {
         lenient.verify(&t).await.unwrap();
     }
 }
+
+#[test]
+fn jwks_file_is_read_at_start_up_and_named_in_its_errors() {
+    let key = SigningKey::generate("file-key").unwrap();
+    let dir = std::env::temp_dir().join(format!("l42-core-jwks-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("jwks.json");
+    std::fs::write(&good, key.jwks_json()).unwrap();
+    let empty = dir.join("empty.json");
+    std::fs::write(&empty, r#"{"keys":[]}"#).unwrap();
+    let lookup = |file: &std::path::Path| {
+        let file = file.to_str().unwrap().to_owned();
+        move |name: &str| match name {
+            "COGNITO_USER_POOL_ID" => Some(POOL.to_owned()),
+            "COGNITO_CLIENT_ID" => Some(CLIENT.to_owned()),
+            "JWKS_FILE" => Some(file.clone()),
+            "JWKS_URL" => Some("off".to_owned()),
+            _ => None,
+        }
+    };
+
+    // No network: the file's key verifies the token.
+    let config = VerifierConfig::from_lookup(lookup(&good)).unwrap();
+    assert_eq!(config.jwks[0].embedded_var, "JWKS_FILE");
+    let verifier = Verifier::new(config).unwrap();
+    let token = key.sign_json(&access_claims(POOL)).unwrap();
+    assert_eq!(verifier.verify_blocking(&token).unwrap().sub, "user-sub-1");
+    let other = SigningKey::generate("file-key").unwrap();
+    let forged = other.sign_json(&access_claims(POOL)).unwrap();
+    assert_eq!(
+        verifier.verify_blocking(&forged).unwrap_err(),
+        VerifyError::BadSignature
+    );
+
+    // A file without a usable key is refused at start-up, naming JWKS_FILE.
+    let config = VerifierConfig::from_lookup(lookup(&empty)).unwrap();
+    let err = Verifier::new(config).unwrap_err();
+    assert_eq!(err.var, "JWKS_FILE", "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
