@@ -376,7 +376,6 @@ impl Authorizer {
         // A WebSocket API has one authorized route, `$connect`: nothing else to list.
         let cache_safe =
             !simple && self.config.policy_cache_safe && kind != EventKind::WebSocketConnect;
-        let requested = [target.arn.to_string()];
 
         let principal = principal(&claims);
         let facts = RequestFacts::new(&target.method, &target.path)
@@ -401,7 +400,12 @@ impl Authorizer {
                 } else {
                     Vec::new()
                 };
-                response::iam(&claims.sub, &elsewhere, &requested, Some(&context))
+                response::iam(
+                    &claims.sub,
+                    &elsewhere,
+                    &[target.arn.to_string()],
+                    Some(&context),
+                )
             };
             Outcome::Respond {
                 body,
@@ -435,14 +439,14 @@ impl Authorizer {
             match self.cache_safe_patterns(&target, &principal, &facts) {
                 Ok(patterns) => {
                     let mut resources = Vec::with_capacity(1 + patterns.len());
-                    resources.extend(requested);
+                    resources.push(target.arn.to_string());
                     resources.extend(patterns);
                     response::iam(&claims.sub, &resources, &[], Some(&context))
                 }
                 Err(why) => return deny(explain, "route", why.into()),
             }
         } else {
-            response::iam(&claims.sub, &requested, &[], Some(&context))
+            response::iam(&claims.sub, &[target.arn.to_string()], &[], Some(&context))
         };
         Outcome::Respond {
             body,
