@@ -192,6 +192,71 @@ pub fn pattern_overreaches(verb: &str, template: &str, dverb: &str, dtemplate: &
     intersects(&pattern, &denied)
 }
 
+/// The ARN pattern of every HTTP route of a table and the two automata the overreach
+/// check intersects, computed once at start-up so that listing a caller's routes builds
+/// nothing per pair of routes.
+#[derive(Debug, Default)]
+pub struct RouteShapes {
+    /// By route index (the order of `Engine::routes`); `None` for `$connect`.
+    shapes: Vec<Option<Shape>>,
+}
+
+#[derive(Debug)]
+struct Shape {
+    /// The ARN pattern after the `…/{stage}/` prefix.
+    pattern: String,
+    /// The pattern as IAM reads it.
+    glob: Vec<Tok>,
+    /// The concrete `VERB/path` strings the route stands for.
+    instances: Vec<Tok>,
+}
+
+impl RouteShapes {
+    /// The shapes of `routes` (`(verb, template)` per route, `None` for `$connect`), in
+    /// route index order.
+    pub fn new<'r>(routes: impl IntoIterator<Item = Option<(&'r str, &'r str)>>) -> RouteShapes {
+        let shapes = routes
+            .into_iter()
+            .map(|route| {
+                route.map(|(verb, template)| {
+                    let pattern = route_pattern(verb, template);
+                    Shape {
+                        glob: glob_tokens(&pattern),
+                        instances: route_tokens(verb, template),
+                        pattern,
+                    }
+                })
+            })
+            .collect();
+        RouteShapes { shapes }
+    }
+
+    /// How many routes the table has.
+    pub fn route_count(&self) -> usize {
+        self.shapes.len()
+    }
+
+    /// The ARN pattern of route `index` (after the stage prefix).
+    pub fn pattern(&self, index: usize) -> Option<&str> {
+        self.shape(index).map(|s| s.pattern.as_str())
+    }
+
+    /// Whether the pattern of route `allowed` could match a concrete request to route
+    /// `denied`. `$connect` (no shape) is never matched by an HTTP pattern; an `allowed`
+    /// route without a shape counts as overreaching (it has no pattern to list).
+    pub fn overreaches(&self, allowed: usize, denied: usize) -> bool {
+        match (self.shape(allowed), self.shape(denied)) {
+            (Some(a), Some(d)) => intersects(&a.glob, &d.instances),
+            (Some(_), None) => false,
+            _ => true,
+        }
+    }
+
+    fn shape(&self, index: usize) -> Option<&Shape> {
+        self.shapes.get(index).and_then(Option::as_ref)
+    }
+}
+
 /// Whether a concrete ARN tail is safe to list verbatim (no glob characters in it).
 pub fn is_literal(arn_tail: &str) -> bool {
     !arn_tail.contains(['*', '?'])
@@ -237,6 +302,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn route_shapes_agree_with_the_pairwise_check() {
+        let routes = [
+            Some(("get", "/orders/{id}")),
+            Some(("get", "/orders/{id}/secret")),
+            Some(("any", "/admin/{proxy+}")),
+            Some(("delete", "/admin/users")),
+            Some(("post", "/orders")),
+            None,
+        ];
+        let shapes = RouteShapes::new(routes);
+        for (i, a) in routes.iter().enumerate() {
+            for (j, d) in routes.iter().enumerate() {
+                let expected = match (a, d) {
+                    (Some((v, t)), Some((dv, dt))) => pattern_overreaches(v, t, dv, dt),
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                };
+                assert_eq!(shapes.overreaches(i, j), expected, "{a:?} / {d:?}");
+            }
+            let pattern = a.map(|(v, t)| route_pattern(v, t));
+            assert_eq!(shapes.pattern(i), pattern.as_deref());
+        }
+        assert!(!shapes.overreaches(0, 99));
+        assert!(shapes.overreaches(99, 0));
+        assert_eq!(shapes.pattern(99), None);
     }
 
     #[test]

@@ -198,6 +198,8 @@ pub struct Authorizer {
     engine: Engine,
     /// Where sessions are read, for the `cookie` identity source.
     sessions: Option<Arc<dyn SessionStore>>,
+    /// The ARN pattern and overreach automata of every route, for cache-safe policies.
+    shapes: cache_safe::RouteShapes,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -259,16 +261,27 @@ impl Authorizer {
         let verifier = Verifier::new(config.verifier.clone())?;
         if config.policy_cache_safe && engine.has_context_sensitive_policies() {
             tracing::warn!(
-                "some policies read request-specific context (path, parameters, source IP); \
-                 a cached REST policy cannot reflect them: set the authorizer's result TTL to 0 \
-                 or make those values identity sources"
+                "some policies read request-specific context (method, path, parameters, \
+                 source IP): their routes are left out of cached policies (refused until a \
+                 cached result expires); if they read the source IP or query parameters, \
+                 set the authorizer's result TTL to 0 or make those values identity sources"
             );
         }
+        let shapes = if config.policy_cache_safe {
+            cache_safe::RouteShapes::new(engine.routes().map(|r| {
+                r.verb()
+                    .zip(r.template())
+                    .map(|(verb, template)| (verb.as_str(), template))
+            }))
+        } else {
+            cache_safe::RouteShapes::default()
+        };
         Ok(Authorizer {
             config,
             verifier,
             engine,
             sessions,
+            shapes,
         })
     }
 
@@ -624,31 +637,27 @@ impl Authorizer {
         let Some(prefix) = target.arn_prefix else {
             return Ok(Vec::new());
         };
-        let allowed = self.engine.allowed_routes(principal, facts);
-        let denied: Vec<&l42_cedar::Route> = self
-            .engine
-            .routes()
-            .filter(|r| !allowed.iter().any(|a| std::ptr::eq(*a, *r)))
-            .collect();
+        let allowed = self.engine.allowed_route_indices(principal, facts);
+        let mut is_allowed = vec![false; self.shapes.route_count()];
+        for &i in &allowed {
+            if let Some(slot) = is_allowed.get_mut(i) {
+                *slot = true;
+            }
+        }
         let mut patterns: Vec<String> = Vec::new();
         let mut bytes = target.arn.len();
-        for route in &allowed {
-            let (Some(verb), Some(template)) = (route.verb(), route.template()) else {
+        for &route in &allowed {
+            let Some(pattern) = self.shapes.pattern(route) else {
                 continue;
             };
-            let overreaches = denied.iter().any(|d| match (d.verb(), d.template()) {
-                (Some(dv), Some(dt)) => {
-                    cache_safe::pattern_overreaches(verb.as_str(), template, dv.as_str(), dt)
-                }
-                _ => false,
-            });
+            let overreaches = is_allowed
+                .iter()
+                .enumerate()
+                .any(|(denied, &ok)| !ok && self.shapes.overreaches(route, denied));
             if overreaches {
                 continue;
             }
-            let arn = format!(
-                "{prefix}{}",
-                cache_safe::route_pattern(verb.as_str(), template)
-            );
+            let arn = format!("{prefix}{pattern}");
             if arn == target.arn || patterns.contains(&arn) {
                 continue;
             }

@@ -492,12 +492,13 @@ fn same_reading(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Every Allow is a well-formed response naming the caller, and an IAM policy lists only
-/// ARNs under the requested API stage.
-fn check_allow(out: &Outcome, ev: &Value) -> Result<(), TestCaseError> {
+/// Every policy response is well formed and names the caller; an IAM policy lists only
+/// ARNs under the requested API stage, never `*`; an Allow allows the requested ARN, a
+/// Deny denies it explicitly (beside, in cache-safe mode, the caller's other routes).
+fn check_response(out: &Outcome, ev: &Value) -> Result<(), TestCaseError> {
     let Outcome::Respond {
         body,
-        allowed: true,
+        allowed,
         explain,
     } = out
     else {
@@ -505,13 +506,13 @@ fn check_allow(out: &Outcome, ev: &Value) -> Result<(), TestCaseError> {
     };
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| TestCaseError::fail(format!("response is not JSON: {e}")))?;
-    prop_assert_eq!(explain.stage, "policy");
+    if *allowed {
+        prop_assert_eq!(explain.stage, "policy");
+    }
     if let Some(ok) = v.get("isAuthorized") {
-        prop_assert_eq!(ok, &json!(true));
+        prop_assert_eq!(ok, &json!(*allowed));
         return Ok(());
     }
-    let statement = &v["policyDocument"]["Statement"][0];
-    prop_assert_eq!(&statement["Effect"], &json!("Allow"));
     prop_assert_eq!(v["principalId"].as_str(), explain.sub.as_deref());
     let arn = ev
         .get("routeArn")
@@ -519,13 +520,35 @@ fn check_allow(out: &Outcome, ev: &Value) -> Result<(), TestCaseError> {
         .and_then(Value::as_str)
         .unwrap();
     let prefix = MethodArn::parse(arn).map(|m| m.prefix);
-    for r in statement["Resource"].as_array().unwrap() {
-        let r = r.as_str().unwrap();
+    let statements = v["policyDocument"]["Statement"].as_array().unwrap();
+    prop_assert!(!statements.is_empty() && statements.len() <= 2);
+    let names = |effect: &str| -> Result<bool, TestCaseError> {
+        let mut named = false;
+        for s in statements.iter().filter(|s| s["Effect"] == effect) {
+            for r in s["Resource"].as_array().unwrap() {
+                let r = r.as_str().unwrap();
+                prop_assert!(
+                    r == arn || prefix.is_some_and(|p| r.starts_with(p)),
+                    "resource {r} is outside {arn}"
+                );
+                prop_assert!(r != "*", "blanket resource");
+                named |= r == arn;
+            }
+        }
+        Ok(named)
+    };
+    let allows = names("Allow")?;
+    let denies = names("Deny")?;
+    if *allowed {
+        prop_assert!(allows && !denies, "an Allow must allow {arn}: {v}");
+    } else {
+        prop_assert!(denies && !allows, "a Deny must deny {arn} explicitly: {v}");
+    }
+    if v.get("context").is_some() {
         prop_assert!(
-            r == arn || prefix.is_some_and(|p| r.starts_with(p)),
-            "resource {r} is outside {arn}"
+            statements.iter().any(|s| s["Effect"] == "Allow"),
+            "context without an Allow: {v}"
         );
-        prop_assert!(r != "*", "blanket resource");
     }
     Ok(())
 }
@@ -574,7 +597,7 @@ proptest! {
     ) {
         let ev = event(&p, &token);
         let out = handle(&authorizers()[which], ev.to_string().as_bytes());
-        check_allow(&out, &ev)?;
+        check_response(&out, &ev)?;
     }
 
     #[test]
@@ -590,7 +613,7 @@ proptest! {
         bytes[i] = byte;
         let out = handle(&authorizers()[which], &bytes);
         if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
-            check_allow(&out, &v)?;
+            check_response(&out, &v)?;
         }
     }
 

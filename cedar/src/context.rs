@@ -170,15 +170,6 @@ impl Scalar {
         }
     }
 
-    /// A value of this type, for a member no policy reads.
-    fn placeholder(self) -> RestrictedExpression {
-        match self {
-            Scalar::String => RestrictedExpression::new_string(String::new()),
-            Scalar::Long => RestrictedExpression::new_long(0),
-            Scalar::Bool => RestrictedExpression::new_bool(false),
-        }
-    }
-
     fn convert(self, raw: &str) -> Option<RestrictedExpression> {
         match self {
             Scalar::String => Some(RestrictedExpression::new_string(raw.to_owned())),
@@ -375,39 +366,13 @@ impl ContextPlan {
     /// Builds the Cedar context for one request, or the reasons it cannot
     /// (a required attribute is missing or a value does not parse).
     pub(crate) fn build(&self, facts: &RequestFacts<'_>) -> Result<Context, Vec<String>> {
-        self.build_with(facts, false)
-    }
-
-    /// Builds a context from the token facts alone, for an action none of whose
-    /// policies reads a request fact: a required request fact the facts lack
-    /// (source IP, a path or query parameter) gets a placeholder of its declared
-    /// type (`""`, `0`, `false`). No policy reads it, so the decision is the one
-    /// every request of the route gets.
-    pub(crate) fn build_for_any_request(
-        &self,
-        facts: &RequestFacts<'_>,
-    ) -> Result<Context, Vec<String>> {
-        self.build_with(facts, true)
-    }
-
-    fn build_with(
-        &self,
-        facts: &RequestFacts<'_>,
-        placeholders: bool,
-    ) -> Result<Context, Vec<String>> {
         let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(self.slots.len());
         let mut problems = Vec::new();
         for slot in &self.slots {
             let (name, value) = match &slot.fact {
                 Fact::Method => ("method", Some(string(facts.method))),
                 Fact::Path => ("path", Some(string(facts.path))),
-                Fact::SourceIp => (
-                    "sourceIp",
-                    facts
-                        .source_ip
-                        .or((placeholders && slot.required).then_some(""))
-                        .map(string),
-                ),
+                Fact::SourceIp => ("sourceIp", facts.source_ip.map(string)),
                 Fact::Scopes => (
                     "scopes",
                     Some(RestrictedExpression::new_set(
@@ -425,9 +390,7 @@ impl ContextPlan {
                     };
                     // The record itself can always be supplied; its members
                     // may be missing (reported inside).
-                    if let Some(record) =
-                        params_record(*kind, fields, params, placeholders, &mut problems)
-                    {
+                    if let Some(record) = params_record(*kind, fields, params, &mut problems) {
                         pairs.push((kind.attribute().to_owned(), record));
                     }
                     continue;
@@ -452,23 +415,18 @@ fn string(s: &str) -> RestrictedExpression {
     RestrictedExpression::new_string(s.to_owned())
 }
 
-/// The declared members of a parameters record (with `placeholders`, a missing
-/// required member gets its type's placeholder). Returns `None` after recording
-/// why when a member cannot be supplied.
+/// The declared members of a parameters record. Returns `None` after
+/// recording why when a member cannot be supplied.
 fn params_record(
     kind: ParamsKind,
     fields: &[Field],
     params: Params<'_>,
-    placeholders: bool,
     problems: &mut Vec<String>,
 ) -> Option<RestrictedExpression> {
     let before = problems.len();
     let mut members = Vec::with_capacity(fields.len());
     for field in fields {
         match params.get(&field.name) {
-            None if placeholders && field.required => {
-                members.push((field.name.clone(), field.ty.placeholder()));
-            }
             Some(raw) => match field.ty.convert(raw) {
                 Some(v) => members.push((field.name.clone(), v)),
                 None => problems.push(format!(
@@ -506,7 +464,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use cedar_policy::EvalResult;
 
     fn attr(name: &str, ty: Ty, required: bool) -> Attr {
         Attr {
@@ -583,54 +540,5 @@ mod tests {
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert!(errs[0].contains("queryStringParameters.limit"));
         assert!(errs[1].contains("queryStringParameters.flag"));
-    }
-
-    #[test]
-    fn placeholders_fill_only_missing_required_request_facts() {
-        let plan = ContextPlan::from_declared(&[
-            attr("sourceIp", Ty::String, true),
-            attr("authTime", Ty::Long, true),
-            attr(
-                "pathParameters",
-                Ty::Record(vec![
-                    attr("id", Ty::String, true),
-                    attr("n", Ty::Long, true),
-                    attr("b", Ty::Bool, true),
-                    attr("opt", Ty::String, false),
-                ]),
-                true,
-            ),
-        ])
-        .unwrap();
-        let facts = RequestFacts::new("GET", "/").with_auth_time(7);
-        assert_eq!(plan.build(&facts).unwrap_err().len(), 4);
-        let ctx = plan.build_for_any_request(&facts).unwrap();
-        assert_eq!(ctx.get("sourceIp"), Some(EvalResult::String(String::new())));
-        assert_eq!(ctx.get("authTime"), Some(EvalResult::Long(7)));
-        let Some(EvalResult::Record(params)) = ctx.get("pathParameters") else {
-            panic!("no pathParameters record");
-        };
-        assert_eq!(params.get("id"), Some(&EvalResult::String(String::new())));
-        assert_eq!(params.get("n"), Some(&EvalResult::Long(0)));
-        assert_eq!(params.get("b"), Some(&EvalResult::Bool(false)));
-        assert_eq!(params.get("opt"), None);
-        // Present values are used as they are; a token fact is never made up.
-        let p = vec![("id".to_owned(), "42".to_owned())];
-        let ctx = plan
-            .build_for_any_request(&facts.with_path_parameters(&p).with_source_ip("1.2.3.4"))
-            .unwrap();
-        assert_eq!(
-            ctx.get("sourceIp"),
-            Some(EvalResult::String("1.2.3.4".into()))
-        );
-        let Some(EvalResult::Record(params)) = ctx.get("pathParameters") else {
-            panic!("no pathParameters record");
-        };
-        assert_eq!(params.get("id"), Some(&EvalResult::String("42".into())));
-        let no_time = RequestFacts::new("GET", "/");
-        assert_eq!(
-            plan.build_for_any_request(&no_time).unwrap_err(),
-            vec!["missing context attribute authTime".to_owned()]
-        );
     }
 }

@@ -409,43 +409,57 @@ impl Engine {
 
     /// The HTTP routes (not `$connect`) the principal may call whatever the request, for
     /// building a cache-safe REST policy: the routes every request of this caller (same
-    /// token facts: scopes, `authTime`) is allowed, whatever its path, parameters or
+    /// token facts: scopes, `authTime`) is allowed, whatever its path parameters or
     /// source IP.
     ///
-    /// - A route whose policies read no request fact is decided once: its context is
-    ///   built from the token facts, with `method` = the route's verb upper-cased (`ANY`
-    ///   stays `ANY`), `path` = its template and a placeholder for each required request
-    ///   fact (no policy reads them, so the decision is the one every request gets).
+    /// - A route whose policies read no request fact is decided once, with the token
+    ///   facts, `method` = the route's verb upper-cased (`ANY` stays `ANY`), `path` = its
+    ///   template and stand-ins for what every request of the route carries (its template
+    ///   parameters as `String`s, a source IP when `facts` has one). It is listed only
+    ///   when that context is valid: a route whose context requires what some requests
+    ///   lack (a query parameter, a parameter not in the template) or may not parse (a
+    ///   `Long` or `Bool` parameter) is left out, since such requests are denied.
     /// - A route whose policies read a request fact (see
     ///   [`has_context_sensitive_policies`](Self::has_context_sensitive_policies)) is never
-    ///   listed: the decision for one request says nothing about the next, and leaving
-    ///   it out can only under-grant while a result is cached, never over-grant.
+    ///   listed: the decision for one request says nothing about the next.
     /// - A principal that cannot be built (empty `sub`, missing required attribute) gets
     ///   no routes at all.
+    ///
+    /// Leaving a route out can only under-grant while a result is cached, never
+    /// over-grant.
     pub fn allowed_routes(
         &self,
         principal: &Principal<'_>,
         facts: &RequestFacts<'_>,
     ) -> Vec<&Route> {
-        let key = memo::routes_key(principal, facts);
         let routes = self.routes.routes();
-        let indices = match self.allowed.get(&key) {
-            Some(indices) => indices,
-            None => {
-                let indices = self.allowed_route_indices(principal, facts);
-                // Long answers (very large route tables) are not worth their memory.
-                if indices.len() <= memo::MAX_ROUTES {
-                    self.allowed.insert(key, indices.clone());
-                }
-                indices
-            }
-        };
-        indices.iter().filter_map(|&i| routes.get(i)).collect()
+        self.allowed_route_indices(principal, facts)
+            .iter()
+            .filter_map(|&i| routes.get(i))
+            .collect()
     }
 
-    /// [`allowed_routes`](Self::allowed_routes) without the memo, as indices
-    /// into the route table.
-    fn allowed_route_indices(
+    /// [`allowed_routes`](Self::allowed_routes) as indices into
+    /// [`routes`](Self::routes), in order.
+    pub fn allowed_route_indices(
+        &self,
+        principal: &Principal<'_>,
+        facts: &RequestFacts<'_>,
+    ) -> Vec<usize> {
+        let key = memo::routes_key(principal, facts);
+        if let Some(indices) = self.allowed.get(&key) {
+            return indices;
+        }
+        let indices = self.evaluate_allowed_routes(principal, facts);
+        // Long answers (very large route tables) are not worth their memory.
+        if indices.len() <= memo::MAX_ROUTES {
+            self.allowed.insert(key, indices.clone());
+        }
+        indices
+    }
+
+    /// [`allowed_route_indices`](Self::allowed_route_indices) without the memo.
+    fn evaluate_allowed_routes(
         &self,
         principal: &Principal<'_>,
         facts: &RequestFacts<'_>,
@@ -469,16 +483,27 @@ impl Engine {
             if entry.request_sensitive {
                 continue;
             }
+            // Stand-ins for what every request of the route carries: each template
+            // parameter (API Gateway always fills them), a source IP when this request
+            // has one (the events of one API are all of one kind). No policy reads them,
+            // so the decision is every such request's. What some requests lack (query
+            // parameters, parameters not in the template) or may not parse (a `Long`
+            // parameter) is not supplied: the strict context then fails and the route
+            // is left out.
+            let placeholders: Vec<(String, String)> = route
+                .parameter_names()
+                .map(|name| (name.to_owned(), String::new()))
+                .collect();
             let route_facts = RequestFacts {
                 method: verb.as_upper(),
                 path: template,
-                source_ip: None,
+                source_ip: facts.source_ip.map(|_| ""),
                 scopes: facts.scopes,
                 auth_time: facts.auth_time,
-                path_parameters: Params::None,
+                path_parameters: Params::Pairs(&placeholders),
                 query_string_parameters: Params::None,
             };
-            let Ok(context) = entry.plan.build_for_any_request(&route_facts) else {
+            let Ok(context) = entry.plan.build(&route_facts) else {
                 continue;
             };
             if self
@@ -517,6 +542,7 @@ impl Engine {
         let empty = serde_json::Map::new();
         let ns = NamespaceJson::new(&namespace, ns_value.as_object().unwrap_or(&empty));
 
+        let configured = application.is_some();
         let application = match application {
             None => namespace.clone(),
             Some("") => {
@@ -527,7 +553,7 @@ impl Engine {
             }
             Some(a) => a.to_owned(),
         };
-        let user_plan = check_entity_types(file, &namespace, &ns, &application)?;
+        let user_plan = check_entity_types(file, &namespace, &ns, &application, configured)?;
         let type_name = |basename: &str| {
             EntityTypeName::from_str(&format!("{namespace}::{basename}")).map_err(|e| {
                 LoadError::Internal {
@@ -711,12 +737,15 @@ enum Validation {
     Skip,
 }
 
-/// Checks `User`, `UserGroup`, `Application` and returns the `User` plan.
+/// Checks `User`, `UserGroup`, `Application` and returns the `User` plan. `configured`:
+/// the application name was given (`CEDAR_APPLICATION`) rather than taken from the
+/// namespace, so an enumeration that lacks it is the name's fault.
 fn check_entity_types(
     file: &str,
     namespace: &str,
     ns: &NamespaceJson<'_>,
     application: &str,
+    configured: bool,
 ) -> Result<UserPlan, LoadError> {
     for entity_type in ["User", "UserGroup", "Application"] {
         if ns.entity_type(entity_type).is_none() {
@@ -755,6 +784,12 @@ fn check_entity_types(
         .and_then(Value::as_array)
         && !members.iter().any(|m| m.as_str() == Some(application))
     {
+        if configured {
+            return Err(LoadError::Application {
+                name: application.to_owned(),
+                reason: "it is not one of the schema's enumerated Application ids",
+            });
+        }
         return Err(shape_error(
             "Application",
             format!("the application name {application:?} is not one of its enumerated ids"),

@@ -103,11 +103,12 @@ pub(crate) fn decision_key(
 }
 
 /// The key of [`Engine::allowed_routes`](crate::Engine::allowed_routes): the
-/// principal and the token facts (the only facts it reads).
+/// principal, the token facts and whether there is a source IP (all it reads).
 pub(crate) fn routes_key(p: &Principal<'_>, facts: &RequestFacts<'_>) -> Vec<u8> {
     let mut key = Vec::with_capacity(256);
     key.push(b'r');
     principal(&mut key, p);
+    key.push(u8::from(facts.source_ip.is_some()));
     key.extend_from_slice(&facts.scopes.len().to_le_bytes());
     for s in facts.scopes {
         text(&mut key, Some(s));

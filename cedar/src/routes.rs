@@ -151,6 +151,14 @@ impl Route {
         }
     }
 
+    /// The names of the template's parameters (`{id}`, `{proxy+}`), in order.
+    pub(crate) fn parameter_names(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Literal(_) => None,
+            Segment::Param(name) | Segment::Greedy(name) => Some(name.as_str()),
+        })
+    }
+
     /// Extracts parameter values from the segments this route matched.
     fn params(&self, segs: &[&str]) -> Vec<(String, String)> {
         let mut out = Vec::new();

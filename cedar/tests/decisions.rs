@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use cedar_policy::{Authorizer, Entities, Request};
 use common::{assert_conforms, decide_path, engine, schema_with, strings};
-use l42_cedar::{Engine, Params, Principal, RequestFacts};
+use l42_cedar::{Engine, Principal, RequestFacts};
 
 #[test]
 fn engine_is_send_and_sync() {
@@ -340,27 +340,41 @@ fn context_sensitivity_detection() {
 }
 
 #[test]
-fn allowed_routes_leave_out_request_sensitive_routes_and_fill_parameters() {
+fn allowed_routes_are_what_every_request_of_the_route_gets() {
     let schema = schema_with(
         "  action \"get /a/{id}\" appliesTo { principal: [User], resource: [Application],
       context: { method: String, path: String, pathParameters: { id?: String } } };
   action \"any /b\" appliesTo { principal: [User], resource: [Application], context: { method: String } };
   action \"get /c/{id}\" appliesTo { principal: [User], resource: [Application],
-      context: { pathParameters: { id: String, n: Long }, sourceIp: String } };
+      context: { pathParameters: { id: String }, sourceIp: String } };
   action \"get /d\" appliesTo { principal: [User], resource: [Application],
       context: { sourceIp: String } };
-  action \"get /e\" appliesTo { principal: [User], resource: [Application],
-      context: { sourceIp: String } };",
+  action \"get /e/{rest+}\" appliesTo { principal: [User], resource: [Application],
+      context: { pathParameters: { rest: String }, queryStringParameters: { q?: String } } };
+  action \"get /f/{n}\" appliesTo { principal: [User], resource: [Application],
+      context: { pathParameters: { n: Long } } };
+  action \"get /g\" appliesTo { principal: [User], resource: [Application],
+      context: { queryStringParameters: { q: String } } };
+  action \"get /h/{id}\" appliesTo { principal: [User], resource: [Application],
+      context: { pathParameters: { id: String, other: String } } };",
     );
-    let e = engine(
-        &schema,
+    let mut policies: String = [
+        "get /c/{id}",
+        "get /e/{rest+}",
+        "get /f/{n}",
+        "get /g",
+        "get /h/{id}",
+    ]
+    .iter()
+    .map(|a| format!("permit(principal, action == App::Action::\"{a}\", resource);\n"))
+    .collect();
+    policies.push_str(
         "permit(principal, action == App::Action::\"get /a/{id}\", resource) when { context.path like \"/a/*\" && context.method == \"GET\" };
 permit(principal, action == App::Action::\"any /b\", resource) when { context.method == \"POST\" };
-permit(principal, action == App::Action::\"get /c/{id}\", resource);
 permit(principal, action == App::Action::\"get /d\", resource);
-forbid(principal, action == App::Action::\"get /d\", resource) when { context.sourceIp == \"10.0.0.1\" };
-permit(principal, action == App::Action::\"get /e\", resource);",
+forbid(principal, action == App::Action::\"get /d\", resource) when { context.sourceIp == \"10.0.0.1\" };",
     );
+    let e = engine(&schema, &policies);
     assert!(e.has_context_sensitive_policies());
     let p = Principal::new("s", &[]);
     let allowed = |facts: &RequestFacts<'_>| -> Vec<String> {
@@ -369,22 +383,44 @@ permit(principal, action == App::Action::\"get /e\", resource);",
             .map(|r| r.action().name().to_owned())
             .collect()
     };
-    // get /a/{id}, any /b and get /d have policies reading request facts: a decision for
-    // one request says nothing about the next, so they are never listed (each is still
-    // allowed per request). get /c/{id} and get /e read none: listed, their required
-    // parameters and source IP filled with placeholders.
+    // Listed: get /c/{id} (its parameter comes with every request, a source IP with every
+    // request of an API whose events carry one) and get /e/{rest+} (the query parameter
+    // it declares is optional). Left out, each for a reason:
+    // - get /a/{id}, any /b, get /d: their policies read request facts, so a decision for
+    //   one request says nothing about the next (each is still decided per request);
+    // - get /f/{n}: `n: Long`, and /f/abc does not parse;
+    // - get /g: requires a query parameter some requests lack;
+    // - get /h/{id}: requires a parameter its template does not have.
     assert_eq!(
-        allowed(&RequestFacts::new("DELETE", "/zzz")),
-        ["get /c/{id}", "get /e"]
+        allowed(&RequestFacts::new("DELETE", "/zzz").with_source_ip("203.0.113.7")),
+        ["get /c/{id}", "get /e/{rest+}"]
     );
-    assert_eq!(
-        allowed(&RequestFacts::new("GET", "/d").with_source_ip("10.0.0.2")),
-        ["get /c/{id}", "get /e"]
-    );
+    // Without a source IP (a REST TOKEN event) get /c/{id} cannot be decided either.
+    assert_eq!(allowed(&RequestFacts::new("GET", "/d")), ["get /e/{rest+}"]);
+
     let decide = |action: &str, facts: RequestFacts<'_>| {
         e.decide(&e.action(action).unwrap(), &p, &facts).allowed
     };
-    let id = vec![("id".to_owned(), "7".to_owned())];
+    let params = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    // The listed routes are allowed for their requests.
+    let id = params(&[("id", "7")]);
+    assert!(decide(
+        "get /c/{id}",
+        RequestFacts::new("GET", "/c/7")
+            .with_path_parameters(&id)
+            .with_source_ip("1.2.3.4")
+    ));
+    let rest = params(&[("rest", "x/y")]);
+    assert!(decide(
+        "get /e/{rest+}",
+        RequestFacts::new("GET", "/e/x/y").with_path_parameters(&rest)
+    ));
+    // Each route left out has requests that are denied, or allowed, by their own facts.
     assert!(decide(
         "get /a/{id}",
         RequestFacts::new("GET", "/a/7").with_path_parameters(&id)
@@ -399,9 +435,24 @@ permit(principal, action == App::Action::\"get /e\", resource);",
         "get /d",
         RequestFacts::new("GET", "/d").with_source_ip("10.0.0.1")
     ));
-    // A real request without the required parameter is still denied (fail closed).
-    let facts = RequestFacts::new("GET", "/c/1")
-        .with_path_parameters(Params::None)
-        .with_source_ip("1.2.3.4");
-    assert!(!decide("get /c/{id}", facts));
+    let n = params(&[("n", "12")]);
+    assert!(decide(
+        "get /f/{n}",
+        RequestFacts::new("GET", "/f/12").with_path_parameters(&n)
+    ));
+    let n = params(&[("n", "abc")]);
+    assert!(!decide(
+        "get /f/{n}",
+        RequestFacts::new("GET", "/f/abc").with_path_parameters(&n)
+    ));
+    let q = params(&[("q", "x")]);
+    assert!(decide(
+        "get /g",
+        RequestFacts::new("GET", "/g").with_query_string_parameters(&q)
+    ));
+    assert!(!decide("get /g", RequestFacts::new("GET", "/g")));
+    assert!(!decide(
+        "get /h/{id}",
+        RequestFacts::new("GET", "/h/7").with_path_parameters(&id)
+    ));
 }

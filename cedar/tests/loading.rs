@@ -422,3 +422,35 @@ fn context_declaration_errors() {
     );
     engine(&schema, PERMIT_ALL);
 }
+
+#[test]
+fn an_enumerated_application_must_list_the_configured_name() {
+    let schema = schema_with(GET_A).replace(
+        "entity Application;",
+        r#"entity Application enum ["shop"];"#,
+    );
+    let engine = Engine::from_sources(&schema, &[("p.cedar", PERMIT_ALL)], Some("shop")).unwrap();
+    assert_eq!(engine.application(), "shop");
+    // A configured name the enumeration lacks: the name is at fault (CEDAR_APPLICATION).
+    let err = Engine::from_sources(&schema, &[("p.cedar", PERMIT_ALL)], Some("other"))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, LoadError::Application { ref name, .. } if name == "other"),
+        "{err}"
+    );
+    // The default name (the namespace's) missing from it: the schema is at fault.
+    let err = Engine::from_sources(&schema, &[("p.cedar", PERMIT_ALL)], None)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            err,
+            LoadError::EntityShape {
+                entity_type: "Application",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
