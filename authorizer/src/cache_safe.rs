@@ -9,6 +9,8 @@
 //! otherwise only the requested ARN stands for it, which can under-grant while the result
 //! is cached but never over-grants.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 /// One element of a pattern or template, over characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tok {
@@ -199,7 +201,14 @@ pub fn pattern_overreaches(verb: &str, template: &str, dverb: &str, dtemplate: &
 pub struct RouteShapes {
     /// By route index (the order of `Engine::routes`); `None` for `$connect`.
     shapes: Vec<Option<Shape>>,
+    /// The answers of [`overreaches`](Self::overreaches) for tables of up to
+    /// [`MEMO_ROUTES`] routes, by `allowed * n + denied`: 0 not known yet, 1 no, 2 yes.
+    /// A pair's answer never changes, so it is worked out once, when first asked.
+    memo: Vec<AtomicU8>,
 }
+
+/// The largest table whose pairs are memoized (a byte per pair: 1 MiB).
+const MEMO_ROUTES: usize = 1024;
 
 #[derive(Debug)]
 struct Shape {
@@ -227,8 +236,14 @@ impl RouteShapes {
                     }
                 })
             })
-            .collect();
-        RouteShapes { shapes }
+            .collect::<Vec<_>>();
+        let n = shapes.len();
+        let memo = if n <= MEMO_ROUTES {
+            (0..n * n).map(|_| AtomicU8::new(0)).collect()
+        } else {
+            Vec::new()
+        };
+        RouteShapes { shapes, memo }
     }
 
     /// How many routes the table has.
@@ -245,11 +260,22 @@ impl RouteShapes {
     /// `denied`. `$connect` (no shape) is never matched by an HTTP pattern; an `allowed`
     /// route without a shape counts as overreaching (it has no pattern to list).
     pub fn overreaches(&self, allowed: usize, denied: usize) -> bool {
-        match (self.shape(allowed), self.shape(denied)) {
-            (Some(a), Some(d)) => intersects(&a.glob, &d.instances),
-            (Some(_), None) => false,
-            _ => true,
+        let (a, d) = match (self.shape(allowed), self.shape(denied)) {
+            (Some(a), Some(d)) => (a, d),
+            (Some(_), None) => return false,
+            _ => return true,
+        };
+        let slot = self.memo.get(allowed * self.shapes.len() + denied);
+        match slot.map(|s| s.load(Ordering::Relaxed)) {
+            Some(1) => return false,
+            Some(2) => return true,
+            _ => {}
         }
+        let answer = intersects(&a.glob, &d.instances);
+        if let Some(slot) = slot {
+            slot.store(if answer { 2 } else { 1 }, Ordering::Relaxed);
+        }
+        answer
     }
 
     fn shape(&self, index: usize) -> Option<&Shape> {
@@ -329,6 +355,13 @@ mod tests {
         }
         assert!(!shapes.overreaches(0, 99));
         assert!(shapes.overreaches(99, 0));
+        // Memoized answers are the same answers.
+        for i in 0..routes.len() {
+            for j in 0..routes.len() {
+                let first = shapes.overreaches(i, j);
+                assert_eq!(shapes.overreaches(i, j), first);
+            }
+        }
         assert_eq!(shapes.pattern(99), None);
     }
 
