@@ -439,17 +439,7 @@ fn parse_bool(v: &str) -> Option<bool> {
 
 fn check_domain(d: &str) -> Result<String, ConfigError> {
     let d = d.strip_prefix('.').unwrap_or(d).to_ascii_lowercase();
-    let ok = d.len() <= 253
-        && d.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-    if ok {
+    if crate::web::valid_hostname(&d) {
         Ok(d)
     } else {
         Err(ConfigError::new(
