@@ -214,6 +214,52 @@ fn every_event_kind_through_the_runtime_api_with_a_policy_folder() {
     }
 }
 
+#[test]
+fn a_refused_token_is_an_info_record_not_an_error() {
+    use std::io::Read;
+    let api = RuntimeApi::start().unwrap();
+    let mut child = LambdaProcess::new(env!("CARGO_BIN_EXE_l42-authorizer"), "l42-authorizer")
+        .env("COGNITO_USER_POOL_ID", common::POOL)
+        .env("COGNITO_CLIENT_ID", common::CLIENT)
+        .env("JWKS_JSON", common::key().jwks_json())
+        .env("JWKS_URL", "off")
+        .stderr(Stdio::piped())
+        .start(&api)
+        .unwrap();
+    api.push("refused", &token_event("eyJ.not.valid", "GET/orders"));
+    let user = common::token("u-1", &["users"]);
+    api.push("allowed", &token_event(&user, "GET/orders"));
+    let results = api.wait_results(2, Duration::from_secs(30));
+    assert_eq!(results.len(), 2, "{results:?}");
+    child.kill();
+    let mut log = String::new();
+    child
+        .child_mut()
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let records: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let rejected = records
+        .iter()
+        .find(|r| r["fields"]["message"] == "token rejected")
+        .unwrap_or_else(|| panic!("no `token rejected` record in {log}"));
+    assert_eq!(rejected["level"], "INFO");
+    assert_eq!(rejected["fields"]["stage"], "token");
+    assert!(
+        records.iter().any(|r| r["fields"]["decision"] == "allow"),
+        "{log}"
+    );
+    // lambda_runtime's own ERROR record of the `Unauthorized` error is left out.
+    assert!(records.iter().all(|r| r["level"] != "ERROR"), "{log}");
+    // No token in any record.
+    assert!(!log.contains(&user), "a token was logged");
+}
+
 /// Stands for a value that is not UTF-8 in the table below.
 const NOT_UTF8: &str = "(not UTF-8)";
 
