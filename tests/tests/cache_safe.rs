@@ -148,16 +148,9 @@ fn event(kind: &str, token: &str, request: &Request) -> Value {
             "authorizationToken": format!("Bearer {token}"),
             "methodArn": arn(verb, path),
         }),
-        "rest-request" => json!({
-            "type": "REQUEST",
-            "methodArn": arn(verb, path),
-            "resource": resource,
-            "path": path,
-            "httpMethod": verb,
-            "headers": { "Authorization": format!("Bearer {token}") },
-            "pathParameters": params,
-            "requestContext": { "identity": { "sourceIp": "203.0.113.7" } },
-        }),
+        "rest-request" => {
+            request_event(token, (verb, path, resource, request.3, &[], "203.0.113.7"))
+        }
         "http-v2" => json!({
             "version": "2.0",
             "type": "REQUEST",
