@@ -11,11 +11,19 @@
 //! `SESSION_SECRET_PREVIOUS`, or `SESSION_SECRET_ARN` for both from Secrets Manager;
 //! `SESSION_HTTPS_ONLY`, `COOKIE_DOMAIN`) and of the DynamoDB
 //! store ([`l42_core::session::dynamodb`]: `DYNAMODB_TABLE`, `DYNAMODB_ENDPOINT`, …) apply,
-//! with the same values as the token handler's.
+//! with the same values as the token handler's. So do the token handler's origin
+//! allow-list, `FRONTEND_URL` and `CALLBACK_ALLOWED_ORIGINS` (here without a default):
+//! a cookie-authenticated request with a method other than `GET`, `HEAD` or `OPTIONS`
+//! (a WebSocket `$connect` included) must carry `X-L42-CSRF: 1` or an `Origin` header
+//! equal to one of them, else it is denied (403).
+//!
+//! | variable | meaning |
+//! |---|---|
 //! | `HTTP_API_RESPONSE` | `simple` (default) or `iam`, for HTTP API payload 2.0 |
 //! | `POLICY_CACHE_SAFE` | `true` (default): a REST/WebSocket Allow lists every route Cedar allows, so API Gateway's result cache neither over- nor under-grants; `false`: only the requested ARN |
 
 use l42_core::session::SessionCookies;
+use l42_core::web::Origin;
 use l42_core::{ConfigError, VerifierConfig};
 
 /// Where a token may be found, tried in the configured order.
@@ -53,6 +61,10 @@ pub struct AuthorizerConfig {
     pub verifier: VerifierConfig,
     /// The session cookie's keys and name, when `cookie` is an identity source.
     pub cookies: Option<SessionCookies>,
+    /// With `cookie`: the origins (`FRONTEND_URL`, `CALLBACK_ALLOWED_ORIGINS`) whose
+    /// `Origin` header proves a state-changing cookie-authenticated request as the
+    /// `X-L42-CSRF` header does. Empty: only the header proves it.
+    pub csrf_origins: Vec<Origin>,
 }
 
 impl AuthorizerConfig {
@@ -86,10 +98,13 @@ impl AuthorizerConfig {
             Some(v) => parse_bool("POLICY_CACHE_SAFE", &v)?,
         };
         let verifier = VerifierConfig::from_lookup(&lookup)?;
-        let cookies = if identity_sources.contains(&IdentitySource::Cookie) {
-            Some(SessionCookies::from_lookup(&lookup)?)
+        let (cookies, csrf_origins) = if identity_sources.contains(&IdentitySource::Cookie) {
+            (
+                Some(SessionCookies::from_lookup(&lookup)?),
+                l42_core::web::app_origins(&lookup, None)?,
+            )
         } else {
-            None
+            (None, Vec::new())
         };
         Ok(AuthorizerConfig {
             identity_sources,
@@ -97,6 +112,7 @@ impl AuthorizerConfig {
             policy_cache_safe,
             verifier,
             cookies,
+            csrf_origins,
         })
     }
 }
@@ -208,6 +224,38 @@ mod tests {
             [IdentitySource::Cookie, IdentitySource::Header]
         );
         assert_eq!(c.cookies.unwrap().name(), "__Host-l42_session");
+        assert!(c.csrf_origins.is_empty(), "no default origin");
         assert!(cfg(&[]).unwrap().cookies.is_none());
+    }
+
+    #[test]
+    fn the_cookie_source_reads_the_app_origins() {
+        let secret = ("SESSION_SECRET", "a-session-secret-of-at-least-32-bytes");
+        let c = cfg(&[
+            ("IDENTITY_SOURCES", "cookie"),
+            secret,
+            ("FRONTEND_URL", "https://App.example.com"),
+            ("CALLBACK_ALLOWED_ORIGINS", "https://b.example.com"),
+        ])
+        .unwrap();
+        let origins: Vec<&str> = c.csrf_origins.iter().map(|o| o.as_str()).collect();
+        assert_eq!(
+            origins,
+            ["https://app.example.com", "https://b.example.com"]
+        );
+        let e = cfg(&[
+            ("IDENTITY_SOURCES", "cookie"),
+            secret,
+            ("CALLBACK_ALLOWED_ORIGINS", "https://b.example.com/x"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "CALLBACK_ALLOWED_ORIGINS");
+        // Without the cookie source they are not read at all.
+        assert!(
+            cfg(&[("FRONTEND_URL", "not an origin")])
+                .unwrap()
+                .csrf_origins
+                .is_empty()
+        );
     }
 }

@@ -35,7 +35,7 @@ impl<'a> StrMap<'a> {
     }
 
     /// The pairs, in event order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
         self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
     }
 }
@@ -355,12 +355,24 @@ impl<'a> RawEvent<'a> {
         if kind == Some("REQUEST")
             && let Some(arn) = self.method_arn.as_deref()
         {
+            // A WebSocket connect is only what API Gateway sends for one: the event type
+            // `CONNECT`, the route key `$connect` and a method ARN naming `$connect` right
+            // after the stage, all three. Any path can end in `/$connect` (a REST
+            // `{proxy+}` resource, an HTTP API route), so the ARN alone proves nothing;
+            // and an event with some of the three and not the others is no event API
+            // Gateway sends: refused, never decided as a connect.
             let ctx = &self.request_context;
-            if ctx.event_type.as_deref() == Some("CONNECT")
-                || ctx.route_key.as_deref() == Some("$connect")
-                || arn.ends_with("/$connect")
-            {
-                return Ok(EventKind::WebSocketConnect);
+            let event_type = ctx.event_type.as_deref();
+            let route_key = ctx.route_key.as_deref();
+            if event_type.is_some() || route_key == Some("$connect") {
+                let connect = event_type == Some("CONNECT")
+                    && route_key == Some("$connect")
+                    && MethodArn::is_connect(arn);
+                return if connect {
+                    Ok(EventKind::WebSocketConnect)
+                } else {
+                    Err(EventError::Unrecognized)
+                };
             }
             if self.version.as_deref() == Some("1.0") {
                 return Ok(EventKind::HttpV1);
@@ -433,6 +445,12 @@ impl<'a> MethodArn<'a> {
             verb,
             path,
         })
+    }
+
+    /// Whether `arn` is a WebSocket connect's method ARN: `$connect` right after the
+    /// stage and nothing after it (not `…/$connect/`, not `…/GET/x/$connect`).
+    pub fn is_connect(arn: &str) -> bool {
+        MethodArn::parse(arn).is_some_and(|a| &arn[a.prefix.len()..] == "$connect")
     }
 }
 

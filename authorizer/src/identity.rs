@@ -57,15 +57,14 @@ fn cookie_values<'e>(event: &'e RawEvent<'e>) -> Vec<&'e str> {
     }
 }
 
-/// Whether a cookie named `name` is among `values`.
+/// Whether a cookie named `name` is among `values`, read by the one rule every part of
+/// l42 reads cookies by ([`l42_core::session::cookie::cookie_values`]: split at `;` and
+/// the first `=`, spaces and tabs trimmed), so `name = value` is the cookie here as it
+/// is at `/_auth` and at the edge gate.
 fn has_cookie(values: &[&str], name: &str) -> bool {
-    values.iter().any(|v| {
-        v.split(';').any(|pair| {
-            pair.trim_start_matches([' ', '\t'])
-                .strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('='))
-        })
-    })
+    l42_core::session::cookie::cookie_values(values.iter().copied(), name)
+        .next()
+        .is_some()
 }
 
 /// Finds the caller's credential in `event` (of kind `kind`), trying `sources` in order.
@@ -216,6 +215,17 @@ mod tests {
                 "theme=dark; {name}=v1.x.1.y"
             )]))
         );
+        // The spacing `name = value` is read as the cookie, as the token handler and the
+        // edge gate read it.
+        let spaced = format!(
+            r#"{{"type":"REQUEST","methodArn":"arn:aws:execute-api:r:a:api/s/GET/x",
+                "headers":{{"Cookie":"theme=dark;{name} = v1.x.1.y","Authorization":"Bearer {JWT}"}}}}"#
+        );
+        let e2 = RawEvent::parse(spaced.as_bytes()).unwrap();
+        assert!(matches!(
+            find(&e2, k, &sources, Some(name)),
+            Some(Credential::Cookie(_))
+        ));
         // Another cookie name, or a name that only starts like it: the next source.
         for other in ["l42_session", "__Host-l42_sessionx"] {
             assert!(matches!(

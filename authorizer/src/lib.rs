@@ -350,6 +350,7 @@ impl Authorizer {
                 "no token in the configured sources".into(),
             );
         };
+        let by_cookie = matches!(credential, Credential::Cookie(_));
         let (claims, subprotocol) = match credential {
             Credential::Token(found) => match self.verifier.verify(found.token).await {
                 Ok(c) => (c, found.subprotocol),
@@ -376,13 +377,7 @@ impl Authorizer {
         };
         explain.sub = Some(claims.sub.clone());
 
-        let Some(target) = self.target(&event, kind) else {
-            return unauthorized(
-                explain,
-                "event",
-                "the event names no usable method ARN".into(),
-            );
-        };
+        let target = self.target(&event, kind);
         let context = allow_context(&claims, subprotocol);
         let simple =
             kind == EventKind::HttpV2 && self.config.http_api_response == HttpApiResponse::Simple;
@@ -409,7 +404,6 @@ impl Authorizer {
             } else {
                 let elsewhere = if cache_safe {
                     self.cache_safe_patterns(&target, &principal, &facts)
-                        .unwrap_or_default()
                 } else {
                     Vec::new()
                 };
@@ -427,6 +421,43 @@ impl Authorizer {
             }
         };
 
+        // The token is good, so whatever is wrong with the request from here on is a
+        // Deny (403), never a 401: a client told 401 throws its tokens away and signs in
+        // again, which cannot help. API Gateway never sends an ARN longer than 1600 bytes
+        // (it answers 414 itself), so this is only ever an event it did not send.
+        let Some(arn_prefix) = target.arn_prefix else {
+            return deny(
+                explain,
+                "route",
+                Cow::Borrowed("the method ARN is not an execute-api ARN of at most 1600 bytes"),
+            );
+        };
+        // An Allow names the requested ARN as a policy resource, where IAM reads `*` and
+        // `?` as wildcards: `.../GET/orders/*` would allow `/orders/1/audit` from API
+        // Gateway's result cache. Refused before any decision, cached or not, for every
+        // response that names the ARN.
+        if !simple && !cache_safe::is_literal(&target.arn[arn_prefix.len()..]) {
+            return deny(
+                explain,
+                "route",
+                Cow::Borrowed("the request path holds IAM wildcard characters (* or ?)"),
+            );
+        }
+        // The browser sends the cookie with every request to the API's site, whoever's
+        // page asked for it: SameSite=Lax keeps it from cross-site requests, not from
+        // same-site ones (a sibling subdomain, another port). So a state-changing request
+        // that the cookie authenticates must also prove it came from the app's pages.
+        // A bearer token needs no such proof: a page that holds it is the app.
+        if by_cookie && !self.proves_origin(&event, &target.method) {
+            return deny(
+                explain,
+                "csrf",
+                Cow::Borrowed(
+                    "a cookie-authenticated request with an unsafe method needs the \
+                     X-L42-CSRF: 1 header or an allowed Origin",
+                ),
+            );
+        }
         let Some(action) = target.action else {
             return deny(
                 explain,
@@ -449,15 +480,11 @@ impl Authorizer {
         let body = if simple {
             response::simple(true, Some(&context))
         } else if cache_safe {
-            match self.cache_safe_patterns(&target, &principal, &facts) {
-                Ok(patterns) => {
-                    let mut resources = Vec::with_capacity(1 + patterns.len());
-                    resources.push(target.arn.to_string());
-                    resources.extend(patterns);
-                    response::iam(&claims.sub, &resources, &[], Some(&context))
-                }
-                Err(why) => return deny(explain, "route", why.into()),
-            }
+            let patterns = self.cache_safe_patterns(&target, &principal, &facts);
+            let mut resources = Vec::with_capacity(1 + patterns.len());
+            resources.push(target.arn.to_string());
+            resources.extend(patterns);
+            response::iam(&claims.sub, &resources, &[], Some(&context))
         } else {
             response::iam(&claims.sub, &[target.arn.to_string()], &[], Some(&context))
         };
@@ -500,22 +527,53 @@ impl Authorizer {
         }
     }
 
-    /// Maps the event to a route, per event kind.
-    fn target<'e>(&'e self, event: &'e RawEvent<'e>, kind: EventKind) -> Option<Target<'e>> {
+    /// Whether a cookie-authenticated request proves it came from the app: a safe method
+    /// (`GET`, `HEAD`, `OPTIONS`; a WebSocket `$connect` is not one, so a cross-site
+    /// page cannot open a socket as its visitor), or exactly `X-L42-CSRF: 1`, or an
+    /// `Origin` header equal to one of the configured app origins.
+    fn proves_origin(&self, event: &RawEvent<'_>, method: &str) -> bool {
+        use l42_core::web::{CSRF_HEADER, csrf_header_proves, is_safe_method};
+        if is_safe_method(method) {
+            return true;
+        }
+        let headers = event.headers.pairs();
+        let csrf = headers
+            .clone()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(CSRF_HEADER))
+            .map(|(_, v)| v.as_bytes());
+        if csrf_header_proves(csrf) {
+            return true;
+        }
+        let mut origins = headers.filter(|(k, _)| k.eq_ignore_ascii_case("origin"));
+        match (origins.next(), origins.next()) {
+            (Some((_, origin)), None) => self
+                .config
+                .csrf_origins
+                .iter()
+                .any(|o| o.as_str() == origin),
+            _ => false,
+        }
+    }
+
+    /// Maps the event to a route, per event kind. (Every kind [`RawEvent::kind`] returns
+    /// carries its ARN; an ARN that does not parse leaves `arn_prefix` empty.)
+    fn target<'e>(&'e self, event: &'e RawEvent<'e>, kind: EventKind) -> Target<'e> {
         let arn: &str = match kind {
-            EventKind::HttpV2 => event.route_arn.as_deref()?,
-            _ => event.method_arn.as_deref()?,
-        };
+            EventKind::HttpV2 => event.route_arn.as_deref(),
+            _ => event.method_arn.as_deref(),
+        }
+        .unwrap_or("");
         let parsed = MethodArn::parse(arn);
         let arn_prefix = parsed.as_ref().map(|p| p.prefix);
-        let t = match kind {
+        match kind {
             EventKind::RestToken => {
-                let p = parsed?;
-                let m = self.engine.resolve(p.verb, &p.path);
+                let m = parsed
+                    .as_ref()
+                    .and_then(|p| self.engine.resolve(p.verb, &p.path));
                 Target {
                     action: m.as_ref().map(|m| m.action()),
-                    method: upper(p.verb),
-                    path: Cow::Owned(p.path.clone()),
+                    method: upper(parsed.as_ref().map_or("", |p| p.verb)),
+                    path: Cow::Owned(parsed.as_ref().map_or_else(String::new, |p| p.path.clone())),
                     path_parameters: PathParams::Resolved(
                         m.map(|m| m.path_parameters().to_vec()).unwrap_or_default(),
                     ),
@@ -540,7 +598,7 @@ impl Authorizer {
                     .request_context
                     .route_key
                     .as_deref()
-                    .filter(|k| *k != "$default")
+                    .filter(|k| is_http_route_key(k))
                     .and_then(|k| self.engine.action_by_route_key(k));
                 let by_template = event
                     .resource
@@ -566,7 +624,7 @@ impl Authorizer {
                 let named = event
                     .route_key
                     .as_deref()
-                    .filter(|k| *k != "$default")
+                    .filter(|k| is_http_route_key(k))
                     .and_then(|k| self.engine.action_by_route_key(k));
                 self.named_or_resolved(named, event, method, path, arn, arn_prefix)
             }
@@ -578,8 +636,7 @@ impl Authorizer {
                 arn,
                 arn_prefix,
             },
-        };
-        Some(t)
+        }
     }
 
     /// The route the event names (route key or template), with the event's path
@@ -619,23 +676,16 @@ impl Authorizer {
     /// Every route Cedar allows this principal whatever the request (see
     /// [`Engine::allowed_routes`]), as ARN patterns that cannot reach a route of the table
     /// it is denied (see [`cache_safe`]), other than the requested ARN itself. Empty when
-    /// they do not fit in one response. An error when the request path holds IAM wildcard
-    /// characters: listed as a resource it would match other paths.
+    /// they do not fit in one response. (The requested ARN's own wildcards are refused by
+    /// [`Authorizer::handle`] before any response names it.)
     fn cache_safe_patterns(
         &self,
         target: &Target<'_>,
         principal: &Principal<'_>,
         facts: &RequestFacts<'_>,
-    ) -> Result<Vec<String>, String> {
-        let tail_ok = target
-            .arn_prefix
-            .map(|p| cache_safe::is_literal(&target.arn[p.len()..]))
-            .unwrap_or(false);
-        if !tail_ok {
-            return Err("the request path holds IAM wildcard characters (* or ?)".into());
-        }
+    ) -> Vec<String> {
         let Some(prefix) = target.arn_prefix else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
         let allowed = self.engine.allowed_route_indices(principal, facts);
         let mut is_allowed = vec![false; self.shapes.route_count()];
@@ -666,12 +716,19 @@ impl Authorizer {
                 tracing::warn!(
                     "the allowed routes do not fit in one policy; listing only the requested ARN"
                 );
-                return Ok(Vec::new());
+                return Vec::new();
             }
             patterns.push(arn);
         }
-        Ok(patterns)
+        patterns
     }
+}
+
+/// Whether an HTTP API route key names a route (`GET /orders/{id}`): `$default` names
+/// none (the concrete path is resolved instead), and `$connect` is a WebSocket route key
+/// that an HTTP event must never reach (only a connect event is decided as one).
+fn is_http_route_key(key: &str) -> bool {
+    key.contains(' ')
 }
 
 /// `verb` in upper case, borrowed when it already is (as API Gateway sends it).

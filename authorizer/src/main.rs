@@ -118,10 +118,13 @@ fn unauthorized() -> Diagnostic {
     }
 }
 
+/// One response line per input line. Lines are read as bytes, not text: a line that is
+/// not UTF-8 is answered like any other bad event (`{"error":"Unauthorized"}`, with the
+/// reason under `--explain`), and the lines after it are still read.
 async fn serve_stdin(authorizer: &Authorizer, explain: bool) -> ExitCode {
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for line in stdin.lock().lines() {
+    for line in stdin.lock().split(b'\n') {
         let line = match line {
             Ok(l) => l,
             Err(e) => {
@@ -129,10 +132,10 @@ async fn serve_stdin(authorizer: &Authorizer, explain: bool) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        if line.trim().is_empty() {
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let outcome = authorizer.handle(line.as_bytes()).await;
+        let outcome = authorizer.handle(&line).await;
         let mut value: serde_json::Value = match &outcome {
             Outcome::Unauthorized { .. } => serde_json::json!({"error": "Unauthorized"}),
             Outcome::Failed { .. } => serde_json::json!({"error": "DecisionUnavailable"}),

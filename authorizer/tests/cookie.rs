@@ -70,12 +70,22 @@ struct Setup {
 }
 
 fn setup(sources: &str) -> Setup {
+    setup_with(sources, &[])
+}
+
+/// The app's origins for the CSRF tests: `FRONTEND_URL` and one more.
+const APP: &str = "https://app.example.com";
+const OTHER_APP: &str = "https://admin.example.com";
+
+fn setup_with(sources: &str, extra: &[(&str, &str)]) -> Setup {
     let store = Arc::new(Counting::default());
-    let config = common::config(&[
+    let mut vars = vec![
         ("IDENTITY_SOURCES", sources),
         ("SESSION_SECRET", SECRET),
         ("SESSION_HTTPS_ONLY", "true"),
-    ]);
+    ];
+    vars.extend_from_slice(extra);
+    let config = common::config(&vars);
     let engine = l42_cedar::Engine::from_sources(
         common::GOLDEN_SCHEMA,
         &[(
@@ -268,4 +278,163 @@ fn the_cookie_source_needs_a_store() {
     let engine = l42_cedar::Engine::embedded().unwrap();
     let e = Authorizer::new(config, engine).unwrap_err();
     assert!(e.to_string().contains("session store"), "{e}");
+}
+
+/// A REST REQUEST event for `method path` (resource `/my/path`-style, as declared) with
+/// these headers.
+fn rest_call(method: &str, path: &str, headers: Value) -> Value {
+    json!({
+        "type": "REQUEST",
+        "methodArn": format!("arn:aws:execute-api:us-east-1:123456789012:api/prod/{method}{path}"),
+        "resource": path, "path": path, "httpMethod": method,
+        "headers": headers,
+        "requestContext": {"identity": {"sourceIp": "203.0.113.7"}},
+    })
+}
+
+/// The same request as HTTP API payload 1.0 and 2.0 events (2.0: the cookie in `cookies`,
+/// repeated headers joined with `,` as API Gateway joins them).
+fn http_calls(method: &str, path: &str, cookie: &str, headers: Value) -> [Value; 2] {
+    let mut v1 = rest_call(method, path, headers.clone());
+    v1["version"] = json!("1.0");
+    v1["headers"]["Cookie"] = json!(cookie);
+    v1["requestContext"]["routeKey"] = json!(format!("{method} {path}"));
+    let v2 = json!({
+        "version": "2.0", "type": "REQUEST",
+        "routeArn": format!("arn:aws:execute-api:us-east-1:123456789012:api/prod/{method}{path}"),
+        "routeKey": format!("{method} {path}"), "rawPath": path,
+        "cookies": [cookie], "headers": headers,
+        "requestContext": {"http": {"method": method, "path": path, "sourceIp": "203.0.113.7"}},
+    });
+    [v1, v2]
+}
+
+fn csrf_denied(o: &Outcome) -> bool {
+    matches!(o, Outcome::Respond { allowed: false, .. }) && stage(o) == "csrf"
+}
+
+/// Finding: with the cookie as the credential, `POST` from another page of the same site
+/// (a sibling subdomain, another port: SameSite=Lax does not stop those) succeeded with
+/// nothing but the cookie and `Content-Type: text/plain`. Each state-changing method now
+/// needs `X-L42-CSRF: 1` or an allowed `Origin`, in every event kind that carries headers.
+#[test]
+fn a_cookie_authenticated_write_without_csrf_proof_is_denied() {
+    let s = setup_with(
+        "cookie,header",
+        &[
+            ("FRONTEND_URL", APP),
+            ("CALLBACK_ALLOWED_ORIGINS", OTHER_APP),
+        ],
+    );
+    let (_, value) = s.session(&["readers", "admins"], 3600);
+    let cookie = format!("{NAME}={value}");
+    // The attack: a form or fetch from a sibling page, the cookie riding along.
+    for (method, path) in [("POST", "/my/path"), ("DELETE", "/request")] {
+        for headers in [
+            json!({"Cookie": cookie, "Content-Type": "text/plain"}),
+            json!({"Cookie": cookie, "Origin": "https://evil.example.com"}),
+            json!({"Cookie": cookie, "Origin": "null"}),
+            json!({"Cookie": cookie, "Origin": "https://app.example.com.evil.example"}),
+            json!({"Cookie": cookie, "Origin": "http://app.example.com"}),
+            json!({"Cookie": cookie, "Origin": "https://app.example.com/"}),
+            json!({"Cookie": cookie, "Origin": "https://app.example.com:8443"}),
+            json!({"Cookie": cookie, "X-L42-CSRF": "0"}),
+            json!({"Cookie": cookie, "X-L42-CSRF": "true"}),
+            json!({"Cookie": cookie, "X-L42-CSRF": "1,1"}),
+            json!({"Cookie": cookie, "X-L42-CSRF": ""}),
+            json!({"Cookie": cookie, "X-L42-CSRF-X": "1"}),
+            json!({"Cookie": cookie, "X-L42-CSRF": "0", "x-l42-csrf": "1"}),
+            json!({"Cookie": cookie, "Origin": APP, "origin": "https://evil.example.com"}),
+        ] {
+            let out = s.handle(&rest_call(method, path, headers.clone()));
+            assert!(csrf_denied(&out), "{method} {path} {headers}: {out:?}");
+            for ev in http_calls(method, path, &cookie, headers.clone()) {
+                let out = s.handle(&ev);
+                assert!(csrf_denied(&out), "{method} {path} {headers} {ev}: {out:?}");
+            }
+        }
+        // The proofs: the header (any case of its name), or an allowed Origin.
+        for headers in [
+            json!({"Cookie": cookie, "X-L42-CSRF": "1"}),
+            json!({"Cookie": cookie, "x-l42-csrf": "1"}),
+            json!({"Cookie": cookie, "Origin": APP}),
+            json!({"Cookie": cookie, "origin": OTHER_APP}),
+        ] {
+            let out = s.handle(&rest_call(method, path, headers.clone()));
+            assert!(allowed(&out), "{method} {path} {headers}: {out:?}");
+            for ev in http_calls(method, path, &cookie, headers.clone()) {
+                assert!(allowed(&s.handle(&ev)), "{method} {path} {ev}");
+            }
+        }
+    }
+    // The deny names the caller and the route, like any other 403.
+    let out = s.handle(&rest_call("POST", "/my/path", json!({"Cookie": cookie})));
+    assert_eq!(out.explain().sub.as_deref(), Some("cookie-user"));
+    // Safe methods need no proof.
+    for method in ["GET", "HEAD", "OPTIONS"] {
+        let out = s.handle(&rest_call(method, "/request", json!({"Cookie": cookie})));
+        assert!(!csrf_denied(&out), "{method}: {out:?}");
+    }
+    // A method API Gateway spells otherwise is no safe method.
+    let out = s.handle(&rest_call("get", "/request", json!({"Cookie": cookie})));
+    assert!(allowed(&out), "`get` is upper-cased to GET: {out:?}");
+    // The bearer path is unchanged: a page holding the token is the app.
+    let bearer = format!("Bearer {}", common::token("bearer-user", &["readers"]));
+    let out = s.handle(&rest_call(
+        "POST",
+        "/my/path",
+        json!({"Authorization": bearer, "Content-Type": "text/plain"}),
+    ));
+    assert!(allowed(&out), "{out:?}");
+}
+
+/// Without `FRONTEND_URL` the authorizer trusts no origin (it has no default, unlike the
+/// token handler's local one): only the header proves a write.
+#[test]
+fn without_app_origins_only_the_header_proves_a_cookie_write() {
+    let s = setup("cookie");
+    let (_, value) = s.session(&["readers"], 3600);
+    let cookie = format!("{NAME}={value}");
+    for origin in [APP, "http://localhost:3000"] {
+        let out = s.handle(&rest_call(
+            "POST",
+            "/my/path",
+            json!({"Cookie": cookie, "Origin": origin}),
+        ));
+        assert!(csrf_denied(&out), "{origin}: {out:?}");
+    }
+    let out = s.handle(&rest_call(
+        "POST",
+        "/my/path",
+        json!({"Cookie": cookie, "X-L42-CSRF": "1"}),
+    ));
+    assert!(allowed(&out), "{out:?}");
+}
+
+/// A WebSocket handshake carries the cookie too and a page cannot add headers to it, so a
+/// cookie-authenticated `$connect` needs an allowed `Origin` (which browsers always send
+/// on a handshake): a sibling page cannot open a socket as its visitor.
+#[test]
+fn a_cookie_authenticated_websocket_connect_needs_an_allowed_origin() {
+    let s = setup_with("cookie", &[("FRONTEND_URL", APP)]);
+    let (_, value) = s.session(&["readers"], 3600);
+    let connect = |headers: Value| {
+        json!({
+            "type": "REQUEST",
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:api/prod/$connect",
+            "headers": headers,
+            "requestContext": {"eventType": "CONNECT", "routeKey": "$connect",
+                               "identity": {"sourceIp": "203.0.113.7"}},
+        })
+    };
+    let cookie = format!("{NAME}={value}");
+    for headers in [
+        json!({"Cookie": cookie}),
+        json!({"Cookie": cookie, "Origin": "https://evil.example.com"}),
+    ] {
+        let out = s.handle(&connect(headers.clone()));
+        assert!(csrf_denied(&out), "{headers}: {out:?}");
+    }
+    let out = s.handle(&connect(json!({"Cookie": cookie, "Origin": APP})));
+    assert!(allowed(&out), "{out:?}");
 }

@@ -347,6 +347,16 @@ fn bad_configuration_fails_start_up_with_one_line_naming_the_variable() {
 /// Runs `l42-authorizer --stdin [args]` over `input` lines with the embedded example
 /// policies; the output lines.
 fn stdin_mode(args: &[&str], input: &[String]) -> Vec<String> {
+    let mut bytes = Vec::new();
+    for line in input {
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+    }
+    stdin_bytes(args, &bytes)
+}
+
+/// Runs `l42-authorizer --stdin [args]` over `input` as given; the output lines.
+fn stdin_bytes(args: &[&str], input: &[u8]) -> Vec<String> {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_l42-authorizer"))
         .arg("--stdin")
@@ -361,12 +371,7 @@ fn stdin_mode(args: &[&str], input: &[String]) -> Vec<String> {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        for line in input {
-            writeln!(stdin, "{line}").unwrap();
-        }
-    }
+    child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout)
@@ -443,5 +448,34 @@ fn stdin_mode_answers_one_line_per_event() {
     assert_eq!(
         forbidden["explain"]["policies"],
         json!(["read-only-scope-no-writes"])
+    );
+}
+
+/// A line that is not UTF-8 is one bad event: answered with `Unauthorized` (the reason
+/// under `--explain`), and the lines after it are still answered (the local mode once
+/// stopped reading there, silently dropping every later event).
+#[test]
+fn stdin_mode_answers_a_line_that_is_not_utf8_and_reads_on() {
+    let user = common::token("u-1", &["users"]);
+    let mut input = Vec::new();
+    input.extend_from_slice(b"{\"type\":\"TOKEN\",\"methodArn\":\"caf\xe9\"}\n");
+    input.extend_from_slice(b"\xff\xfe\n");
+    input.extend_from_slice(token_event(&user, "GET/orders").as_bytes());
+    input.extend_from_slice(b"\r\n");
+    let plain = stdin_bytes(&[], &input);
+    assert_eq!(plain.len(), 3, "{plain:?}");
+    assert_eq!(plain[0], r#"{"error":"Unauthorized"}"#);
+    assert_eq!(plain[1], r#"{"error":"Unauthorized"}"#);
+    let allowed: Value = serde_json::from_str(&plain[2]).unwrap();
+    assert_eq!(effect_on(&allowed, &arn("GET/orders")), "Allow");
+    let explained = stdin_bytes(&["--explain"], &input);
+    let first: Value = serde_json::from_str(&explained[0]).unwrap();
+    assert_eq!(first["explain"]["stage"], "event");
+    assert!(
+        first["explain"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not UTF-8 at byte 32"),
+        "{first}"
     );
 }

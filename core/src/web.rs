@@ -1,5 +1,7 @@
-//! What the HTTP-facing binaries (token handler, refresh) share: the web origins they
-//! compare a request's `Origin` with, and the path prefix their endpoints live under.
+//! What the HTTP-facing binaries (token handler, refresh, and the authorizer's cookie
+//! source) share: the web origins they compare a request's `Origin` with, the CSRF
+//! proof a state-changing cookie-authenticated request must carry, and the path prefix
+//! the token handler's endpoints live under.
 
 use std::fmt;
 
@@ -7,6 +9,55 @@ use crate::ConfigError;
 
 /// The default path prefix of the token handler's and refresh's endpoints.
 pub const DEFAULT_AUTH_PATH_PREFIX: &str = "/auth";
+
+/// The custom header that proves a state-changing request came from a page the app's
+/// origin allow-list trusts (lower-case, as HTTP/2 and `http` spell it): a cross-site
+/// form or `<img>` cannot set it, and a cross-origin `fetch` that sets it needs a CORS
+/// preflight, which only listed origins pass.
+pub const CSRF_HEADER: &str = "x-l42-csrf";
+
+/// The one accepted value of [`CSRF_HEADER`].
+pub const CSRF_VALUE: &str = "1";
+
+/// Whether `method` is safe (RFC 9110 §9.2.1: `GET`, `HEAD`, `OPTIONS`), so that it needs
+/// no CSRF proof. Methods are case-sensitive: `get` is not `GET`.
+pub fn is_safe_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
+/// Whether the values of a request's [`CSRF_HEADER`] prove it: exactly one value, exactly
+/// [`CSRF_VALUE`].
+pub fn csrf_header_proves<'a>(mut values: impl Iterator<Item = &'a [u8]>) -> bool {
+    matches!((values.next(), values.next()), (Some(v), None) if v == CSRF_VALUE.as_bytes())
+}
+
+/// The app's origins: `FRONTEND_URL` (else `default_frontend`, if any) then every entry
+/// of the comma-separated `CALLBACK_ALLOWED_ORIGINS`, normalised, without duplicates.
+/// A bad entry is an error naming its variable.
+pub fn app_origins(
+    lookup: impl Fn(&str) -> Option<String>,
+    default_frontend: Option<&str>,
+) -> Result<Vec<Origin>, ConfigError> {
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let parse =
+        |var: &'static str, value: &str| Origin::parse(value).map_err(|m| ConfigError::new(var, m));
+    let mut origins = Vec::new();
+    if let Some(front) = get("FRONTEND_URL").or_else(|| default_frontend.map(str::to_owned)) {
+        origins.push(parse("FRONTEND_URL", &front)?);
+    }
+    for item in get("CALLBACK_ALLOWED_ORIGINS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let o = parse("CALLBACK_ALLOWED_ORIGINS", item)?;
+        if !origins.contains(&o) {
+            origins.push(o);
+        }
+    }
+    Ok(origins)
+}
 
 /// A web origin, `scheme://host[:port]`, normalised: lower-case, default port dropped,
 /// no trailing slash. Compared byte for byte with a request's `Origin` header.
@@ -172,6 +223,71 @@ mod tests {
             "*",
         ] {
             assert!(Origin::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn csrf_proof_is_exactly_one_header_of_value_1() {
+        let proves = |v: &[&str]| csrf_header_proves(v.iter().map(|s| s.as_bytes()));
+        assert!(proves(&["1"]));
+        for bad in [
+            &[][..],
+            &["0"],
+            &["1 "],
+            &["true"],
+            &["1", "1"],
+            &["1,1"],
+            &[""],
+        ] {
+            assert!(!proves(bad), "{bad:?}");
+        }
+        for safe in ["GET", "HEAD", "OPTIONS"] {
+            assert!(is_safe_method(safe));
+        }
+        for unsafe_method in [
+            "POST", "PUT", "PATCH", "DELETE", "get", "", "$connect", "ANY",
+        ] {
+            assert!(!is_safe_method(unsafe_method), "{unsafe_method}");
+        }
+    }
+
+    #[test]
+    fn app_origins_read_both_variables_in_order() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let got = app_origins(
+            vars(&[
+                ("FRONTEND_URL", "HTTPS://App.Example.com:443/"),
+                (
+                    "CALLBACK_ALLOWED_ORIGINS",
+                    " https://b.example.com, https://app.example.com ,,",
+                ),
+            ]),
+            None,
+        )
+        .unwrap();
+        let got: Vec<&str> = got.iter().map(Origin::as_str).collect();
+        assert_eq!(got, ["https://app.example.com", "https://b.example.com"]);
+        assert!(app_origins(vars(&[]), None).unwrap().is_empty());
+        assert_eq!(
+            app_origins(vars(&[]), Some("http://localhost:3000")).unwrap()[0].as_str(),
+            "http://localhost:3000"
+        );
+        for (pairs, var) in [
+            (&[("FRONTEND_URL", "app.example.com")][..], "FRONTEND_URL"),
+            (
+                &[("CALLBACK_ALLOWED_ORIGINS", "https://a.example.com/path")][..],
+                "CALLBACK_ALLOWED_ORIGINS",
+            ),
+        ] {
+            let pairs: &'static [(&str, &str)] = Box::leak(pairs.to_vec().into_boxed_slice());
+            assert_eq!(app_origins(vars(pairs), None).unwrap_err().var, var);
         }
     }
 

@@ -109,7 +109,9 @@ async function send(route, mode) {
     const token = await accessToken();
     if (token) headers.Authorization = `Bearer ${token}`;
   } else {
-    // Only the session cookie identifies the caller.
+    // Only the session cookie identifies the caller. A POST needs a CSRF proof then:
+    // here the browser's own `Origin` header (the stack's origin is allow-listed); a page
+    // may send `X-L42-CSRF: 1` instead.
     init.credentials = 'same-origin';
   }
   if (method === 'POST') {

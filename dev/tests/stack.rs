@@ -133,7 +133,9 @@ async fn api(
         format!("{}/api{path}", stack.url()),
     );
     if let Some(c) = cookie {
-        r = r.header(COOKIE, c);
+        // What the app's pages send with a cookie-authenticated call (the CSRF proof;
+        // `cookie_writes_need_csrf_proof` tries without it).
+        r = r.header(COOKIE, c).header("x-l42-csrf", "1");
     }
     if let Some(t) = bearer {
         r = r.bearer_auth(t);
@@ -158,6 +160,43 @@ fn expected(username: &str) -> [StatusCode; 5] {
         "editor" => [ok, ok, ok, no, no],
         _ => [ok, ok, no, no, no],
     }
+}
+
+/// Through the gateway emulation, as through API Gateway: a `POST` with only the session
+/// cookie (a same-site page's form or `fetch` with `Content-Type: text/plain`) is denied;
+/// the app's own `Origin` or the `X-L42-CSRF` header proves it, and `GET` needs neither.
+async fn cookie_writes_need_csrf_proof(stack: &RunningStack, cookie: &str) {
+    let call = |method: &str, origin: Option<&str>| {
+        let mut r = client()
+            .request(
+                method.parse().unwrap(),
+                format!("{}/api/orders", stack.url()),
+            )
+            .header(COOKIE, cookie)
+            .header("content-type", "text/plain")
+            .body("{}");
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    for origin in [None, Some("http://evil.localhost:8042"), Some("null")] {
+        let r = call("POST", origin).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{origin:?}");
+    }
+    let own = stack.url().trim_end_matches('/').to_string();
+    let r = call("GET", None).await.unwrap();
+    assert_ne!(r.status(), StatusCode::FORBIDDEN, "GET needs no proof");
+    let r = call("GET", Some("http://evil.localhost:8042"))
+        .await
+        .unwrap();
+    assert_ne!(r.status(), StatusCode::FORBIDDEN, "GET needs no proof");
+    let r = call("POST", Some(&own)).await.unwrap();
+    assert_ne!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "{own} is the app's origin"
+    );
 }
 
 /// Every user, with the session cookie and with a minted Bearer token, and the backend
@@ -185,6 +224,9 @@ async fn exercise(stack: &RunningStack) {
                     assert_eq!(body, serde_json::json!({"message": "Forbidden"}));
                 }
             }
+        }
+        if username == "admin" {
+            cookie_writes_need_csrf_proof(stack, &cookie).await;
         }
         // The session gate lets the cookie through to the protected page.
         let r = client()

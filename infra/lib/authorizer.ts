@@ -36,6 +36,13 @@ export interface L42SessionAccess {
   readonly previousSecret?: secretsmanager.ISecret;
   /** The cookie's `Domain` (the cookie is then `__Secure-l42_session`). */
   readonly cookieDomain?: string;
+  /**
+   * The app's origins (`https://app.example.com`): a state-changing request authenticated by
+   * the cookie whose `Origin` is one of them needs no `X-L42-CSRF: 1` header
+   * (`FRONTEND_URL` and `CALLBACK_ALLOWED_ORIGINS`, as the token handler's).
+   * @default none: such requests must carry the header
+   */
+  readonly appOrigins?: string[];
 }
 
 /** Properties of {@link L42Authorizer}. */
@@ -115,7 +122,10 @@ const POOL_ID = /^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/;
  *   over- nor under-grants. The identity source is therefore the token's location only.
  * - HTTP APIs with simple responses: `isAuthorized` carries no route list, so
  *   `$context.routeKey` is added to the identity sources whenever the TTL is above 0.
- * - The `cookie` source: a cached result would outlive a logout, so the TTL defaults to 0.
+ * - The `cookie` source: the TTL is 0 (a TTL above 0 is refused). A cached result would
+ *   outlive a logout, and the CSRF proof a cookie-authenticated write needs (the
+ *   `X-L42-CSRF` header or an allowed `Origin`) is not part of the cache key, so a cached
+ *   Allow would be reused for a request without it.
  * - Policies that read request context (`policiesReadRequestContext`): the decision
  *   depends on more than the token and the route, so every TTL is 0 (a TTL above 0 is
  *   refused).
@@ -155,6 +165,11 @@ export class L42Authorizer extends Construct {
     }
     const mustNotCache = cookie || props.policiesReadRequestContext === true || sources.length > 1;
     if (props.resultsCacheTtl && props.resultsCacheTtl.toSeconds() > 0) {
+      if (cookie) {
+        throw new Error(
+          'l42: the cookie identity source cannot be cached (a cached result skips the CSRF check and outlives a logout): resultsCacheTtl must be 0',
+        );
+      }
       if (props.policiesReadRequestContext) {
         throw new Error('l42: policies that read request context cannot be cached: resultsCacheTtl must be 0');
       }
@@ -193,6 +208,11 @@ export class L42Authorizer extends Construct {
       }
       environment.SESSION_HTTPS_ONLY = 'true';
       if (props.session.cookieDomain) environment.COOKIE_DOMAIN = props.session.cookieDomain;
+      const origins = props.session.appOrigins ?? [];
+      if (origins.length > 0) {
+        environment.FRONTEND_URL = origins[0];
+        if (origins.length > 1) environment.CALLBACK_ALLOWED_ORIGINS = origins.slice(1).join(',');
+      }
       environment.DYNAMODB_TABLE = props.session.table.tableName;
     }
     Object.assign(environment, props.environment ?? {});

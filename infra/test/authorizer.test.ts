@@ -110,7 +110,7 @@ test('the cookie source: GetItem on the session table and GetSecretValue on the 
   const auth = new L42Authorizer(stack, 'Auth', {
     ...base,
     identitySources: ['cookie', 'header'],
-    session: { table, secret, cookieDomain: 'example.com' },
+    session: { table, secret, cookieDomain: 'example.com', appOrigins: ['https://app.example.com', 'https://www.example.com'] },
   });
   const api = new apigateway.RestApi(stack, 'Rest');
   api.root.addMethod('GET', new apigateway.MockIntegration(), { authorizer: auth.attachToRestApi(api, { type: 'REQUEST' }) });
@@ -122,6 +122,8 @@ test('the cookie source: GetItem on the session table and GetSecretValue on the 
   assert.deepEqual(env.DYNAMODB_TABLE, { Ref: idOf(t, 'AWS::DynamoDB::Table', 'Sessions') });
   assert.equal(env.SESSION_HTTPS_ONLY, 'true');
   assert.equal(env.COOKIE_DOMAIN, 'example.com');
+  assert.equal(env.FRONTEND_URL, 'https://app.example.com');
+  assert.equal(env.CALLBACK_ALLOWED_ORIGINS, 'https://www.example.com');
   const st = functionStatements(t, idOf(t, 'AWS::Lambda::Function', 'AuthFunction'));
   assert.equal(st.length, 2);
   assert.deepEqual(actions(st[0]), ['dynamodb:GetItem']);
@@ -130,6 +132,19 @@ test('the cookie source: GetItem on the session table and GetSecretValue on the 
   assert.deepEqual(st[1].Resource, { Ref: idOf(t, 'AWS::SecretsManager::Secret', 'Secret') });
   assert.equal(only(t, 'AWS::ApiGateway::Authorizer').props.AuthorizerResultTtlInSeconds, 0);
   assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, identitySources: ['cookie'] }), /needs session/);
+  // Caching the cookie source would skip the CSRF check for a cached Allow: refused.
+  const cached = newStack();
+  const session = {
+    table: new dynamodb.Table(cached, 'T', { partitionKey: { name: 'session_id', type: dynamodb.AttributeType.STRING } }),
+    secret: new secretsmanager.Secret(cached, 'S'),
+  };
+  assert.throws(
+    () => new L42Authorizer(cached, 'A', { ...base, identitySources: ['cookie'], session, resultsCacheTtl: Duration.minutes(5) }),
+    /cookie identity source cannot be cached/,
+  );
+  // Without appOrigins no origin is trusted: the function gets neither variable.
+  const plain = new L42Authorizer(cached, 'B', { ...base, identitySources: ['cookie'], session });
+  assert.equal(plain.resultsCacheTtl.toSeconds(), 0);
 });
 
 test('HTTP API, simple responses: payload 2.0, $context.routeKey in the cache key, HTTP_API_RESPONSE=simple', () => {

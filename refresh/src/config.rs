@@ -92,24 +92,7 @@ impl Config {
         let cookies = SessionCookies::from_lookup(&lookup)?;
         let refresh = RefreshOptions::from_lookup(&lookup, oauth.timeout)?;
         let auth_path_prefix = auth_path_prefix(get("AUTH_PATH_PREFIX").as_deref())?;
-        let origin = |var: &'static str, value: &str| {
-            Origin::parse(value).map_err(|m| ConfigError::new(var, m))
-        };
-        let mut origins = vec![origin(
-            "FRONTEND_URL",
-            &get("FRONTEND_URL").unwrap_or_else(|| DEFAULT_FRONTEND_URL.to_owned()),
-        )?];
-        for item in get("CALLBACK_ALLOWED_ORIGINS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let o = origin("CALLBACK_ALLOWED_ORIGINS", item)?;
-            if !origins.contains(&o) {
-                origins.push(o);
-            }
-        }
+        let origins = l42_core::web::app_origins(&lookup, Some(DEFAULT_FRONTEND_URL))?;
         let port = match get("PORT") {
             None => DEFAULT_PORT,
             Some(p) => p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| {

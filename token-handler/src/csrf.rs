@@ -13,22 +13,15 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 
-/// The header's name (lower-case, as HTTP/2 and `http` spell it).
-pub const CSRF_HEADER: &str = "x-l42-csrf";
+pub use l42_core::web::{CSRF_HEADER, CSRF_VALUE};
 
-/// The one accepted value.
-pub const CSRF_VALUE: &str = "1";
-
-/// Whether `request` passes the check.
+/// Whether `request` passes the check (the rule of [`l42_core::web::csrf_header_proves`],
+/// which the authorizer's cookie source applies too).
 pub fn passes(method: &Method, headers: &axum::http::HeaderMap) -> bool {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return true;
-    }
-    let mut values = headers.get_all(CSRF_HEADER).iter();
-    matches!(
-        (values.next(), values.next()),
-        (Some(v), None) if v.as_bytes() == CSRF_VALUE.as_bytes()
-    )
+    l42_core::web::is_safe_method(method.as_str())
+        || l42_core::web::csrf_header_proves(
+            headers.get_all(CSRF_HEADER).iter().map(|v| v.as_bytes()),
+        )
 }
 
 /// The middleware (`axum::middleware::from_fn(csrf::check)`).
