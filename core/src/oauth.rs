@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `COGNITO_DOMAIN` | required; the hosted UI domain: a bare name (`auth.example.com`, `myapp.auth.us-east-1.amazoncognito.com`) means `https://`; or a full URL, `https://…`, or plain `http://` on loopback only (the dev identity provider) |
 //! | `COGNITO_CLIENT_ID` | required; the app client (the first, when the verifier's list names several) |
-//! | `COGNITO_CLIENT_SECRET` | optional; sent by HTTP Basic when set (confidential client) |
+//! | `COGNITO_CLIENT_SECRET` | optional; sent by HTTP Basic when set (confidential client; id and secret form-encoded first, RFC 6749 §2.3.1) |
 //! | `COGNITO_HTTP_TIMEOUT_MS` | timeout of one call to Cognito, connection included (default 5000, at most 60000) |
 //!
 //! # Errors decide the session's fate
@@ -511,7 +511,7 @@ impl CognitoClient {
             .header("accept", "application/json")
             .body(body);
         if let Some(secret) = &self.config.client_secret {
-            let credentials = STANDARD.encode(format!("{}:{secret}", self.config.client_id));
+            let credentials = basic_credentials(&self.config.client_id, secret);
             let mut value = reqwest::header::HeaderValue::from_str(&format!("Basic {credentials}"))
                 .map_err(|_| OAuthError::Malformed("client credentials are not a header".into()))?;
             value.set_sensitive(true);
@@ -538,6 +538,14 @@ impl CognitoClient {
             Err(classify(status, &bytes))
         }
     }
+}
+
+/// The `client_secret_basic` credentials: RFC 6749 §2.3.1 form-encodes the id and the
+/// secret before joining them with `:`, so a `:` or `%` in a secret survives the server's
+/// decoding. (Cognito's ids and secrets are letters and digits, which encoding leaves alone.)
+fn basic_credentials(client_id: &str, secret: &str) -> String {
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    STANDARD.encode(format!("{}:{}", encode(client_id), encode(secret)))
 }
 
 fn too_large(status: u16) -> OAuthError {
@@ -753,5 +761,59 @@ mod tests {
         };
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("eyJ"), "{dbg}");
+    }
+
+    /// RFC 6749 §2.3.1: the id and the secret are each form-encoded, then joined with `:`
+    /// and base64-encoded; a server that decodes them (as the RFC asks) sees the real secret.
+    #[tokio::test]
+    async fn the_basic_credentials_are_form_encoded() {
+        use std::io::{BufRead as _, BufReader, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // One request: its Authorization header, answered with invalid_grant.
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut authorization = None;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("authorization")
+                {
+                    authorization = Some(value.trim().to_string());
+                }
+            }
+            let body = r#"{"error":"invalid_grant"}"#;
+            write!(
+                &stream,
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            authorization
+        });
+        let secret = "a b+c:d%e/\u{e9}";
+        let client = CognitoClient::new(
+            OAuthConfig::new(
+                &format!("http://127.0.0.1:{port}"),
+                "client-a",
+                Some(secret),
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            client.refresh("r").await.unwrap_err(),
+            OAuthError::InvalidGrant
+        );
+        let header = server.join().unwrap().expect("an Authorization header");
+        let credentials = header.strip_prefix("Basic ").unwrap();
+        let user_pass = String::from_utf8(STANDARD.decode(credentials).unwrap()).unwrap();
+        assert_eq!(user_pass, "client-a:a+b%2Bc%3Ad%25e%2F%C3%A9");
     }
 }

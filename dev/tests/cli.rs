@@ -130,6 +130,7 @@ async fn idp_with_a_users_file_issuer_and_pool() {
     assert_eq!(conf["issuer"], "http://127.0.0.1:1/eu-west-1_Other");
     let tokens: Value = reqwest::Client::new()
         .post(format!("{url}/_dev/mint"))
+        .header("content-type", "application/json")
         .body(r#"{"username":"zed","client_id":"c1"}"#)
         .send()
         .await

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use l42_core::{TokenUse, Verifier};
-use l42_dev::idp::{IdpConfig, RunningIdp};
+use l42_dev::idp::{Directory, IdpConfig, RunningIdp};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -709,6 +709,124 @@ async fn token_refusals_with_cognito_errors() {
         400,
         "invalid_request",
     );
+}
+
+/// RFC 6749 §2.3.1: a client form-encodes its id and its secret before joining them with
+/// `:` for HTTP Basic. A strict client may encode any byte (`-` as `%2D`); the provider must
+/// decode both parts, `+` as a space, and refuse a broken encoding as `invalid_client`.
+#[tokio::test]
+async fn basic_credentials_are_form_decoded() {
+    let idp = start().await;
+    let base = idp.base_url();
+    let refresh_token = |idp: &RunningIdp| {
+        idp.mint("admin", CONFIDENTIAL)
+            .unwrap()
+            .refresh_token
+            .unwrap()
+    };
+    for user_pass in [
+        // A strict client: every `-` encoded.
+        "l42%2Ddev%2Dconfidential:l42%2Ddev%2Dsecret",
+        // Any byte may be encoded, in either case of hex.
+        "%6c%342-dev-confidential:l42-dev-s%65%63ret",
+        // Encoding changes nothing for these bytes: today's clients keep working.
+        "l42-dev-confidential:l42-dev-secret",
+    ] {
+        let r = refresh_token(&idp);
+        let got = refresh(base, Auth::BasicUserPass(user_pass), &r).await;
+        assert_eq!(got.0, StatusCode::OK, "{user_pass}: {}", got.1);
+    }
+    // The form's client_id is compared with the decoded id.
+    let r = refresh_token(&idp);
+    let got = post_form(
+        base,
+        "/oauth2/token",
+        Auth::BasicUserPass("l42%2Ddev%2Dconfidential:l42-dev-secret"),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r),
+            ("client_id", CONFIDENTIAL),
+        ],
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+    // Revocation authenticates the same way.
+    let r = refresh_token(&idp);
+    let got = post_form(
+        base,
+        "/oauth2/revoke",
+        Auth::BasicUserPass("l42%2Ddev%2Dconfidential:l42%2Ddev%2Dsecret"),
+        &[("token", &r)],
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+
+    // A broken encoding is the client's error, explained, whatever the rest says.
+    let r = refresh_token(&idp);
+    for user_pass in [
+        "l42-dev-confidential:l42-dev-secret%zz",
+        "l42-dev-confidential:l42-dev-secret%",
+        "l42-dev-confidential:l42-dev-secret%2",
+        "l42-dev-confidential:l42-dev-secret%%32",
+        "l42%ZZdev-confidential:l42-dev-secret",
+        "l42-dev-confidential%:l42-dev-secret",
+        // Decodes to bytes that are not UTF-8.
+        "l42-dev-confidential:%FF%FE",
+        "l42-dev-confidential%C3:l42-dev-secret",
+    ] {
+        let got = refresh(base, Auth::BasicUserPass(user_pass), &r).await;
+        assert_error(&got, 400, "invalid_client");
+        let why = got.1["error_description"].as_str().unwrap();
+        assert!(why.contains("form-encoded"), "{user_pass}: {why}");
+    }
+    let got = post_form(
+        base,
+        "/oauth2/revoke",
+        Auth::BasicUserPass("l42-dev-confidential:%zz"),
+        &[("token", &r)],
+    )
+    .await;
+    assert_error(&got, 401, "invalid_client");
+    // None of that used the token up.
+    assert_eq!(
+        refresh(base, Auth::Basic(CONFIDENTIAL, SECRET), &r).await.0,
+        StatusCode::OK
+    );
+
+    // A secret with bytes that encoding does change.
+    let odd = "a b+c:d%e/\u{e9}";
+    let idp = start_with(IdpConfig {
+        directory: Directory::from_json(&format!(
+            r#"{{"users": [{{"username": "admin", "password": "admin-password"}}],
+                "clients": [{{"client_id": "odd-secret", "client_secret": {},
+                             "callback_urls": ["{CALLBACK}"]}}]}}"#,
+            serde_json::Value::from(odd)
+        ))
+        .unwrap(),
+        ..test_config()
+    })
+    .await;
+    let base = idp.base_url();
+    let encoded: String = form_urlencoded::byte_serialize(odd.as_bytes()).collect();
+    assert_eq!(encoded, "a+b%2Bc%3Ad%25e%2F%C3%A9");
+    for (user_pass, ok) in [
+        (format!("odd-secret:{encoded}"), true),
+        ("odd%2Dsecret:a%20b%2bc%3ad%25e%2f%c3%a9".to_string(), true),
+        // Sent without encoding: `+` is a space, so the secret differs.
+        ("odd-secret:a b+c:d%25e/\u{e9}".to_string(), false),
+    ] {
+        let r = idp
+            .mint("admin", "odd-secret")
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        let got = refresh(base, Auth::BasicUserPass(&user_pass), &r).await;
+        if ok {
+            assert_eq!(got.0, StatusCode::OK, "{user_pass}: {}", got.1);
+        } else {
+            assert_error(&got, 400, "invalid_client");
+        }
+    }
 }
 
 #[tokio::test]

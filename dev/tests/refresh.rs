@@ -365,6 +365,7 @@ async fn minted_tokens_join_the_same_machinery() {
     // Over HTTP as well.
     let resp = http()
         .post(format!("{base}/_dev/mint"))
+        .header("content-type", "application/json")
         .body(r#"{"username":"user","client_id":"l42-dev-public"}"#)
         .send()
         .await

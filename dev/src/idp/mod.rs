@@ -185,6 +185,7 @@ impl Idp {
             keys: RwLock::new(keys),
             store: Mutex::new(Store::default()),
             base_url: format!("http://{local}"),
+            listen_ip: local.ip(),
             shutdown: stopped.clone(),
         });
         let app = routes::router(shared.clone());

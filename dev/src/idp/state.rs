@@ -1,6 +1,7 @@
 //! State shared by the handlers: settings, directory, keys, codes, refresh tokens.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -116,6 +117,8 @@ pub(crate) struct Shared {
     pub(crate) keys: RwLock<KeyRing>,
     pub(crate) store: Mutex<Store>,
     pub(crate) base_url: String,
+    /// The address the listener is bound to (a `Host` naming it is this machine).
+    pub(crate) listen_ip: IpAddr,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 

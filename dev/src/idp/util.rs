@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use thiserror::Error;
 
 use crate::DevError;
 
@@ -90,6 +91,45 @@ impl Params {
     }
 }
 
+/// Why a form-encoded value could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub(crate) enum FormDecodeError {
+    /// A `%` not followed by two hex digits.
+    #[error("a `%` is not followed by two hex digits")]
+    BadEscape,
+    /// The decoded bytes are not UTF-8.
+    #[error("the decoded bytes are not UTF-8")]
+    NotUtf8,
+}
+
+/// Decodes one `application/x-www-form-urlencoded` value strictly: `+` is a space, `%XX` a
+/// byte, and a broken `%` escape or bytes that are not UTF-8 are an error (unlike
+/// [`Params::parse`], which keeps a broken body as it is: there the parameter checks decide).
+pub(crate) fn form_decode_strict(s: &str) -> Result<String, FormDecodeError> {
+    fn hex_digit(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = bytes.next().and_then(hex_digit);
+                let lo = bytes.next().and_then(hex_digit);
+                match (hi, lo) {
+                    (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
+                    _ => return Err(FormDecodeError::BadEscape),
+                }
+            }
+            b => out.push(b),
+        }
+    }
+    String::from_utf8(out).map_err(|_| FormDecodeError::NotUtf8)
+}
+
 /// `base` with `pairs` appended to its query string (form-encoded).
 pub(crate) fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());
@@ -147,6 +187,33 @@ mod tests {
         assert!(p.get("d").is_some());
         assert!(p.is_repeated("a"));
         assert_eq!(p.first_repeated(), Some("a"));
+    }
+
+    #[test]
+    fn strict_form_decoding() {
+        for (encoded, decoded) in [
+            ("l42%2Ddev", "l42-dev"),
+            ("a+b%2bc%3A%25", "a b+c:%"),
+            ("%C3%a9", "\u{e9}"),
+            ("plain-_.*", "plain-_.*"),
+            ("", ""),
+        ] {
+            assert_eq!(form_decode_strict(encoded).unwrap(), decoded, "{encoded}");
+        }
+        for bad in ["%", "%2", "%zz", "%%32", "a%2g", "%+1"] {
+            assert_eq!(
+                form_decode_strict(bad),
+                Err(FormDecodeError::BadEscape),
+                "{bad}"
+            );
+        }
+        for bad in ["%FF", "%C3", "%C3%28"] {
+            assert_eq!(
+                form_decode_strict(bad),
+                Err(FormDecodeError::NotUtf8),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

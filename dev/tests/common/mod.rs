@@ -195,8 +195,12 @@ pub fn location(resp: &reqwest::Response) -> String {
 pub enum Auth<'a> {
     /// `client_id` in the form, no secret.
     Public(&'a str),
-    /// HTTP Basic `client_id:secret`.
+    /// HTTP Basic `client_id:secret` (as given: no form-encoding, which changes nothing for
+    /// ids and secrets of letters, digits, `-`, `_`, `.`, `*`).
     Basic(&'a str, &'a str),
+    /// HTTP Basic with this user-pass exactly (before base64), e.g. form-encoded parts
+    /// (RFC 6749 §2.3.1) or malformed ones.
+    BasicUserPass(&'a str),
     /// `client_id` and `client_secret` in the form.
     Post(&'a str, &'a str),
     /// Nothing.
@@ -219,6 +223,12 @@ pub async fn post_form(
             req = req.header(
                 "authorization",
                 format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))),
+            );
+        }
+        Auth::BasicUserPass(user_pass) => {
+            req = req.header(
+                "authorization",
+                format!("Basic {}", STANDARD.encode(user_pass)),
             );
         }
         Auth::Post(id, secret) => {

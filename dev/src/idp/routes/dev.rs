@@ -1,5 +1,7 @@
 //! `/_dev/*`: test controls (stats, faults, keys, clock, direct minting). Loopback only,
-//! like the rest of the provider; never part of Cognito.
+//! like the rest of the provider; never part of Cognito. A write needs a JSON content type
+//! or `X-L42-Dev: 1`, and every request a loopback `Host` (checked before these handlers
+//! run, in `guard`).
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@
 mod authorize;
 mod dev;
 mod discovery;
+mod guard;
 mod logout;
 mod revoke;
 mod token;
@@ -17,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
@@ -26,7 +28,7 @@ use super::directory::AppClient;
 use super::faults::{FaultEndpoint, FaultKind};
 use super::oauth::OAuthError;
 use super::state::Shared;
-use super::util::{Params, secrets_equal};
+use super::util::{Params, form_decode_strict, secrets_equal};
 
 /// Every route of the identity provider.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -71,6 +73,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_dev/mint", post(dev::mint))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        // Outermost: a refused host or cross-site write reaches no handler (see `guard`).
+        .layer(middleware::from_fn_with_state(shared.clone(), guard::guard))
         .with_state(shared)
 }
 
@@ -169,7 +173,17 @@ pub(crate) fn authenticate_client<'a>(
             let (id, secret) = decoded
                 .split_once(':')
                 .ok_or_else(|| invalid("Authorization header is not valid Basic credentials"))?;
-            Some((id.to_string(), secret.to_string()))
+            // RFC 6749 §2.3.1: each part was form-encoded before the join (so a strict
+            // client sends `-` as `%2D`, a space as `+`). Unencoded ids and secrets of
+            // letters, digits, `-`, `_`, `.`, `*` decode to themselves.
+            let decode = |part: &str, what: &str| {
+                form_decode_strict(part).map_err(|e| {
+                    invalid(&format!(
+                        "the Basic {what} is not form-encoded (RFC 6749 §2.3.1): {e}"
+                    ))
+                })
+            };
+            Some((decode(id, "client id")?, decode(secret, "client secret")?))
         }
     };
     let form_secret = params.get("client_secret");
