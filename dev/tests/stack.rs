@@ -79,6 +79,10 @@ async fn sign_in(stack: &RunningStack, username: &str) -> String {
     assert_eq!(r.status(), StatusCode::FOUND);
     let authorize = location(&r);
     assert!(authorize.starts_with(stack.idp().base_url()), "{authorize}");
+    // The login binding cookie: the browser brings it back to the callback.
+    let binding = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(binding.starts_with("__Host-l42_login="), "{binding}");
+    let binding = binding.split(';').next().unwrap().to_string();
     let callback = format!("{}/_auth/callback", stack.url());
     assert!(
         authorize
@@ -110,10 +114,25 @@ async fn sign_in(stack: &RunningStack, username: &str) -> String {
     assert_eq!(r.status(), StatusCode::FOUND);
     let back = location(&r);
     assert!(back.starts_with(&callback), "{back}");
+    // Without the binding (another browser opening this URL) nobody is signed in.
     let r = http.get(&back).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(location(&r).ends_with("/login?error=login_cookie_missing"));
+    let r = http
+        .get(&back)
+        .header(COOKIE, &binding)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), format!("{}/private/", stack.url()));
-    let set = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    let set = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("__Host-l42_session="))
+        .expect("the session cookie");
     assert!(set.starts_with("__Host-l42_session="), "{set}");
     for attribute in ["HttpOnly", "Secure", "Path=/"] {
         assert!(set.contains(attribute), "{set}");

@@ -14,6 +14,7 @@
 //! - [`secrets`]: secrets in moto's Secrets Manager (the session cookie's key).
 //! - [`idp`]: the dev identity provider (`l42-dev`) on a free loopback port, tokens minted
 //!   for its users, and a verifier for them.
+//! - [`browser`]: a cookie jar, for the cookies a browser carries between requests.
 //!
 //! A test that needs the emulator fails with a clear message when it is not running; it
 //! never skips.
@@ -33,6 +34,7 @@
 //! # }
 //! ```
 
+pub mod browser;
 pub mod cognito;
 pub mod dynamo;
 mod error;

@@ -236,22 +236,28 @@ fn a_cached_deny_keeps_the_callers_context_for_the_routes_it_allows() {
     let (body, _) = f.answer(&event("rest-token", &token, &delete));
     assert!(enforce(&body, &arn("GET", "/me")).is_some());
     assert!(enforce(&body, &arn("GET", "/orders")).is_none());
-    // A path holding IAM wildcards cannot be listed, nor can anything beside it: a bare
-    // Deny without context (it may refuse more while cached, never allow more).
+    // A path holding IAM wildcards is denied before any decision. Its Deny is a Deny like
+    // the others: the caller's routes beside it stay allowed from the cache, and the Deny
+    // of the wildcard ARN refuses (while cached) what it matches, even routes the caller
+    // may call: it may refuse more, never allow more.
     let token = f.token("user-11", &["users"], "openid");
     let star = ("GET", "/orders/*", "GET /orders/{id}", &[("id", "*")][..]);
     let (body, allowed) = f.answer(&event("rest-token", &token, &star));
     assert!(!allowed);
     let v: Value = serde_json::from_slice(&body).unwrap();
+    let statements = v["policyDocument"]["Statement"].as_array().unwrap();
     assert_eq!(
-        v["policyDocument"]["Statement"],
-        json!([{
+        statements.last().unwrap(),
+        &json!({
             "Action": "execute-api:Invoke",
             "Effect": "Deny",
             "Resource": [arn("GET", "/orders/*")],
-        }])
+        })
     );
-    assert!(v.get("context").is_none(), "{v}");
+    assert!(enforce(&body, &arn("GET", "/orders/*")).is_none());
+    assert!(enforce(&body, &arn("GET", "/orders/7")).is_none());
+    assert!(enforce(&body, &arn("GET", "/orders")).is_some());
+    assert!(enforce(&body, &arn("DELETE", "/orders/7")).is_none());
 }
 
 #[test]

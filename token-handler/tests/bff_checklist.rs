@@ -111,14 +111,23 @@ async fn s6_1_3_1_authorization_code_grant_with_pkce_s256() {
 #[tokio::test]
 async fn s6_1_3_1_state_is_server_side_single_use_and_bound_to_the_origin() {
     let stack = Stack::start(Options::default().var("CALLBACK_USE_ORIGIN", "true")).await;
-    // A state the server never issued.
+    // A state the server never issued, even with a valid binding for it (made here with
+    // the server's secret): there is no pending login.
     let forged = l42_core::oauth::random_state().unwrap();
+    let bound = format!(
+        "l42_login={}",
+        stack.sessions.cookies().keys.login_binding(&forged)
+    );
     let a = stack
-        .get(&format!("/auth/callback?code=abc&state={forged}"), None)
+        .get(
+            &format!("/auth/callback?code=abc&state={forged}"),
+            Some(&bound),
+        )
         .await;
     assert_eq!(a.callback_error(), "invalid_state");
 
     let authorize = stack.start_login().await;
+    let binding = stack.jar.cookie_header(None).unwrap();
     let callback = bff::sign_in(&stack.idp, &authorize, "user").await;
     let path = callback.strip_prefix(FRONTEND).unwrap();
     // The right state at another allowed origin.
@@ -139,20 +148,119 @@ async fn s6_1_3_1_state_is_server_side_single_use_and_bound_to_the_origin() {
             .unwrap()
             .starts_with(OTHER_ORIGIN)
     );
-    // The state was taken by that attempt: it is single use.
-    let again = stack.get(path, None).await;
+    // The state was taken by that attempt: it is single use, even replayed with its
+    // binding (which the attempt's answer removed from the browser).
+    assert!(SetCookie::parse(foreign.login_set_cookie().unwrap()).clears());
+    let again = stack.get(path, Some(&binding)).await;
     assert_eq!(again.callback_error(), "invalid_state");
 
     // A fresh login completes once, and not twice.
     let authorize = stack.start_login().await;
+    let binding = stack.jar.cookie_header(None).unwrap();
     let callback = bff::sign_in(&stack.idp, &authorize, "user").await;
     let path = callback.strip_prefix(FRONTEND).unwrap();
     let ok = stack.get(path, None).await;
     assert_eq!(ok.status, 303);
     stack.remember_current(&ok.cookie()).await;
     assert_eq!(
-        stack.get(path, None).await.callback_error(),
+        stack.get(path, Some(&binding)).await.callback_error(),
         "invalid_state"
+    );
+}
+
+/// 6.1.3.1 with RFC 9700 4.7 and RFC 6749 10.12 (login CSRF), the attack of the review:
+/// an attacker starts a login, signs in as themselves at the identity provider, and
+/// instead of following the callback URL gets a victim to open it. Before, the callback
+/// only checked that the state existed, so the victim's browser was signed in as the
+/// attacker (replacing the victim's own session). Now the state is bound to the browser
+/// that started the login (`{P}/login` sets the binding cookie): in the victim's browser
+/// the callback finds no binding, signs nobody in, leaves the victim's session as it was
+/// and does not even use up the attacker's state.
+#[tokio::test]
+async fn s6_1_3_1_the_login_is_bound_to_the_browser_that_started_it() {
+    let stack = Stack::start(Options::default()).await;
+    let victim = stack.login("user").await;
+    let victim_sub = stack.get("/auth/me", Some(&victim)).await.body["sub"].clone();
+
+    // The attacker's browser: a login of their own, up to the callback URL.
+    stack.jar.clear();
+    let start = stack.get("/auth/login", None).await;
+    let set = SetCookie::parse(start.login_set_cookie().expect("the binding cookie"));
+    assert_eq!(set.name, "l42_login");
+    for attribute in ["httponly", "path", "max-age", "samesite"] {
+        assert!(set.has(attribute), "{attribute}");
+    }
+    assert_eq!(set.get("samesite"), Some("Lax"));
+    assert_eq!(set.get("max-age"), Some("600"));
+    assert!(!set.has("domain"));
+    let attacker_binding = format!("{}={}", set.name, set.value);
+    let authorize = start.header("location").unwrap().to_owned();
+    let callback = bff::sign_in(&stack.idp, &authorize, "admin").await;
+    let path = callback.strip_prefix(FRONTEND).unwrap().to_owned();
+
+    // The victim's browser opens it: no binding cookie at all, then one of the victim's
+    // own logins in progress.
+    for victim_started_a_login in [false, true] {
+        stack.jar.clear();
+        if victim_started_a_login {
+            stack.start_login().await;
+        }
+        let a = stack.get(&path, Some(&victim)).await;
+        let expected = if victim_started_a_login {
+            "login_cookie_mismatch"
+        } else {
+            "login_cookie_missing"
+        };
+        assert_eq!(a.callback_error(), expected);
+        assert!(
+            a.set_cookie().is_none(),
+            "no session for the victim's browser"
+        );
+        assert!(
+            a.login_set_cookie().is_none(),
+            "the victim's own login untouched"
+        );
+        let me = stack.get("/auth/me", Some(&victim)).await;
+        assert_eq!(me.status, 200);
+        assert_eq!(me.body["sub"], victim_sub, "still the victim's session");
+    }
+
+    // Nothing was used up: the attacker's own browser can still finish its login.
+    stack.jar.clear();
+    let own = stack.get(&path, Some(&attacker_binding)).await;
+    assert_eq!(own.status, 303, "{:?}", own.header("location"));
+    stack.remember_current(&own.cookie()).await;
+    assert!(SetCookie::parse(own.login_set_cookie().unwrap()).clears());
+}
+
+/// Several tabs of one browser may each start a login: the binding cookie keeps the latest
+/// four, each callback removes its own, and a fifth login pushes out the oldest. One
+/// cookie whatever a page does, so `{P}/login` cannot fill the browser's cookie jar.
+#[tokio::test]
+async fn s6_1_3_1_several_tabs_may_log_in_at_once() {
+    let stack = Stack::start(Options::default()).await;
+    let mut callbacks = Vec::new();
+    for _ in 0..5 {
+        let authorize = stack.start_login().await;
+        let callback = bff::sign_in(&stack.idp, &authorize, "user").await;
+        callbacks.push(callback.strip_prefix(FRONTEND).unwrap().to_owned());
+    }
+    let jar = stack.jar.cookie_header(None).unwrap();
+    assert_eq!(jar.matches('.').count(), 3, "four bindings: {jar}");
+    assert_eq!(
+        stack.get(&callbacks[0], None).await.callback_error(),
+        "login_cookie_mismatch",
+        "the oldest gave way"
+    );
+    for path in callbacks[1..].iter().rev() {
+        let ok = stack.get(path, None).await;
+        assert_eq!(ok.status, 303, "{:?}", ok.header("location"));
+        stack.remember_current(&ok.cookie()).await;
+    }
+    assert_eq!(
+        stack.jar.cookie_header(None),
+        None,
+        "the last callback cleared it"
     );
 }
 

@@ -209,6 +209,22 @@ async fn dynamodb_requests_of_the_other_endpoints() {
     let a = stack
         .get(&format!("/auth/callback?code=x&state={state}"), None)
         .await;
+    assert_eq!(a.callback_error(), "login_cookie_missing");
+    assert_eq!(
+        stack.requests.take(),
+        counts(&[]),
+        "a callback from a browser that started no login costs no request"
+    );
+    let bound = format!(
+        "l42_login={}",
+        stack.sessions.cookies().keys.login_binding(&state)
+    );
+    let a = stack
+        .get(
+            &format!("/auth/callback?code=x&state={state}"),
+            Some(&bound),
+        )
+        .await;
     assert_eq!(a.callback_error(), "invalid_state");
     assert_eq!(
         stack.requests.take(),

@@ -33,6 +33,7 @@ const OTHER_SECRET: &str = "another-secret-for-tests-0123456789abcdef";
 // ---------------------------------------------------------------------------------------
 // DynamoDB request counting (only point operations may be sent).
 
+use l42_tests::browser::Jar;
 use l42_tests::requests::{Requests, counted};
 
 fn counts(pairs: &[(&str, usize)]) -> HashMap<String, usize> {
@@ -59,6 +60,8 @@ struct Env {
     requests: Requests,
     /// Every refresh token seen; no response body may contain one.
     secrets: Mutex<Vec<String>>,
+    /// The test browser's login binding cookie (the session cookie is passed by hand).
+    jar: Jar,
 }
 
 fn vars(idp: &RunningIdp, extra: &[(&str, &str)]) -> HashMap<String, String> {
@@ -114,6 +117,7 @@ impl Env {
             table,
             requests,
             secrets: Mutex::new(Vec::new()),
+            jar: Jar::login_cookie(),
         };
         env.rebuild(SECRET, previous.as_deref())
     }
@@ -165,8 +169,22 @@ impl Env {
     }
 
     /// Sends a request and checks that the body holds no refresh token.
-    async fn send(&self, request: Request<Body>) -> Answer {
+    async fn send(&self, mut request: Request<Body>) -> Answer {
+        let given = request
+            .headers()
+            .get("cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(c) = self.jar.cookie_header(given.as_deref()) {
+            request.headers_mut().insert("cookie", c.parse().unwrap());
+        }
         let a = send(&self.app, request).await;
+        self.jar.take_in(
+            a.headers
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
         let text = String::from_utf8_lossy(&a.raw).to_string();
         assert!(
             !text.contains("refresh_token"),
@@ -228,6 +246,12 @@ impl Env {
         self.get(path, cookie).await
     }
 
+    /// A login binding cookie (`name=value`) for `state`, as `{P}/login` would have set
+    /// it for a pending login this test makes by hand.
+    fn bound(&self, state: &str) -> String {
+        bound_with(&self.sessions, state)
+    }
+
     /// Logs in and returns the session cookie (`name=value`).
     async fn login(&self, username: &str) -> String {
         let a = self.login_as(username, "/", None).await;
@@ -237,6 +261,16 @@ impl Env {
         self.remember(session.tokens.refresh_token.as_deref().unwrap());
         cookie
     }
+}
+
+/// A login binding cookie (`name=value`) for `state` under `sessions`' secret.
+fn bound_with(sessions: &Sessions, state: &str) -> String {
+    let cookies = sessions.cookies();
+    format!(
+        "{}={}",
+        cookies.settings.login_cookie_name(),
+        cookies.keys.login_binding(state)
+    )
 }
 
 fn placeholder_sessions() -> Sessions {
@@ -277,9 +311,15 @@ fn request(
     }
 }
 
-/// `name=value` of the response's `Set-Cookie`.
+/// `name=value` of the response's session `Set-Cookie` (not the login binding cookie's).
 fn cookie_of(a: &Answer) -> String {
-    let set = a.header("set-cookie").expect("a Set-Cookie");
+    let set = a
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| !v.starts_with("l42_login=") && !v.starts_with("__Host-l42_login="))
+        .expect("a Set-Cookie");
     set.split(';').next().unwrap().to_string()
 }
 
@@ -346,8 +386,11 @@ fn error_of(a: &Answer) -> String {
         "{loc}"
     );
     assert!(
-        a.header("set-cookie").is_none(),
-        "a failed callback sets no cookie"
+        a.headers
+            .get_all("set-cookie")
+            .iter()
+            .all(|v| v.to_str().unwrap().contains("l42_login=")),
+        "a failed callback sets no session cookie"
     );
     query_param(loc, "error").unwrap()
 }
@@ -663,27 +706,35 @@ async fn callbacks_that_must_fail(backend: Backend) {
     let code = query_param(&callback, "code").unwrap();
     let state = query_param(&callback, "state").unwrap();
 
-    // A state nobody issued.
+    // A state nobody issued: this browser's binding is another state's.
     let forged = l42_core::oauth::random_state().unwrap();
-    let a = env
-        .get(&format!("/auth/callback?code={code}&state={forged}"), None)
-        .await;
-    assert_eq!(error_of(&a), "invalid_state");
-    // No state, a malformed one.
+    let forged_path = format!("/auth/callback?code={code}&state={forged}");
+    let a = env.get(&forged_path, None).await;
+    assert_eq!(error_of(&a), "login_cookie_mismatch");
+    // No state.
     let a = env.get(&format!("/auth/callback?code={code}"), None).await;
     assert_eq!(error_of(&a), "invalid_state");
-    let a = env
-        .get(&format!("/auth/callback?code={code}&state=x%23y"), None)
-        .await;
-    assert_eq!(error_of(&a), "invalid_state");
 
-    // The real one works once.
+    // The real one works once, even replayed with its binding.
+    let binding = env.jar.cookie_header(None).unwrap();
     let path = callback.strip_prefix(FRONTEND).unwrap();
     let ok = env.get(path, None).await;
     assert_eq!(ok.status, 303);
     assert!(ok.header("set-cookie").is_some());
-    let again = env.get(path, None).await;
+    let again = env.get(path, Some(&binding)).await;
     assert_eq!(error_of(&again), "invalid_state", "a state is single use");
+
+    // Bindings made with the secret for a forged and a malformed state (another
+    // browser, whose jar holds only those) find no pending login.
+    let a = env.get(&forged_path, Some(&env.bound(&forged))).await;
+    assert_eq!(error_of(&a), "invalid_state");
+    let a = env
+        .get(
+            &format!("/auth/callback?code={code}&state=x%23y"),
+            Some(&env.bound("x#y")),
+        )
+        .await;
+    assert_eq!(error_of(&a), "invalid_state");
     assert!(!state.is_empty());
 
     // A pending login whose code is refused by Cognito.
@@ -725,7 +776,10 @@ async fn a_pending_login_without_a_verifier_is_refused() {
         .await
         .unwrap();
     let a = env
-        .get(&format!("/auth/callback?code=abc&state={state}"), None)
+        .get(
+            &format!("/auth/callback?code=abc&state={state}"),
+            Some(&env.bound(&state)),
+        )
         .await;
     assert_eq!(error_of(&a), "invalid_state");
 
@@ -748,7 +802,10 @@ async fn a_pending_login_without_a_verifier_is_refused() {
         .await
         .unwrap();
     let a = env
-        .get(&format!("/auth/callback?code=abc&state={state}"), None)
+        .get(
+            &format!("/auth/callback?code=abc&state={state}"),
+            Some(&env.bound(&state)),
+        )
         .await;
     assert_eq!(error_of(&a), "invalid_state");
 }
@@ -1343,6 +1400,8 @@ async fn a_store_outage_is_a_503_never_no_session() {
         .sign(&SessionId::generate().unwrap(), unix_now() + 3600)
         .unwrap();
     let cookie = format!("{}={value}", sessions.cookies().name());
+    let state = l42_core::oauth::random_state().unwrap();
+    let bound = bound_with(&sessions, &state);
     let app = router(AppState::builder(config).sessions(sessions).build());
     for path in ["/auth/token", "/auth/me", "/auth/login"] {
         let a = send(&app, request(Method::GET, path, Some(&cookie), None, false)).await;
@@ -1380,13 +1439,12 @@ async fn a_store_outage_is_a_503_never_no_session() {
         a.status, 503,
         "a session that cannot be deleted is not reported as logged out"
     );
-    let state = l42_core::oauth::random_state().unwrap();
     let a = send(
         &app,
         request(
             Method::GET,
             &format!("/auth/callback?code=x&state={state}"),
-            Some(&cookie),
+            Some(&format!("{cookie}; {bound}")),
             None,
             false,
         ),

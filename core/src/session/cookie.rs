@@ -37,6 +37,23 @@
 //!
 //! The name is `__Host-l42_session` when Secure without a domain, `__Secure-l42_session`
 //! when Secure with a domain, else `l42_session`.
+//!
+//! # The login binding cookie
+//!
+//! `{P}/login` ties each pending login to the browser that started it (RFC 9700 §4.7,
+//! RFC 6749 §10.12: else an attacker's callback URL, opened by a victim, would sign the
+//! victim in as the attacker). The binding of a login's `state` is the HMAC-SHA256 under
+//! the current secret of the text `login.<state>` (a message no session cookie MAC covers,
+//! since those start `v1.`), base64url without padding. The cookie `__Host-l42_login`
+//! (`l42_login` when not Secure) holds the bindings of the browser's latest
+//! [`MAX_LOGIN_BINDINGS`] logins, newest first, joined with `.`, for
+//! [`LOGIN_STATE_TTL_SECS`]; the callback accepts a `state` only when its binding is among
+//! them (under the current or the previous secret) and removes it. The cookie is always
+//! `HttpOnly`, `Path=/`, without `Domain` (only the host that started the login reads it;
+//! the `__Host-` prefix keeps a sibling subdomain from planting one) and `SameSite=Lax`
+//! whatever `SESSION_SAME_SITE` says: a `Strict` cookie is not sent on the navigation back
+//! from Cognito. One cookie however many logins a page starts, so no page can fill the
+//! browser's cookie jar through `{P}/login`.
 
 use std::fmt;
 
@@ -46,6 +63,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use thiserror::Error;
 
 use super::id::{SessionId, is_b64url_43};
+use super::login_state::LOGIN_STATE_TTL_SECS;
 use crate::config::ConfigError;
 
 /// The version prefix of the value format.
@@ -61,6 +79,35 @@ pub const COOKIE_BASE_NAME: &str = "l42_session";
 
 /// The length of an encoded MAC.
 const MAC_LEN: usize = 43;
+
+/// The base name of the login binding cookie (`__Host-` prefixed when Secure).
+pub const LOGIN_COOKIE_BASE_NAME: &str = "l42_login";
+
+/// The most pending logins one browser can have at once (several tabs): the login
+/// binding cookie keeps this many bindings, dropping the oldest.
+pub const MAX_LOGIN_BINDINGS: usize = 4;
+
+/// Why a callback's `state` is not bound to the browser that brought it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum LoginBindingError {
+    /// The browser sent no login binding cookie: the login was not started in this browser
+    /// (or more than ten minutes ago, or its cookies are blocked).
+    #[error("no login cookie: the login was not started in this browser")]
+    Missing,
+    /// The cookie is there, but binds other logins.
+    #[error("the login cookie binds another login")]
+    Mismatch,
+}
+
+impl LoginBindingError {
+    /// A short, stable code for logs and the callback's error redirect.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoginBindingError::Missing => "login_cookie_missing",
+            LoginBindingError::Mismatch => "login_cookie_mismatch",
+        }
+    }
+}
 
 /// Why a cookie value (or a set of `Cookie` headers) names no session. Every variant means
 /// "no session"; [`code`](Self::code) is for logs. Neither form contains the value.
@@ -189,6 +236,24 @@ impl CookieKeys {
         Ok(value)
     }
 
+    /// The binding of pending login `state` under the current secret (see the module docs).
+    pub fn login_binding(&self, state: &str) -> String {
+        let mac = mac_of(&self.current, login_message(state).as_bytes());
+        String::from_utf8_lossy(&mac).into_owned()
+    }
+
+    /// Whether `binding` is the binding of `state` under the current or previous secret,
+    /// compared in constant time.
+    pub fn login_binding_matches(&self, state: &str, binding: &str) -> bool {
+        let message = login_message(state);
+        is_b64url_43(binding)
+            && (mac_matches(&self.current, message.as_bytes(), binding)
+                || self
+                    .previous
+                    .as_ref()
+                    .is_some_and(|k| mac_matches(k, message.as_bytes(), binding)))
+    }
+
     /// Checks one cookie value at time `now` (see the module docs).
     pub fn verify(&self, value: &str, now: i64) -> Result<VerifiedCookie, CookieError> {
         if value.is_empty() {
@@ -288,6 +353,10 @@ fn split_pair(pair: &str) -> Option<(&str, &str)> {
 
 fn trim_ows(s: &str) -> &str {
     s.trim_matches([' ', '\t'])
+}
+
+fn login_message(state: &str) -> String {
+    format!("login.{state}")
 }
 
 fn key_from(var: &str, secret: &str) -> Result<hmac::Key, ConfigError> {
@@ -409,6 +478,31 @@ impl CookieSettings {
         self.header("", 0)
     }
 
+    /// The login binding cookie's name: `__Host-l42_login` when Secure, else `l42_login`
+    /// (never `__Secure-`: it has no `Domain`, see the module docs).
+    pub fn login_cookie_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-l42_login"
+        } else {
+            LOGIN_COOKIE_BASE_NAME
+        }
+    }
+
+    /// The `Set-Cookie` header value of the login binding cookie holding `value` for
+    /// `max_age` seconds (0 deletes it): `HttpOnly`, `Path=/`, no `Domain`, `SameSite=Lax`,
+    /// `Secure` when the session cookie is.
+    pub fn login_cookie_header(&self, value: &str, max_age: i64) -> String {
+        let mut h = format!(
+            "{}={value}; Path=/; Max-Age={max_age}; HttpOnly",
+            self.login_cookie_name()
+        );
+        if self.secure {
+            h.push_str("; Secure");
+        }
+        h.push_str("; SameSite=Lax");
+        h
+    }
+
     fn header(&self, value: &str, max_age: i64) -> String {
         let mut h = format!(
             "{}={value}; Path=/; Max-Age={max_age}; HttpOnly",
@@ -488,6 +582,79 @@ impl SessionCookies {
     /// The `Set-Cookie` header value that deletes the cookie.
     pub fn clear(&self) -> String {
         self.settings.clear_cookie_header()
+    }
+
+    /// The bindings the request's login binding cookie holds, newest first: its first
+    /// well-formed value of the name (bindings that are not 43 base64url characters are
+    /// dropped), at most [`MAX_LOGIN_BINDINGS`].
+    fn login_bindings<'a>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<&'a str> {
+        cookie_values(cookie_headers, self.settings.login_cookie_name())
+            .find(|v| !v.is_empty() && v.len() <= MAX_LOGIN_BINDINGS * (MAC_LEN + 1))
+            .map(|v| {
+                v.split('.')
+                    .filter(|b| is_b64url_43(b))
+                    .take(MAX_LOGIN_BINDINGS)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `Set-Cookie` header value `{P}/login` answers with: the binding of `state`,
+    /// then the request's earlier bindings, the oldest dropped beyond
+    /// [`MAX_LOGIN_BINDINGS`].
+    pub fn bind_login<'a>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'a str>,
+        state: &str,
+    ) -> String {
+        let new = self.keys.login_binding(state);
+        let mut value = new.clone();
+        for earlier in self
+            .login_bindings(cookie_headers)
+            .into_iter()
+            .filter(|b| *b != new)
+            .take(MAX_LOGIN_BINDINGS - 1)
+        {
+            value.push('.');
+            value.push_str(earlier);
+        }
+        self.settings
+            .login_cookie_header(&value, LOGIN_STATE_TTL_SECS)
+    }
+
+    /// At the callback: whether `state` is bound to the browser whose `Cookie` headers
+    /// these are. When it is, the `Set-Cookie` header value that removes its binding
+    /// (keeping the others, or deleting the cookie when none is left).
+    pub fn take_login_binding<'a>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'a str>,
+        state: &str,
+    ) -> Result<String, LoginBindingError> {
+        let bindings = self.login_bindings(cookie_headers);
+        if bindings.is_empty() {
+            return Err(LoginBindingError::Missing);
+        }
+        let Some(at) = bindings
+            .iter()
+            .position(|b| self.keys.login_binding_matches(state, b))
+        else {
+            return Err(LoginBindingError::Mismatch);
+        };
+        let rest: Vec<&str> = bindings
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, b)| *b)
+            .collect();
+        Ok(if rest.is_empty() {
+            self.settings.login_cookie_header("", 0)
+        } else {
+            self.settings
+                .login_cookie_header(&rest.join("."), LOGIN_STATE_TTL_SECS)
+        })
     }
 
     /// The session named by the request's `Cookie` headers (or payload 2.0 `cookies`).
@@ -689,5 +856,117 @@ mod tests {
         assert!(pair.starts_with("__Host-l42_session=v1."));
         assert_eq!(c.read([pair], NOW).unwrap().session_id, id);
         assert!(c.clear().contains("Max-Age=0"));
+    }
+
+    fn pair_of(set_cookie: &str) -> String {
+        set_cookie.split(';').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn login_bindings_tie_a_state_to_the_browser_that_started_it() {
+        let c = SessionCookies::from_lookup(lookup(&[
+            ("SESSION_SECRET", A),
+            ("SESSION_HTTPS_ONLY", "true"),
+            ("COOKIE_DOMAIN", "example.com"),
+            ("SESSION_SAME_SITE", "strict"),
+        ]))
+        .unwrap();
+        let s1 = "1".repeat(43);
+        let s2 = "2".repeat(43);
+        let set = c.bind_login(["theme=dark"], &s1);
+        // `__Host-` even with a session cookie domain; Lax even with a Strict session cookie.
+        assert_eq!(set.split_once('=').unwrap().0, "__Host-l42_login", "{set}");
+        for attr in [
+            "Path=/",
+            "Max-Age=600",
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+        ] {
+            assert!(set.contains(attr), "{attr}: {set}");
+        }
+        assert!(!set.contains("Domain"), "{set}");
+        let jar = pair_of(&set);
+        // A second login in another tab keeps the first one's binding.
+        let jar = pair_of(&c.bind_login([jar.as_str()], &s2));
+        assert_eq!(jar.split('=').nth(1).unwrap().split('.').count(), 2);
+        // Each callback finds its own binding and removes only it.
+        let after = c.take_login_binding([jar.as_str()], &s1).unwrap();
+        assert!(after.contains("Max-Age=600"), "{after}");
+        let left = pair_of(&after);
+        assert_eq!(
+            c.take_login_binding([left.as_str()], &s1),
+            Err(LoginBindingError::Mismatch)
+        );
+        let last = c.take_login_binding([left.as_str()], &s2).unwrap();
+        assert!(
+            last.contains("Max-Age=0"),
+            "the last binding deletes the cookie"
+        );
+        // No cookie, an empty one, junk, or another browser's binding.
+        for jar in ["", "__Host-l42_login=", "__Host-l42_login=x.y.z", "other=1"] {
+            assert_eq!(
+                c.take_login_binding([jar], &s1),
+                Err(LoginBindingError::Missing),
+                "{jar}"
+            );
+        }
+        let other = SessionCookies::from_lookup(lookup(&[
+            ("SESSION_SECRET", B),
+            ("SESSION_HTTPS_ONLY", "true"),
+        ]))
+        .unwrap();
+        let foreign = pair_of(&other.bind_login([], &s1));
+        assert_eq!(
+            c.take_login_binding([foreign.as_str()], &s1),
+            Err(LoginBindingError::Mismatch)
+        );
+        // The binding of one state is not another's, nor a session cookie's MAC.
+        let b1 = c.keys.login_binding(&s1);
+        assert!(!c.keys.login_binding_matches(&s2, &b1));
+        assert_ne!(
+            b1,
+            c.keys.sign(&SessionId::parse(&s1).unwrap(), 1).unwrap()[47..]
+        );
+    }
+
+    #[test]
+    fn login_bindings_are_bounded_and_survive_a_key_rotation() {
+        let c = SessionCookies::from_lookup(lookup(&[("SESSION_SECRET", A)])).unwrap();
+        assert!(c.bind_login([], &"a".repeat(43)).starts_with("l42_login="));
+        let states: Vec<String> = (0..10).map(|i| format!("{i:0>43}")).collect();
+        let mut jar = String::new();
+        for s in &states {
+            jar = pair_of(&c.bind_login([jar.as_str()], s));
+        }
+        let value = jar.split_once('=').unwrap().1;
+        assert_eq!(value.split('.').count(), MAX_LOGIN_BINDINGS);
+        assert!(c.take_login_binding([jar.as_str()], &states[9]).is_ok());
+        assert!(c.take_login_binding([jar.as_str()], &states[6]).is_ok());
+        assert_eq!(
+            c.take_login_binding([jar.as_str()], &states[5]),
+            Err(LoginBindingError::Mismatch),
+            "the oldest gave way"
+        );
+        // Binding again the same state does not repeat it.
+        let again = pair_of(&c.bind_login([jar.as_str()], &states[9]));
+        assert_eq!(again, jar);
+        // Rotated: the previous secret still verifies a binding made before.
+        let rotated = SessionCookies::from_lookup(lookup(&[
+            ("SESSION_SECRET", B),
+            ("SESSION_SECRET_PREVIOUS", A),
+        ]))
+        .unwrap();
+        assert!(
+            rotated
+                .take_login_binding([jar.as_str()], &states[8])
+                .is_ok()
+        );
+        // An oversized value is no cookie at all.
+        let huge = format!("l42_login={}", "a".repeat(43 * 10 + 9));
+        assert_eq!(
+            c.take_login_binding([huge.as_str()], &states[9]),
+            Err(LoginBindingError::Missing)
+        );
     }
 }

@@ -40,7 +40,8 @@ mod store;
 pub mod testing;
 
 pub use cookie::{
-    CookieError, CookieKeys, CookieSettings, KeyUsed, SameSite, SessionCookies, VerifiedCookie,
+    CookieError, CookieKeys, CookieSettings, KeyUsed, LoginBindingError, SameSite, SessionCookies,
+    VerifiedCookie,
 };
 pub use dynamodb::{DynamoOptions, DynamoStore};
 pub(crate) use id::random_bytes;

@@ -1,6 +1,9 @@
 //! `GET {P}/callback`: finish a hosted-UI login started by `{P}/login`.
 //!
-//! `state` must name a pending login (taken, so it works once) whose origin is the
+//! The browser must hold the login binding cookie `{P}/login` set for this `state`
+//! (checked first, before the state is looked up: an attacker's callback URL opened in
+//! another browser finds no binding, consumes nothing and changes nothing). Then `state`
+//! must name a pending login (taken, so it works once) whose origin is the
 //! request's; the code is exchanged with the pending login's PKCE verifier and the same
 //! `redirect_uri`; both tokens must verify like `POST {P}/session`. Then a new session is
 //! made (the one the request came with is deleted) and the answer is a 303 to the bound
@@ -8,8 +11,11 @@
 //!
 //! Every failure is a 303 to `<origin>/login?error=<code>` and never touches the session
 //! the request came with: `access_denied` and other errors from Cognito are passed on as
-//! `provider_error`; then `invalid_state`, `origin_mismatch`, `missing_code`,
-//! `invalid_grant`, `exchange_failed`, `token_verification_failed`, `unavailable`.
+//! `provider_error`; then `invalid_state`, `login_cookie_missing` (the login was not
+//! started in this browser, or more than 10 minutes ago), `login_cookie_mismatch` (the
+//! browser started other logins, not this one), `origin_mismatch`, `missing_code`,
+//! `invalid_grant`, `exchange_failed`, `token_verification_failed`, `unavailable`. Once
+//! the binding matched, every answer removes it from the cookie (the state is used up).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -44,6 +50,23 @@ pub async fn handler(
     }
     let Some(state_value) = query_param(&uri, "state") else {
         return Ok(failed(&here, "invalid_state", "no state"));
+    };
+    let cookie_headers = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let unbind = match sessions
+        .cookies()
+        .take_login_binding(cookie_headers, &state_value)
+    {
+        Ok(unbind) => unbind,
+        Err(e) => return Ok(failed(&here, e.code(), &e.to_string())),
+    };
+    // From here on the state is spent whatever happens: each answer drops its binding.
+    let failed = |origin: &Origin, code: &'static str, why: &str| {
+        let mut response = failed(origin, code, why);
+        append_cookie(&mut response, &unbind);
+        response
     };
     let pending = match sessions.logins().take(&state_value).await {
         Ok(Some(p)) => p,
@@ -134,7 +157,7 @@ pub async fn handler(
     .actor(&claims.sub, claims.email.as_deref())
     .detail("replaced_session", previous.is_some())
     .emit();
-    Ok((
+    let mut response = (
         StatusCode::SEE_OTHER,
         [
             (
@@ -145,7 +168,16 @@ pub async fn handler(
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
     )
-        .into_response())
+        .into_response();
+    append_cookie(&mut response, &unbind);
+    Ok(response)
+}
+
+/// Adds a `Set-Cookie` header to `response`, beside any it has.
+fn append_cookie(response: &mut Response, set_cookie: &str) {
+    if let Ok(v) = header::HeaderValue::from_str(set_cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 /// A 303 to `<origin>/login?error=<code>`, with a security event; the session the request

@@ -3,7 +3,11 @@
 //! A new `state` and PKCE verifier are stored server-side ([`LoginStateStore`], single
 //! use, 10 minutes) with the origin the login started from and a safe `return_to` (a
 //! path on that origin, from the query; `/` otherwise). The answer is a 302 to Cognito's
-//! `/oauth2/authorize` with the S256 challenge and `redirect_uri = <origin>{P}/callback`.
+//! `/oauth2/authorize` with the S256 challenge and `redirect_uri = <origin>{P}/callback`,
+//! and sets the login binding cookie (`__Host-l42_login`, see
+//! [`l42_core::session::cookie`]) that ties the state to this browser: `{P}/callback`
+//! accepts the state only from a browser holding it, so an attacker's callback URL
+//! opened by someone else signs nobody in.
 //!
 //! The origin is `FRONTEND_URL`; with `CALLBACK_USE_ORIGIN=true` it is the request's
 //! `X-Forwarded-Host` (with `X-Forwarded-Proto`, default `https`) or else `Origin`, when
@@ -113,6 +117,13 @@ pub async fn handler(
         pkce.challenge(),
         &SCOPES,
     );
+    let binding = sessions.cookies().bind_login(
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        &pending.state,
+    );
     SecurityEvent::new(Activity::Logon, Status::Success, "hosted UI login started")
         .activity_name("Login start")
         .auth_protocol("OAuth 2.0")
@@ -122,6 +133,7 @@ pub async fn handler(
         StatusCode::FOUND,
         [
             (header::LOCATION, url),
+            (header::SET_COOKIE, binding),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
     )

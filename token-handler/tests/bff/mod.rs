@@ -25,6 +25,7 @@ use l42_core::session::{
 };
 use l42_core::{CognitoClient, OAuthConfig, Verifier, unix_now};
 use l42_dev::idp::{IdpConfig, RunningIdp};
+use l42_tests::browser::Jar;
 use l42_tests::requests::{Requests, counted};
 use l42_tests::{TestTable, fresh_table, start_idp_with};
 use l42_token_handler::config::SameSite;
@@ -119,16 +120,26 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The one `Set-Cookie` of the answer, if any (more than one fails the test).
+    /// The one session `Set-Cookie` of the answer, if any (more than one fails the test);
+    /// the login binding cookie is left out (see [`Reply::login_set_cookie`]).
     pub fn set_cookie(&self) -> Option<&str> {
-        let all: Vec<&str> = self
-            .headers
+        let all: Vec<&str> = self.set_cookies().filter(|v| !is_login_cookie(v)).collect();
+        assert!(all.len() <= 1, "one Set-Cookie at most: {all:?}");
+        all.first().copied()
+    }
+
+    /// The answer's `Set-Cookie` of the login binding cookie, if any.
+    pub fn login_set_cookie(&self) -> Option<&str> {
+        let all: Vec<&str> = self.set_cookies().filter(|v| is_login_cookie(v)).collect();
+        assert!(all.len() <= 1, "one login Set-Cookie at most: {all:?}");
+        all.first().copied()
+    }
+
+    fn set_cookies(&self) -> impl Iterator<Item = &str> {
+        self.headers
             .get_all("set-cookie")
             .iter()
             .map(|v| v.to_str().unwrap())
-            .collect();
-        assert!(all.len() <= 1, "one Set-Cookie at most: {all:?}");
-        all.first().copied()
     }
 
     /// `name=value` of the answer's `Set-Cookie`.
@@ -152,6 +163,11 @@ impl Reply {
         assert!(loc.contains("/login?error="), "{loc}");
         query_param(loc, "error").unwrap()
     }
+}
+
+/// Whether a `Set-Cookie` value is the login binding cookie's.
+pub fn is_login_cookie(set_cookie: &str) -> bool {
+    set_cookie.starts_with("__Host-l42_login=") || set_cookie.starts_with("l42_login=")
 }
 
 /// The attributes of a `Set-Cookie` value: the name and value, then each attribute
@@ -208,6 +224,8 @@ pub struct Stack {
     http: reqwest::Client,
     /// Every refresh token seen; no answer may hold one.
     secrets: Mutex<Vec<String>>,
+    /// The test browser's login binding cookie (the session cookie is passed by hand).
+    pub jar: Jar,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -313,6 +331,7 @@ impl Stack {
             requests,
             http,
             secrets: Mutex::new(Vec::new()),
+            jar: Jar::login_cookie(),
             server,
         }
     }
@@ -332,7 +351,7 @@ impl Stack {
         csrf: bool,
     ) -> Reply {
         let mut r = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(c) = cookie {
+        if let Some(c) = self.jar.cookie_header(cookie) {
             r = r.header("cookie", c);
         }
         if csrf {
@@ -349,6 +368,12 @@ impl Stack {
         let response = r.send().await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        self.jar.take_in(
+            headers
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         let reply = Reply {
