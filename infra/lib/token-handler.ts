@@ -67,6 +67,14 @@ export interface L42TokenHandlerProps extends L42CodeOptions {
    * @default 10
    */
   readonly refreshReservedConcurrency?: number;
+  /**
+   * API Gateway's throttle on `GET {prefix}/login`, the one unauthenticated route that
+   * writes (a pending login: one DynamoDB item of under 1 KB that lives 10 minutes). It
+   * bounds what a flood of logins can write and cost; other routes keep the account's
+   * defaults.
+   * @default 50 requests per second, bursts of 100
+   */
+  readonly loginThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** Where alarms notify. @default alarms without actions */
   readonly alarmTopic?: sns.ITopic;
   /** @default ARM_64 */
@@ -201,11 +209,31 @@ export class L42TokenHandler extends Construct {
       methods: [apigwv2.HttpMethod.POST],
       integration: new HttpLambdaIntegration('RefreshIntegration', this.refresh),
     });
+    const tokenHandlerIntegration = new HttpLambdaIntegration('TokenHandlerIntegration', this.tokenHandler);
     this.api.addRoutes({
       path: `${prefix}/{proxy+}`,
       methods: [apigwv2.HttpMethod.ANY],
-      integration: new HttpLambdaIntegration('TokenHandlerIntegration', this.tokenHandler),
+      integration: tokenHandlerIntegration,
     });
+    // `GET {prefix}/login` as a route of its own, so that it has a throttle of its own.
+    const [loginRoute] = this.api.addRoutes({
+      path: `${prefix}/login`,
+      methods: [apigwv2.HttpMethod.GET],
+      integration: tokenHandlerIntegration,
+    });
+    const throttle = props.loginThrottle ?? { rateLimit: 50, burstLimit: 100 };
+    if (!(throttle.rateLimit > 0) || !(throttle.burstLimit >= 1) || !Number.isInteger(throttle.burstLimit)) {
+      throw new Error('l42: loginThrottle needs a rateLimit above 0 and a whole burstLimit of at least 1');
+    }
+    const stage = this.api.defaultStage?.node.defaultChild as apigwv2.CfnStage | undefined;
+    if (!stage) throw new Error('l42: the token handler API has no default stage');
+    stage.routeSettings = {
+      [`GET ${prefix}/login`]: {
+        ThrottlingRateLimit: throttle.rateLimit,
+        ThrottlingBurstLimit: throttle.burstLimit,
+      },
+    };
+    stage.node.addDependency(loginRoute);
     this.node.addValidation({
       validate: () =>
         !this.frontendUrlSet

@@ -124,10 +124,10 @@ test('the refresh function has reserved concurrency, the token handler does not'
   assert.equal(t3.toJSON().Resources[idOf(t3, 'AWS::Lambda::Function', 'ThRefresh')].Properties.ReservedConcurrentExecutions, 3);
 });
 
-test('the HTTP API: POST <prefix>/refresh to refresh, ANY <prefix>/{proxy+} to the token handler', () => {
+test('the HTTP API: POST <prefix>/refresh to refresh, ANY <prefix>/{proxy+} and GET <prefix>/login to the token handler', () => {
   const { t } = synth({ authPathPrefix: '/auth' });
   const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route')).map((r: any) => r.Properties);
-  assert.deepEqual(routes.map((r) => r.RouteKey).sort(), ['ANY /auth/{proxy+}', 'POST /auth/refresh']);
+  assert.deepEqual(routes.map((r) => r.RouteKey).sort(), ['ANY /auth/{proxy+}', 'GET /auth/login', 'POST /auth/refresh']);
   const integrations = t.toJSON().Resources;
   const target = (key: string) => {
     const route = routes.find((r) => r.RouteKey === key);
@@ -136,6 +136,7 @@ test('the HTTP API: POST <prefix>/refresh to refresh, ANY <prefix>/{proxy+} to t
   };
   assert.equal(target('POST /auth/refresh'), idOf(t, 'AWS::Lambda::Function', 'ThRefresh'));
   assert.equal(target('ANY /auth/{proxy+}'), idOf(t, 'AWS::Lambda::Function', 'ThTokenHandler'));
+  assert.equal(target('GET /auth/login'), idOf(t, 'AWS::Lambda::Function', 'ThTokenHandler'));
   t.hasResourceProperties('AWS::ApiGatewayV2::Integration', { PayloadFormatVersion: '2.0', IntegrationType: 'AWS_PROXY' });
   for (const fn of Object.values(t.findResources('AWS::Lambda::Function')) as any[]) {
     assert.equal(fn.Properties.Environment.Variables.AUTH_PATH_PREFIX, '/auth');
@@ -193,5 +194,25 @@ test('bad configuration fails at synth with the field named', () => {
   for (const fn of Object.values(t.findResources('AWS::Lambda::Function')) as any[]) {
     assert.equal(fn.Properties.Environment.Variables.FRONTEND_URL, 'https://a.example.com');
     assert.equal(fn.Properties.Environment.Variables.CALLBACK_ALLOWED_ORIGINS, 'https://b.example.com');
+  }
+});
+
+test('GET {prefix}/login has a route and a throttle of its own (the one unauthenticated route that writes)', () => {
+  const { t } = synth();
+  const routes = t.findResources('AWS::ApiGatewayV2::Route');
+  const keys = Object.values(routes).map((r: any) => r.Properties.RouteKey).sort();
+  assert.deepEqual(keys, ['ANY /_auth/{proxy+}', 'GET /_auth/login', 'POST /_auth/refresh']);
+  const stage = only(t, 'AWS::ApiGatewayV2::Stage');
+  assert.deepEqual(stage.props.RouteSettings, {
+    'GET /_auth/login': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+  });
+  const loginId = Object.entries(routes).find(([, r]: any) => r.Properties.RouteKey === 'GET /_auth/login')![0];
+  assert.ok((stage.resource.DependsOn ?? []).includes(loginId), 'the stage waits for the route it throttles');
+  const tuned = synth({ loginThrottle: { rateLimit: 5, burstLimit: 10 } });
+  assert.deepEqual(only(tuned.t, 'AWS::ApiGatewayV2::Stage').props.RouteSettings, {
+    'GET /_auth/login': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+  });
+  for (const bad of [{ rateLimit: 0, burstLimit: 10 }, { rateLimit: 5, burstLimit: 0.5 }]) {
+    assert.throws(() => synth({ loginThrottle: bad }), /loginThrottle/);
   }
 });

@@ -462,6 +462,28 @@ async fn full_login_flow_dynamodb() {
     full_login_flow(Backend::Dynamo).await;
 }
 
+/// The review's flood: 100,000 unauthenticated `GET /auth/login` requests (each with the
+/// longest `return_to` there was) filled the in-memory store, and every login after them
+/// was refused with a 503 for ten minutes. Now the oldest pending logins give way: the
+/// login after the flood works.
+#[tokio::test]
+async fn a_flood_of_logins_does_not_block_the_next_login() {
+    let env = Env::new(Backend::Memory).await;
+    let return_to = format!("/{}", "x".repeat(2047));
+    let path = format!("/auth/login?return_to={return_to}");
+    for i in 0..100_000 {
+        let a = env.get(&path, None).await;
+        assert_eq!(a.status, 302, "request {i}");
+    }
+    env.jar.clear();
+    let a = env.login_as("user", "/after-the-flood", None).await;
+    assert_eq!(a.status, 303, "{:?}", a.header("location"));
+    assert_eq!(
+        a.header("location"),
+        Some("http://localhost:3000/after-the-flood")
+    );
+}
+
 async fn login_rotates_the_session(backend: Backend) {
     let env = Env::new(backend).await;
     let first = env.login("user").await;

@@ -5,7 +5,10 @@
 //! removes it as it reads it, so a replayed callback finds nothing. It lives
 //! [`LOGIN_STATE_TTL_SECS`] (10 minutes); expiry is checked on every read.
 //!
-//! - [`MemoryLoginStates`]: in process (bounded; expired entries are dropped on write).
+//! - [`MemoryLoginStates`]: in process, bounded in count ([`MAX_MEMORY_LOGIN_STATES`]) and
+//!   in bytes ([`MAX_MEMORY_LOGIN_BYTES`]); when full, the oldest pending logins give way
+//!   to new ones, so a flood of `{P}/login` requests costs a bounded amount of memory and
+//!   can delay, never block, the logins that follow it.
 //! - [`DynamoLoginStates`]: the session table, item `session_id = "login#<state>"` with
 //!   `data` (JSON: `verifier`, `origin`, `return_to`), `created_at` and `ttl`; taken by one
 //!   conditional `DeleteItem` with `ReturnValues=ALL_OLD`, so two callbacks with the same
@@ -14,7 +17,7 @@
 //!
 //! Neither the verifier nor the state appears in an error or a `Debug` form.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Mutex;
 
@@ -32,9 +35,12 @@ pub const LOGIN_STATE_TTL_SECS: i64 = 600;
 /// The prefix of a pending login's key in the session table.
 pub const LOGIN_KEY_PREFIX: &str = "login#";
 
-/// The most pending logins a [`MemoryLoginStates`] holds (further logins are refused
-/// until some expire or are used).
+/// The most pending logins a [`MemoryLoginStates`] holds; beyond it the oldest give way.
 pub const MAX_MEMORY_LOGIN_STATES: usize = 100_000;
+
+/// The most bytes of pending logins a [`MemoryLoginStates`] holds (as
+/// [`LoginState::footprint`] counts them); beyond it the oldest give way.
+pub const MAX_MEMORY_LOGIN_BYTES: usize = 32 * 1024 * 1024;
 
 /// One pending login.
 #[derive(Clone, PartialEq, Eq)]
@@ -49,6 +55,20 @@ pub struct LoginState {
     pub return_to: String,
     /// When it lapses, Unix seconds.
     pub expires_at: i64,
+}
+
+impl LoginState {
+    /// What the login costs to keep in memory, in bytes: its text plus a fixed allowance
+    /// for the map entry and the strings' headers.
+    pub fn footprint(&self) -> usize {
+        const OVERHEAD: usize = 256;
+        // The state is held twice: as the map's key and in the entry.
+        2 * self.state.len()
+            + self.code_verifier.len()
+            + self.origin.len()
+            + self.return_to.len()
+            + OVERHEAD
+    }
 }
 
 impl fmt::Debug for LoginState {
@@ -85,10 +105,50 @@ pub trait LoginStateStore: Send + Sync {
     fn take<'a>(&'a self, state: &'a str) -> StoreFuture<'a, Option<LoginState>>;
 }
 
-/// Pending logins in process.
-#[derive(Default)]
+/// Pending logins in process (see the module docs).
 pub struct MemoryLoginStates {
-    map: Mutex<HashMap<String, LoginState>>,
+    inner: Mutex<Pending>,
+    max_count: usize,
+    max_bytes: usize,
+}
+
+/// The pending logins and their order of arrival.
+#[derive(Default)]
+struct Pending {
+    /// By state: the login and its arrival number.
+    by_state: HashMap<String, (LoginState, u64)>,
+    /// By arrival number: the state (the oldest first).
+    by_arrival: BTreeMap<u64, String>,
+    next: u64,
+    bytes: usize,
+}
+
+impl Pending {
+    fn remove(&mut self, state: &str) -> Option<LoginState> {
+        let (login, arrival) = self.by_state.remove(state)?;
+        self.by_arrival.remove(&arrival);
+        self.bytes = self.bytes.saturating_sub(login.footprint());
+        Some(login)
+    }
+
+    /// Drops the oldest pending login; `false` when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        match self.by_arrival.pop_first() {
+            Some((_, state)) => {
+                if let Some((login, _)) = self.by_state.remove(&state) {
+                    self.bytes = self.bytes.saturating_sub(login.footprint());
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Default for MemoryLoginStates {
+    fn default() -> Self {
+        MemoryLoginStates::with_limits(MAX_MEMORY_LOGIN_STATES, MAX_MEMORY_LOGIN_BYTES)
+    }
 }
 
 impl fmt::Debug for MemoryLoginStates {
@@ -98,26 +158,61 @@ impl fmt::Debug for MemoryLoginStates {
 }
 
 impl MemoryLoginStates {
-    /// An empty store.
+    /// An empty store with the default limits.
     pub fn new() -> MemoryLoginStates {
         MemoryLoginStates::default()
+    }
+
+    /// An empty store holding at most `max_count` pending logins and `max_bytes` of them.
+    pub fn with_limits(max_count: usize, max_bytes: usize) -> MemoryLoginStates {
+        MemoryLoginStates {
+            inner: Mutex::new(Pending::default()),
+            max_count: max_count.max(1),
+            max_bytes,
+        }
+    }
+
+    /// How many pending logins are held, and their bytes (as [`LoginState::footprint`]
+    /// counts them).
+    pub fn usage(&self) -> (usize, usize) {
+        self.inner
+            .lock()
+            .map(|p| (p.by_state.len(), p.bytes))
+            .unwrap_or_default()
     }
 
     fn put_now(&self, login: &LoginState, now: i64) -> Result<(), StoreError> {
         if !is_valid_state(&login.state) {
             return Err(StoreError::Other("malformed login state".into()));
         }
-        let mut map = self
-            .map
+        let size = login.footprint();
+        if size > self.max_bytes {
+            return Err(StoreError::Other("pending login too large".into()));
+        }
+        let mut p = self
+            .inner
             .lock()
             .map_err(|_| StoreError::Other("login state lock poisoned".into()))?;
-        if map.len() >= MAX_MEMORY_LOGIN_STATES {
-            map.retain(|_, l| l.expires_at > now);
+        p.remove(&login.state);
+        // Expired logins go first (they arrived first: every login lives as long), then
+        // the oldest live ones, until the new one fits.
+        while let Some(oldest) = p.by_arrival.first_key_value().map(|(_, s)| s.clone()) {
+            let expired = p
+                .by_state
+                .get(&oldest)
+                .is_none_or(|(l, _)| l.expires_at <= now);
+            let full = p.by_state.len() >= self.max_count || p.bytes + size > self.max_bytes;
+            if !expired && !full {
+                break;
+            }
+            p.evict_oldest();
         }
-        if map.len() >= MAX_MEMORY_LOGIN_STATES {
-            return Err(StoreError::Unavailable("too many pending logins".into()));
-        }
-        map.insert(login.state.clone(), login.clone());
+        let arrival = p.next;
+        p.next += 1;
+        p.by_arrival.insert(arrival, login.state.clone());
+        p.by_state
+            .insert(login.state.clone(), (login.clone(), arrival));
+        p.bytes += size;
         Ok(())
     }
 
@@ -125,11 +220,11 @@ impl MemoryLoginStates {
         if !is_valid_state(state) {
             return Ok(None);
         }
-        let mut map = self
-            .map
+        let mut p = self
+            .inner
             .lock()
             .map_err(|_| StoreError::Other("login state lock poisoned".into()))?;
-        Ok(map.remove(state).filter(|l| l.expires_at > now))
+        Ok(p.remove(state).filter(|l| l.expires_at > now))
     }
 }
 
@@ -343,6 +438,70 @@ mod tests {
         assert_eq!(m.take_now(&a, 100).unwrap(), None);
         assert_eq!(m.take_now("short", 10).unwrap(), None);
         assert!(m.put_now(&login("bad#state", 100), 10).is_err());
+    }
+
+    /// The review's attack on the memory store: 100,000 unauthenticated `/login`
+    /// requests filled it and every later login was refused ("too many pending logins")
+    /// for 10 minutes. Now the oldest give way: the store stays within its limits, the
+    /// flood's own oldest entries are gone, and the login after the flood works.
+    #[test]
+    fn a_flood_of_logins_is_bounded_and_never_blocks_the_next_login() {
+        let m = MemoryLoginStates::with_limits(1000, 64 * 1024);
+        let state = |i: usize| format!("{i:0>43}");
+        let big = |i: usize| LoginState {
+            return_to: format!("/{}", "x".repeat(511)),
+            ..login(&state(i), 1000)
+        };
+        for i in 0..5000 {
+            m.put_now(&big(i), 10).unwrap();
+            let (count, bytes) = m.usage();
+            assert!(count <= 1000 && bytes <= 64 * 1024, "{i}: {count} {bytes}");
+        }
+        let (count, _) = m.usage();
+        assert!(count > 50, "the byte budget holds many: {count}");
+        let victim = "v".repeat(43);
+        m.put_now(&login(&victim, 1000), 10).unwrap();
+        assert_eq!(
+            m.take_now(&state(0), 10).unwrap(),
+            None,
+            "the oldest gave way"
+        );
+        assert!(
+            m.take_now(&state(4999), 10).unwrap().is_some(),
+            "the newest kept"
+        );
+        assert!(
+            m.take_now(&victim, 10).unwrap().is_some(),
+            "the next login works"
+        );
+        // Taking frees what it held.
+        let (count, bytes) = m.usage();
+        m.take_now(&state(4998), 10).unwrap();
+        let (count2, bytes2) = m.usage();
+        assert_eq!((count2, bytes2 + big(4998).footprint()), (count - 1, bytes));
+
+        // By count: 3 fit, the fourth pushes the first out.
+        let m = MemoryLoginStates::with_limits(3, usize::MAX);
+        for i in 0..4 {
+            m.put_now(&login(&state(i), 1000), 10).unwrap();
+        }
+        assert_eq!(m.usage().0, 3);
+        assert_eq!(m.take_now(&state(0), 10).unwrap(), None);
+        assert!(m.take_now(&state(1), 10).unwrap().is_some());
+        // Expired ones go before live ones, whatever room is left.
+        let m = MemoryLoginStates::with_limits(100, usize::MAX);
+        m.put_now(&login(&state(0), 20), 10).unwrap();
+        m.put_now(&login(&state(1), 1000), 30).unwrap();
+        assert_eq!(m.usage().0, 1, "the expired one was dropped on write");
+        // One login larger than the whole budget is refused, never stored.
+        let m = MemoryLoginStates::with_limits(100, 300);
+        assert!(m.put_now(&big(1), 10).is_err());
+        assert_eq!(m.usage(), (0, 0));
+        // The same state twice is one entry.
+        let m = MemoryLoginStates::with_limits(100, usize::MAX);
+        m.put_now(&login(&state(7), 1000), 10).unwrap();
+        m.put_now(&login(&state(7), 1000), 10).unwrap();
+        assert_eq!(m.usage().0, 1);
     }
 
     #[test]
