@@ -53,7 +53,9 @@ const ws = new Stack(app, 'L42WebSocketAndCookieExample');
   const auth = new L42Authorizer(ws, 'Auth', {
     ...pools,
     identitySources: ['cookie', 'query'],
-    session: { table: th.table, secret: th.sessionSecret },
+    // A cookie-authenticated connect must come from the app's origin (the handshake's
+    // Origin header): no other page can open the socket as its visitor.
+    session: { table: th.table, secret: th.sessionSecret, appOrigins: ['https://app.example.com'] },
   });
   const api = new apigwv2.WebSocketApi(ws, 'Socket');
   new apigwv2.WebSocketStage(ws, 'Live', { webSocketApi: api, stageName: 'live', autoDeploy: true });
