@@ -11,6 +11,11 @@ import cf from 'cloudfront';
 // A prefix ending in `/` covers what starts with it, another covers itself and what is
 // below it. Whatever is missing, malformed or unreadable falls back to the defaults
 // below (everything protected), and without a usable current secret nothing goes on.
+// Paths are matched as the most lenient origin could read them: `protect` decoded once,
+// slashes merged and case ignored (`//Private/x`, `/%2fprivate/x` are `/private/x`);
+// `public` exactly as decoded, never across `//`. A path another origin could still read
+// otherwise (dot segments, `\`, `;`, an escape left after decoding, a segment ending in
+// `.` or a space, control characters) or that does not decode is always gated.
 
 const DEFAULTS = { cookie: '__Host-l42_session', login: '/_auth/login', protect: ['/'], public: [] };
 // 'v1.' + 43 + '.' + at most 12 digits + '.' + 43: anything longer is rejected unread.
@@ -22,7 +27,9 @@ const V1 = /^v1\.([A-Za-z0-9_-]{43})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})$/;
 const SAFE_PATH = /^\/(?![\/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@\/%]*$/;
 const QUERY_PART = /^[A-Za-z0-9\-._~!$'()*+,;:@\/?%]*$/;
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-const DOTS = /(^|\/)\.\.?(\/|$)|\\/;
+// What some origin would read otherwise: dot segments, `\`, `;` parameters, an escape
+// still left, a segment ending in `.` or a space, control characters.
+const AMBIGUOUS = /(^|\/)\.\.?(\/|$)|[\\;\x00-\x1f\x7f]|%[0-9A-Fa-f]{2}|[. ](\/|$)/;
 
 async function handler(event) {
   const req = event.request;
@@ -36,9 +43,7 @@ async function handler(event) {
   }
   const c = settings(conf);
   const path = decoded(req.uri);
-  if (req.uri === c.login || !covers(c.protect, path, true) || covers(c.public, path, false)) {
-    return req;
-  }
+  if (req.uri === c.login || !isProtected(c, path)) return req;
   const now = Math.floor(Date.now() / 1000);
   const live = candidates(req.cookies, c.cookie, now);
   if (live.length && kvs) {
@@ -73,20 +78,29 @@ function prefixes(a, min) {
   return a;
 }
 
-// The path as the origin will read it; null when it cannot be matched safely.
+// The path decoded once; null when it does not decode or some origin could read it
+// otherwise.
 function decoded(uri) {
   try {
     const p = decodeURIComponent(uri);
-    return DOTS.test(p) ? null : p;
+    return AMBIGUOUS.test(p) ? null : p;
   } catch (e) {
     return null;
   }
 }
 
-function covers(list, path, unknown) {
-  if (path === null) return unknown;
+// Covered by `protect` as any origin could read it (slashes merged, case ignored), and
+// not public as the strictest one reads it (as is, no `//`).
+function isProtected(c, path) {
+  if (path === null) return true;
+  const loose = path.replace(/\/{2,}/g, '/').toLowerCase();
+  if (!covers(c.protect, loose, true)) return false;
+  return path.indexOf('//') >= 0 || !covers(c.public, path, false);
+}
+
+function covers(list, path, fold) {
   for (let i = 0; i < list.length; i++) {
-    const p = list[i];
+    const p = fold ? list[i].toLowerCase() : list[i];
     if (p.endsWith('/') ? path.startsWith(p) : path === p || path.startsWith(p + '/')) return true;
   }
   return false;

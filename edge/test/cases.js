@@ -217,7 +217,73 @@ function build(V, h) {
     kvs: APP,
     want: '/_auth/login?return_to=%2Fapp%2Fassets%2F%25E0%25A4%25A',
   });
+  // Another spelling of a protected path, with `protect` narrowed: origins that merge
+  // slashes, decode `%2F`, ignore case or strip `;` parameters, trailing dots or spaces
+  // would serve the protected file, so each is gated without a cookie (they all went
+  // through before) and passes with a good one.
+  const NARROW = withConfig({ protect: ['/private/'], public: ['/private/assets/'] });
+  const SPELLINGS = [
+    '//private/x',
+    '///private/x',
+    '/%2fprivate/x',
+    '/%2Fprivate/x',
+    '/%2F%2Fprivate/x',
+    '/Private/x',
+    '/PRIVATE/x',
+    '/pRiVaTe/x',
+    '/%50rivate/x',
+    '/private//x',
+    '/%252fprivate/x',
+    '/%25%32%66private/x',
+    '/private;jsessionid=1/x',
+    '/x;/../private/x',
+    '/private./x',
+    '/private%2e/x',
+    '/private%20/x',
+    '/./private/x',
+    '/%2e/private/x',
+    '/x/..%2fprivate/x',
+    '/private\\x',
+    '/%5cprivate/x',
+    '/%00/private/x',
+    '/private%09/x',
+    '//private/assets/../x',
+    '/private/assets/%2e%2e/x',
+    '/private/ASSETS/x',
+    '/private//assets/x',
+    '/private/assets;/../x',
+  ];
+  for (let i = 0; i < SPELLINGS.length; i++) {
+    const uri = SPELLINGS[i];
+    // `return_to` never starts `//` nor holds `\\` (no redirect off the site): then `/`.
+    const back = uri.indexOf('//') === 0 || uri.indexOf('\\') >= 0 ? '/' : uri;
+    gateCase('protect narrowed, another spelling ' + uri + ': gated', {
+      uri: uri,
+      kvs: NARROW,
+      want: '/_auth/login?return_to=' + encodeURIComponent(back),
+    });
+    gateCase('protect narrowed, another spelling ' + uri + ': a good cookie passes', {
+      uri: uri,
+      cookie: GOOD,
+      kvs: NARROW,
+      want: 'pass',
+    });
+  }
+  // What stays open: paths outside the narrowed prefix, the public prefix as spelled.
+  const OPEN = ['/', '/index.html', '/privates/x', '/public/private/x', '/private', '/private/assets/app.js', '/100%25.html'];
+  for (let i = 0; i < OPEN.length; i++) {
+    gateCase('protect narrowed, ' + OPEN[i] + ' passes without a cookie', {
+      uri: OPEN[i],
+      kvs: NARROW,
+      want: 'pass',
+      reads: ['gate_config'],
+    });
+  }
   gateCase('the login path itself is never gated', { uri: '/_auth/login', want: 'pass', reads: ['gate_config'] });
+  gateCase('another spelling of the login path is no login path', {
+    uri: '/_AUTH/login',
+    want: '/_auth/login?return_to=%2F_AUTH%2Flogin',
+  });
   gateCase('config: another login path', {
     uri: '/app/x',
     kvs: withConfig({ login: '/signin' }),
