@@ -146,15 +146,18 @@ function same(a, b) {
   return d === 0;
 }
 
+// The token handler keeps a `return_to` of at most 512 bytes (else `/`).
+const MAX_RETURN = 512;
+
 function redirect(login, req) {
   let to = SAFE_PATH.test(req.uri) ? req.uri : '/';
   const q = query(req.querystring);
-  if (q && to.length + q.length < 2000) to += '?' + q;
+  if (q && to.length + q.length < MAX_RETURN) to += '?' + q;
   return {
     statusCode: 302,
     statusDescription: 'Found',
     headers: {
-      location: { value: login + '?return_to=' + encodeURIComponent(to.length < 2000 ? to : '/') },
+      location: { value: login + '?return_to=' + encodeURIComponent(to.length <= MAX_RETURN ? to : '/') },
       'cache-control': { value: 'no-store' },
     },
   };

@@ -280,6 +280,19 @@ function build(V, h) {
     });
   }
   gateCase('the login path itself is never gated', { uri: '/_auth/login', want: 'pass', reads: ['gate_config'] });
+  // `return_to` as the token handler keeps it: at most 512 bytes, else `/`; a query that
+  // would take it over is left out.
+  const LONG = '/app/' + new Array(508).join('a');
+  gateCase('a path of 512 bytes is returned to', {
+    uri: LONG,
+    want: '/_auth/login?return_to=' + encodeURIComponent(LONG),
+  });
+  gateCase('a longer path returns to /', { uri: LONG + 'a', want: '/_auth/login?return_to=%2F' });
+  gateCase('a query that would make it longer is left out', {
+    uri: LONG.slice(0, 500),
+    query: 'q=xxxxxxxxxxxxxxxxxxxx',
+    want: '/_auth/login?return_to=' + encodeURIComponent(LONG.slice(0, 500)),
+  });
   gateCase('another spelling of the login path is no login path', {
     uri: '/_AUTH/login',
     want: '/_auth/login?return_to=%2F_AUTH%2Flogin',
