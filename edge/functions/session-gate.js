@@ -14,8 +14,10 @@ import cf from 'cloudfront';
 // Paths are matched as the most lenient origin could read them: `protect` decoded once,
 // slashes merged and case ignored (`//Private/x`, `/%2fprivate/x` are `/private/x`);
 // `public` exactly as decoded, never across `//`. A path another origin could still read
-// otherwise (dot segments, `\`, `;`, an escape left after decoding, a segment ending in
-// `.` or a space, control characters) or that does not decode is always gated.
+// otherwise (dot segments, `\`, `;`, `:`, `?`, `#`, an escape left after decoding, a
+// segment ending in `.` or a space, anything but printable ASCII) or that does not decode
+// is always gated. Prefixes are read the same way (decoded once; an ambiguous one is
+// malformed), and so is the login path, which must match exactly.
 
 const DEFAULTS = { cookie: '__Host-l42_session', login: '/_auth/login', protect: ['/'], public: [] };
 // 'v1.' + 43 + '.' + at most 12 digits + '.' + 43: anything longer is rejected unread.
@@ -27,9 +29,12 @@ const V1 = /^v1\.([A-Za-z0-9_-]{43})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})$/;
 const SAFE_PATH = /^\/(?![\/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@\/%]*$/;
 const QUERY_PART = /^[A-Za-z0-9\-._~!$'()*+,;:@\/?%]*$/;
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-// What some origin would read otherwise: dot segments, `\`, `;` parameters, an escape
-// still left, a segment ending in `.` or a space, control characters.
-const AMBIGUOUS = /(^|\/)\.\.?(\/|$)|[\\;\x00-\x1f\x7f]|%[0-9A-Fa-f]{2}|[. ](\/|$)/;
+// What some origin would read otherwise: anything but printable ASCII (Unicode that case
+// folding or a best-fit mapping turns into ASCII, NUL); `\`; `;` parameters; `:` (NTFS
+// streams); `?` and `#` decoded (a proxy passing the decoded path on ends the path
+// there); an escape still left (`%2f`, IIS `%u`); a segment ending in `.` or a space
+// (Windows drops those; `.` and `..` segments too).
+const AMBIGUOUS = /[^\x20-\x7e]|[\\;:?#]|%[0-9A-Fa-fUu]|[. ](\/|$)/;
 
 async function handler(event) {
   const req = event.request;
@@ -62,8 +67,8 @@ function settings(o) {
   o = o && typeof o === 'object' ? o : {};
   return {
     cookie: typeof o.cookie === 'string' && TOKEN.test(o.cookie) ? o.cookie : DEFAULTS.cookie,
-    login: safe(o.login) ? o.login : DEFAULTS.login,
-    protect: prefixes(o.protect, 1) || DEFAULTS.protect,
+    login: safe(o.login) && decoded(o.login) ? o.login : DEFAULTS.login,
+    protect: (prefixes(o.protect, 1) || DEFAULTS.protect).map(loose),
     public: prefixes(o.public, 0) || DEFAULTS.public,
   };
 }
@@ -72,10 +77,16 @@ function safe(p) {
   return typeof p === 'string' && SAFE_PATH.test(p);
 }
 
+// The prefixes decoded, as paths are; null when one is unsafe or ambiguous.
 function prefixes(a, min) {
   if (!Array.isArray(a) || a.length < min) return null;
-  for (let i = 0; i < a.length; i++) if (!safe(a[i])) return null;
-  return a;
+  const out = [];
+  for (let i = 0; i < a.length; i++) {
+    const p = safe(a[i]) && decoded(a[i]);
+    if (!p) return null;
+    out.push(p);
+  }
+  return out;
 }
 
 // The path decoded once; null when it does not decode or some origin could read it
@@ -89,18 +100,23 @@ function decoded(uri) {
   }
 }
 
-// Covered by `protect` as any origin could read it (slashes merged, case ignored), and
-// not public as the strictest one reads it (as is, no `//`).
+// Covered by `protect` as any origin could read it (slashes merged, case ignored; the
+// prefixes are in that form already), and not public as the strictest one reads it (as
+// is, no `//`).
 function isProtected(c, path) {
   if (path === null) return true;
-  const loose = path.replace(/\/{2,}/g, '/').toLowerCase();
-  if (!covers(c.protect, loose, true)) return false;
-  return path.indexOf('//') >= 0 || !covers(c.public, path, false);
+  if (!covers(c.protect, loose(path))) return false;
+  return path.indexOf('//') >= 0 || !covers(c.public, path);
 }
 
-function covers(list, path, fold) {
+// ASCII only by then, so lower-casing means the same in every engine.
+function loose(p) {
+  return p.replace(/\/{2,}/g, '/').toLowerCase();
+}
+
+function covers(list, path) {
   for (let i = 0; i < list.length; i++) {
-    const p = fold ? list[i].toLowerCase() : list[i];
+    const p = list[i];
     if (p.endsWith('/') ? path.startsWith(p) : path === p || path.startsWith(p + '/')) return true;
   }
   return false;

@@ -253,22 +253,26 @@ function build(V, h) {
     '/private//assets/x',
     '/private/assets;/../x',
   ];
-  for (let i = 0; i < SPELLINGS.length; i++) {
-    const uri = SPELLINGS[i];
-    // `return_to` never starts `//` nor holds `\\` (no redirect off the site): then `/`.
-    const back = uri.indexOf('//') === 0 || uri.indexOf('\\') >= 0 ? '/' : uri;
-    gateCase('protect narrowed, another spelling ' + uri + ': gated', {
-      uri: uri,
-      kvs: NARROW,
-      want: '/_auth/login?return_to=' + encodeURIComponent(back),
-    });
-    gateCase('protect narrowed, another spelling ' + uri + ': a good cookie passes', {
-      uri: uri,
-      cookie: GOOD,
-      kvs: NARROW,
-      want: 'pass',
-    });
+  // Each spelling gated without a cookie (with the exact return_to) and passing with one.
+  function spellingCases(label, kvs, list) {
+    for (let i = 0; i < list.length; i++) {
+      const uri = list[i];
+      // `return_to` never starts `//` nor holds `\\` (no redirect off the site): then `/`.
+      const back = uri.indexOf('//') === 0 || uri.indexOf('\\') >= 0 ? '/' : uri;
+      gateCase(label + ', another spelling ' + uri + ': gated', {
+        uri: uri,
+        kvs: kvs,
+        want: '/_auth/login?return_to=' + encodeURIComponent(back),
+      });
+      gateCase(label + ', another spelling ' + uri + ': a good cookie passes', {
+        uri: uri,
+        cookie: GOOD,
+        kvs: kvs,
+        want: 'pass',
+      });
+    }
   }
+  spellingCases('protect narrowed', NARROW, SPELLINGS);
   // What stays open: paths outside the narrowed prefix, the public prefix as spelled.
   const OPEN = ['/', '/index.html', '/privates/x', '/public/private/x', '/private', '/private/assets/app.js', '/100%25.html'];
   for (let i = 0; i < OPEN.length; i++) {
@@ -279,6 +283,96 @@ function build(V, h) {
       reads: ['gate_config'],
     });
   }
+  // Spellings that only some origins read as the protected path: Unicode that a
+  // case-insensitive origin folds to ASCII (dotless i: Java's equalsIgnoreCase, .NET's
+  // invariant upper case) or a best-fit mapping turns into ASCII (fullwidth p: IIS), and
+  // IIS's %u escape left after one decoding. All went through before.
+  spellingCases('protect narrowed', NARROW, ['/pr%C4%B1vate/x', '/%EF%BD%90rivate/x', '/%25u0070rivate/x']);
+  // An exact prefix (a file): what a server may cut off its name. A `?` or `#` decoded
+  // from %3F/%23 (a proxy that passes the decoded path on, as nginx with `$uri`, sends
+  // them as the start of a query or fragment), an NTFS stream name, NUL, trailing dot or
+  // space, `;` parameters, and the spellings above. `?`, `#` and the stream name went
+  // through before; the rest were already gated and are kept as regressions.
+  const FILE = withConfig({ protect: ['/admin'] });
+  spellingCases('protect an exact path', FILE, [
+    '/admin%3fx',
+    '/admin%3F',
+    '/admin%23x',
+    '/admin::$DATA',
+    '/admin%3a%3a$DATA',
+    '/admin%00.html',
+    '/admin.',
+    '/admin%20',
+    '/admin;x',
+    '/ADMIN',
+    '//admin',
+    '/%2fadmin',
+  ]);
+  const FILE_OPEN = ['/administrator', '/admin-old', '/index.html'];
+  for (let i = 0; i < FILE_OPEN.length; i++) {
+    gateCase('protect an exact path, ' + FILE_OPEN[i] + ' passes without a cookie', {
+      uri: FILE_OPEN[i],
+      kvs: FILE,
+      want: 'pass',
+      reads: ['gate_config'],
+    });
+  }
+  // The price of gating what is ambiguous: a path outside `protect` with non-ASCII text,
+  // a `:` or a decoded `?` needs a session too.
+  const COSTS = ['/caf%C3%A9.html', '/%F0%9F%98%80.html', '/a:b.html', '/what%3F.html'];
+  for (let i = 0; i < COSTS.length; i++) {
+    gateCase('protect narrowed, ' + COSTS[i] + ' (ambiguous, outside protect) is gated', {
+      uri: COSTS[i],
+      kvs: NARROW,
+      want: '/_auth/login?return_to=' + encodeURIComponent(COSTS[i]),
+    });
+  }
+  // Prefixes are read the way paths are: decoded once (SAFE_PATH makes a prefix with a
+  // space or non-ASCII text be written encoded), then for `protect` slashes merged and
+  // case ignored. Before, an encoded prefix covered nothing, and after slashes were
+  // merged in paths, a prefix with `//` covered nothing either.
+  spellingCases('protect written encoded', withConfig({ protect: ['/my%20docs/'] }), [
+    '/my%20docs/x',
+    '/My%20Docs/x',
+    '/my%20docs//x',
+  ]);
+  spellingCases('protect with %-escaped letters', withConfig({ protect: ['/%70rivate/'] }), ['/private/x', '/Private/x']);
+  spellingCases('protect with //', withConfig({ protect: ['/team//plans/'] }), ['/team//plans/x', '/team/plans/x']);
+  spellingCases('protect in capitals', withConfig({ protect: ['/Reports/'] }), ['/Reports/q1', '/reports/q1']);
+  gateCase('protect written encoded, a path outside it passes', {
+    uri: '/my%20docs.html',
+    kvs: withConfig({ protect: ['/my%20docs/'] }),
+    want: 'pass',
+  });
+  gateCase('public written encoded covers what is under it, as decoded', {
+    uri: '/my%20assets/app.js',
+    kvs: withConfig({ public: ['/my%20assets/'] }),
+    want: 'pass',
+  });
+  // A prefix or login path that does not decode or is itself ambiguous is malformed:
+  // the defaults (everything gated, the default login).
+  const AMBIGUOUS_CONFIGS = [
+    ['protect', { protect: ['/x;y/'] }],
+    ['protect', { protect: ['/private/', '/%zz/'] }],
+    ['protect', { protect: ['/docs./'] }],
+  ];
+  for (let i = 0; i < AMBIGUOUS_CONFIGS.length; i++) {
+    gateCase('config: ambiguous `' + AMBIGUOUS_CONFIGS[i][0] + '` ' + JSON.stringify(AMBIGUOUS_CONFIGS[i][1]) + ': default, everything gated', {
+      uri: '/index.html',
+      kvs: withConfig(AMBIGUOUS_CONFIGS[i][1]),
+      want: '/_auth/login?return_to=%2Findex.html',
+    });
+  }
+  gateCase('config: an undecodable `public` entry: none public (its default)', {
+    uri: '/private/assets/app.js',
+    kvs: withConfig({ protect: ['/private/'], public: ['/private/assets/', '/%C0%AF/'] }),
+    want: '/_auth/login?return_to=' + encodeURIComponent('/private/assets/app.js'),
+  });
+  gateCase('config: an ambiguous login path (/signin;x) is not used: default login, and it is gated', {
+    uri: '/signin;x',
+    kvs: withConfig({ login: '/signin;x' }),
+    want: '/_auth/login?return_to=' + encodeURIComponent('/signin;x'),
+  });
   gateCase('the login path itself is never gated', { uri: '/_auth/login', want: 'pass', reads: ['gate_config'] });
   // `return_to` as the token handler keeps it: at most 512 bytes, else `/`; a query that
   // would take it over is left out.
