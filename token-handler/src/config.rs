@@ -23,6 +23,8 @@
 //! | `CALLBACK_ALLOWED_ORIGINS` | comma-separated exact origins allowed besides `FRONTEND_URL` (CORS, callbacks, WebAuthn) |
 //! | `AAGUID_ALLOWLIST` | comma-separated authenticator AAGUIDs (UUIDs) accepted by `validate-credential`; empty accepts all |
 //! | `REQUIRE_DEVICE_BOUND` | `true` rejects backup-eligible (synced) passkeys |
+//! | `WEBAUTHN_RP_ID` | comma-separated RP IDs `validate-credential` accepts in `rpIdHash` (the user pool's WebAuthn relying party id); each must be the host, or a parent domain, of an allowed origin; default: the hosts of the allowed origins |
+//! | `ATTESTATION_ROOTS`, `ATTESTATION_ROOTS_FILE` | PEM certificates (text, or a file's path; both may be set) that `validate-credential` trusts as attestation roots; `AAGUID_ALLOWLIST` and `REQUIRE_DEVICE_BOUND` pass only attestations that chain to one of them |
 //! | `ADDITIONAL_AUDIENCE` | comma-separated app client ids also accepted in tokens |
 //! | `ENTITY_TABLE` | a DynamoDB table (`id` → `owner`) that `authorize` reads resource owners from |
 //! | `AWS_REGION` (or `AWS_DEFAULT_REGION`) | the region of the DynamoDB tables (default: `COGNITO_REGION`) |
@@ -41,6 +43,8 @@ pub use l42_core::ConfigError;
 use l42_core::web::valid_hostname;
 pub use l42_core::web::{DEFAULT_AUTH_PATH_PREFIX, Origin, auth_path_prefix};
 use l42_core::{PoolId, VerifierConfig};
+
+use crate::webauthn::{AttestationRoots, origin_host, rp_id_serves_host};
 
 /// The shortest accepted session secret, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -204,6 +208,12 @@ pub struct Config {
     pub aaguid_allowlist: Vec<Aaguid>,
     /// `REQUIRE_DEVICE_BOUND`.
     pub require_device_bound: bool,
+    /// `WEBAUTHN_RP_ID`, lower case (default: the hosts of
+    /// [`allowed_origins`](Self::allowed_origins) that are not IP addresses).
+    pub webauthn_rp_ids: Vec<String>,
+    /// `ATTESTATION_ROOTS` and `ATTESTATION_ROOTS_FILE` (never empty when
+    /// `AAGUID_ALLOWLIST` or `REQUIRE_DEVICE_BOUND` is set: the configuration is refused).
+    pub attestation_roots: AttestationRoots,
     /// `ADDITIONAL_AUDIENCE`.
     pub additional_audiences: Vec<String>,
     /// `ENTITY_TABLE`.
@@ -358,6 +368,42 @@ impl Config {
                 .push(Aaguid::parse(&item).map_err(|m| ConfigError::new("AAGUID_ALLOWLIST", m))?);
         }
         let require_device_bound = boolean(&get, "REQUIRE_DEVICE_BOUND", false)?;
+        let mut origins = vec![frontend_url.clone()];
+        origins.extend(callback_allowed_origins.iter().cloned());
+        let webauthn_rp_ids = webauthn_rp_ids(get("WEBAUTHN_RP_ID"), &origins)?;
+        let mut attestation_roots = AttestationRoots::default();
+        if let Some(text) = get("ATTESTATION_ROOTS") {
+            attestation_roots.extend(
+                AttestationRoots::from_pem(text.as_bytes())
+                    .map_err(|m| ConfigError::new("ATTESTATION_ROOTS", m))?,
+            );
+        }
+        if let Some(path) = get("ATTESTATION_ROOTS_FILE") {
+            let text = std::fs::read(&path).map_err(|e| {
+                ConfigError::new(
+                    "ATTESTATION_ROOTS_FILE",
+                    format!("`{path}` cannot be read: {e}"),
+                )
+            })?;
+            attestation_roots.extend(AttestationRoots::from_pem(&text).map_err(|m| {
+                ConfigError::new("ATTESTATION_ROOTS_FILE", format!("`{path}` {m}"))
+            })?);
+        }
+        if attestation_roots.is_empty() && (!aaguid_allowlist.is_empty() || require_device_bound) {
+            // Without a root no attestation proves an authenticator model or its flags:
+            // the policy would pass what a client claims, or refuse everything.
+            let name = if aaguid_allowlist.is_empty() {
+                "REQUIRE_DEVICE_BOUND"
+            } else {
+                "AAGUID_ALLOWLIST"
+            };
+            return Err(ConfigError::new(
+                name,
+                "needs ATTESTATION_ROOTS or ATTESTATION_ROOTS_FILE: only an attestation that \
+                 chains to a trusted root proves the authenticator model and its flags"
+                    .to_owned(),
+            ));
+        }
         let additional_audiences = list(get("ADDITIONAL_AUDIENCE"));
         for a in &additional_audiences {
             check_client_id("ADDITIONAL_AUDIENCE", a)?;
@@ -431,6 +477,8 @@ impl Config {
             auth_path_prefix,
             aaguid_allowlist,
             require_device_bound,
+            webauthn_rp_ids,
+            attestation_roots,
             additional_audiences,
             entity_table,
             in_lambda,
@@ -459,6 +507,53 @@ impl Config {
     pub fn route(&self, path: &str) -> String {
         format!("{}{path}", self.auth_path_prefix)
     }
+}
+
+/// `WEBAUTHN_RP_ID`: each a domain name (no scheme, port or path; not an IP address; a
+/// single label only for `localhost`) that is the host, or a parent domain, of one of
+/// `origins`. Unset: the hosts of `origins` that are not IP addresses.
+fn webauthn_rp_ids(value: Option<String>, origins: &[Origin]) -> Result<Vec<String>, ConfigError> {
+    const NAME: &str = "WEBAUTHN_RP_ID";
+    let hosts: Vec<&str> = origins.iter().map(origin_host).collect();
+    let mut out: Vec<String> = Vec::new();
+    let configured = list(value);
+    if configured.is_empty() {
+        for host in hosts {
+            if !host.starts_with('[')
+                && host.parse::<IpAddr>().is_err()
+                && !out.iter().any(|h| h == host)
+            {
+                out.push(host.to_owned());
+            }
+        }
+        return Ok(out);
+    }
+    for item in configured {
+        let id = item.to_ascii_lowercase();
+        let domain = valid_hostname(&id)
+            && id.parse::<IpAddr>().is_err()
+            && (id.contains('.') || id == "localhost");
+        if !domain {
+            return Err(ConfigError::new(
+                NAME,
+                format!(
+                    "`{item}` is not an RP ID (a domain name: no scheme, port or path, not an IP address)"
+                ),
+            ));
+        }
+        if !hosts.iter().any(|h| rp_id_serves_host(&id, h)) {
+            return Err(ConfigError::new(
+                NAME,
+                format!(
+                    "`{item}` is neither the host nor a parent domain of an allowed origin (FRONTEND_URL, CALLBACK_ALLOWED_ORIGINS)"
+                ),
+            ));
+        }
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
 }
 
 fn boolean(

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use common::*;
 use l42_token_handler::config::{SameSite, SessionBackend};
 
-fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut vars = base_vars();
     vars.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
     vars.extend_from_slice(extra);
@@ -59,6 +59,11 @@ fn inside_lambda_sessions_default_to_dynamodb_and_secure_cookies() {
 
 #[test]
 fn every_variable_is_read() {
+    let root = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap()
+        .pem();
     let c = config_from(&with(&[
         ("COGNITO_CLIENT_SECRET", "s3cret"),
         ("COGNITO_REGION", "us-west-2"),
@@ -79,6 +84,8 @@ fn every_variable_is_read() {
         ("AUTH_PATH_PREFIX", "_auth/"),
         ("AAGUID_ALLOWLIST", "cb69481e-8ff7-4039-93ec-0a2729a154a8"),
         ("REQUIRE_DEVICE_BOUND", "1"),
+        ("ATTESTATION_ROOTS", root.as_str()),
+        ("WEBAUTHN_RP_ID", "example.com"),
         ("ADDITIONAL_AUDIENCE", "client-2, client-3"),
         ("ENTITY_TABLE", "entities"),
         (
@@ -118,6 +125,8 @@ fn every_variable_is_read() {
     assert_eq!(c.route("/authorize"), "/_auth/authorize");
     assert_eq!(c.aaguid_allowlist.len(), 1);
     assert!(c.require_device_bound);
+    assert_eq!(c.attestation_roots.len(), 1);
+    assert_eq!(c.webauthn_rp_ids, ["example.com"]);
     assert_eq!(c.additional_audiences, ["client-2", "client-3"]);
     assert_eq!(c.verifier.client_ids, ["client-1", "client-2", "client-3"]);
     assert_eq!(c.entity_table.as_deref(), Some("entities"));
@@ -179,6 +188,10 @@ fn bad_values_name_their_variable() {
         ("AUTH_PATH_PREFIX", "/a b"),
         ("AAGUID_ALLOWLIST", "not-a-uuid"),
         ("REQUIRE_DEVICE_BOUND", "2"),
+        ("WEBAUTHN_RP_ID", "https://localhost"),
+        ("WEBAUTHN_RP_ID", "elsewhere.example"),
+        ("ATTESTATION_ROOTS", "junk"),
+        ("ATTESTATION_ROOTS_FILE", "/nonexistent/roots.pem"),
         ("ADDITIONAL_AUDIENCE", "ok,not ok"),
         ("ENTITY_TABLE", "no"),
         ("JWKS_URL", "http://example.com/jwks"),
