@@ -62,16 +62,10 @@ pub async fn handler(
     };
     let auth_data = &attestation.auth_data;
     let Some(credential) = &auth_data.attested else {
-        let e = CredentialError::AuthenticatorData("no attested credential data".to_owned());
-        event(
-            &identity,
-            Status::Failure,
-            Severity::Medium,
-            "credential unreadable",
-        )
-        .detail("reason", e.to_string())
-        .emit();
-        return Err(ApiError::InvalidCredential(e.to_string()));
+        // `parse` refuses a registration without one.
+        return Err(ApiError::InvalidCredential(
+            "no attested credential data".to_owned(),
+        ));
     };
     let aaguid = credential.aaguid.to_string();
     let config = state.config();
@@ -185,6 +179,11 @@ fn parse(
     let attestation_bytes =
         webauthn::decode_base64("attestation_object", &body.attestation_object)?;
     let attestation = webauthn::parse_attestation_object(&attestation_bytes)?;
+    if attestation.auth_data.attested.is_none() {
+        return Err(CredentialError::AuthenticatorData(
+            "no attested credential data".to_owned(),
+        ));
+    }
     Ok((client_data_bytes, client_data, attestation))
 }
 
