@@ -95,7 +95,7 @@ impl AuthorizerConfig {
         };
         let policy_cache_safe = match get("POLICY_CACHE_SAFE") {
             None => true,
-            Some(v) => parse_bool("POLICY_CACHE_SAFE", &v)?,
+            Some(v) => l42_core::config::parse_bool("POLICY_CACHE_SAFE", &v)?,
         };
         let verifier = VerifierConfig::from_lookup(&lookup)?;
         let (cookies, csrf_origins) = if identity_sources.contains(&IdentitySource::Cookie) {
@@ -144,14 +144,6 @@ fn parse_sources(list: &str) -> Result<Vec<IdentitySource>, ConfigError> {
         return Err(ConfigError::new("IDENTITY_SOURCES", "names no source"));
     }
     Ok(out)
-}
-
-fn parse_bool(var: &str, v: &str) -> Result<bool, ConfigError> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(ConfigError::new(var, format!("`{v}` is not true or false"))),
-    }
 }
 
 #[cfg(test)]

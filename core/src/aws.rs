@@ -80,28 +80,11 @@ impl AwsSettings {
     }
 }
 
-/// An endpoint override: `https://…`, or plain `http` on loopback only.
+/// An endpoint override: `https://…`, or plain `http` on loopback only
+/// ([`crate::urls::service_url`]), without a trailing `/`.
 fn check_endpoint(var: &'static str, e: &str) -> Result<String, ConfigError> {
-    let e = e.trim_end_matches('/');
-    let loopback = [
-        "http://127.0.0.1:",
-        "http://localhost:",
-        "http://[::1]:",
-        "http://127.0.0.1/",
-        "http://localhost/",
-    ];
-    let ok = (e.starts_with("https://") && e.len() > "https://".len())
-        || loopback.iter().any(|p| e.starts_with(p))
-        || e == "http://127.0.0.1"
-        || e == "http://localhost";
-    if ok && !e.contains(char::is_whitespace) {
-        Ok(e.to_string())
-    } else {
-        Err(ConfigError::new(
-            var,
-            format!("`{e}` must be an https URL (plain http only on loopback)"),
-        ))
-    }
+    crate::urls::service_url(var, e, crate::urls::Tail::PathAndQuery)
+        .map(|url| crate::urls::without_trailing_slash(&url))
 }
 
 /// The SDKs' HTTP client (hyper 1, rustls with aws-lc) trusting the bundled web roots, not

@@ -224,12 +224,47 @@ fn parse_num<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError>
         .map_err(|_| ConfigError::new(var, format!("`{v}` is not a non-negative whole number")))
 }
 
-fn split_list(s: &str) -> Vec<String> {
+/// A comma-separated list: items trimmed, empty ones dropped (`" a, ,b "` → `["a", "b"]`).
+/// Every list variable of every l42 binary is read so.
+pub fn split_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
         .filter(|x| !x.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// A boolean variable's value: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, in any
+/// case, surrounding spaces ignored. Every boolean variable of every l42 binary is read
+/// so.
+///
+/// # Errors
+/// A [`ConfigError`] for `var` quoting the value.
+pub fn parse_bool(var: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::new(
+            var,
+            format!("`{value}` is not a boolean (true or false)"),
+        )),
+    }
+}
+
+/// Boolean variable `var` through `lookup`: unset or empty is `default`, otherwise
+/// [`parse_bool`].
+///
+/// # Errors
+/// A [`ConfigError`] for `var` quoting the value.
+pub fn bool_var(
+    lookup: impl Fn(&str) -> Option<String>,
+    var: &str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match lookup(var).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => parse_bool(var, &v),
+    }
 }
 
 /// Builds a [`VerifierConfig`]; errors are collected and reported by [`build`](Self::build).
@@ -416,21 +451,7 @@ impl VerifierConfigBuilder {
 }
 
 fn check_url(u: &str) -> Result<(), ConfigError> {
-    let loopback = [
-        "http://127.0.0.1:",
-        "http://127.0.0.1/",
-        "http://localhost:",
-        "http://localhost/",
-        "http://[::1]:",
-    ];
-    if u.starts_with("https://") || loopback.iter().any(|p| u.starts_with(p)) {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            "JWKS_URL",
-            format!("`{u}` must be https (plain http only on loopback)"),
-        ))
-    }
+    crate::urls::service_url("JWKS_URL", u, crate::urls::Tail::PathAndQuery).map(|_| ())
 }
 
 /// Splits an embedded document into one JWKS per pool.

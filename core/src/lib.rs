@@ -50,6 +50,7 @@ pub mod oauth;
 pub mod session;
 mod signing;
 pub mod telemetry;
+pub mod urls;
 mod verifier;
 pub mod web;
 

@@ -148,53 +148,19 @@ impl OAuthConfig {
     }
 }
 
-/// `https://<domain>` for a bare domain; a full `https` URL as it is; `http` on loopback.
+/// `https://<domain>` for a bare domain; a full `https` URL as it is; `http` on loopback
+/// ([`crate::urls::service_url`]); no path, query, user info or fragment; lower case, no
+/// trailing `/`.
 fn base_url(domain: &str) -> Result<String, ConfigError> {
-    let bad = |why: &str| ConfigError::new("COGNITO_DOMAIN", format!("`{domain}` {why}"));
-    let d = domain.trim().trim_end_matches('/');
-    let (scheme, rest) = match d.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => ("https".to_string(), d),
-    };
-    if rest.contains(['/', '?', '#', '@', ' ']) || rest.is_empty() {
-        return Err(bad(
-            "must be a domain or a scheme://host[:port] URL without a path",
-        ));
-    }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => {
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 5 {
-                return Err(bad("has a bad port"));
-            }
-            (h, Some(p))
-        }
-        _ => (rest, None),
-    };
-    let host_ok = if host.starts_with('[') {
-        host == "[::1]"
+    let d = domain.trim();
+    let text = if d.contains("://") {
+        d.to_owned()
     } else {
-        host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+        format!("https://{d}")
     };
-    if !host_ok {
-        return Err(bad("is not a host name"));
-    }
-    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
-    match scheme.as_str() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => return Err(bad("must use https (plain http only on loopback)")),
-        _ => return Err(bad("must use https")),
-    }
-    Ok(match port {
-        Some(p) => format!("{scheme}://{}:{p}", host.to_ascii_lowercase()),
-        None => format!("{scheme}://{}", host.to_ascii_lowercase()),
-    })
+    let url = crate::urls::service_url("COGNITO_DOMAIN", &text, crate::urls::Tail::Nothing)
+        .map_err(|e| ConfigError::new("COGNITO_DOMAIN", format!("`{domain}`: {}", e.message)))?;
+    Ok(crate::urls::without_trailing_slash(&url))
 }
 
 /// A token response. Its `Debug` form shows only which tokens are present.

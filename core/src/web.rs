@@ -66,42 +66,37 @@ pub struct Origin(String);
 
 impl Origin {
     /// Parses an origin (a trailing `/` is allowed; a path, query, user info or fragment
-    /// is not).
+    /// is not), read as [`crate::urls::parse_http_url`] reads URLs: `http` or `https`, a
+    /// DNS name, IPv4 or IPv6 host, a port from 1 to 65535 without leading zeros.
     pub fn parse(s: &str) -> Result<Origin, String> {
         let s = s.trim();
-        let lower = s.to_ascii_lowercase();
-        let (scheme, rest) = lower
-            .split_once("://")
-            .ok_or_else(|| format!("`{s}` is not an origin (expected http(s)://host[:port])"))?;
-        let default_port = match scheme {
-            "https" => "443",
-            "http" => "80",
-            _ => return Err(format!("`{s}` must be http:// or https://")),
-        };
+        let not_origin = || format!("`{s}` is not an origin (expected http(s)://host[:port])");
+        let (_, rest) = s.split_once("://").ok_or_else(not_origin)?;
         let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty()
-            || authority
-                .bytes()
-                .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b'\\') || !b.is_ascii_graphic())
-        {
+        if authority.is_empty() {
+            return Err(not_origin());
+        }
+        if authority.contains(['/', '?', '#', '@']) {
             return Err(format!(
                 "`{s}` is not an origin (no path, query, fragment or user info)"
             ));
         }
-        let (host, port) = split_host_port(authority)
-            .ok_or_else(|| format!("`{s}` has an invalid host or port"))?;
-        let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            v6.parse::<std::net::Ipv6Addr>().is_ok()
-        } else {
-            valid_hostname(host)
-        };
-        if !host_ok {
-            return Err(format!("`{s}` has an invalid host"));
+        // The URL parser reads `:0443` as 443 and takes `:0`; no origin header has either.
+        let after_host = authority
+            .rsplit_once(']')
+            .map_or(authority, |(_, tail)| tail);
+        if let Some((_, port)) = after_host.rsplit_once(':')
+            && (port.is_empty() || port.starts_with('0'))
+        {
+            return Err(format!("`{s}` has an invalid port"));
         }
-        Ok(Origin(match port {
-            Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
-            _ => format!("{scheme}://{host}"),
-        }))
+        let url = crate::urls::parse_http_url(s).map_err(|m| format!("`{s}` {m}"))?;
+        if url.path() != "/" || url.query().is_some() {
+            return Err(format!(
+                "`{s}` is not an origin (no path, query, fragment or user info)"
+            ));
+        }
+        Ok(Origin(url.origin().ascii_serialization()))
     }
 
     /// The origin's text, e.g. `https://app.example.com`.
@@ -119,30 +114,6 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// `host[:port]` → (host, port); the port must be 1–65535.
-fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
-    let (host, port) = if authority.starts_with('[') {
-        let end = authority.find(']')?;
-        let (host, rest) = authority.split_at(end + 1);
-        match rest {
-            "" => (host, None),
-            r => (host, Some(r.strip_prefix(':')?)),
-        }
-    } else {
-        match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    if let Some(p) = port {
-        let n: u16 = p.parse().ok()?;
-        if n == 0 || p.starts_with('0') || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-    }
-    Some((host, port))
 }
 
 /// A lower-case DNS name or IPv4 address: labels of `[a-z0-9-]`, not starting or ending
@@ -204,6 +175,8 @@ mod tests {
             ("http://localhost:80", "http://localhost"),
             ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
             ("http://[::1]:3000", "http://[::1]:3000"),
+            ("http://[::1]", "http://[::1]"),
+            ("HTTPS://[::1]:443/", "https://[::1]"),
         ] {
             assert_eq!(Origin::parse(input).unwrap().as_str(), want, "{input}");
         }
@@ -221,6 +194,13 @@ mod tests {
             "https://-bad.com",
             "https://[zz]:1",
             "*",
+            "http://127.0.0.1:@other.example",
+            "https://ex%61mple.com",
+            "https://example.com:0443",
+            "https://example.com:",
+            "https://bad_host.example",
+            "https://example.com\\",
+            "https://b\u{fc}cher.example",
         ] {
             assert!(Origin::parse(bad).is_err(), "{bad}");
         }

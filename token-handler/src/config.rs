@@ -40,9 +40,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 pub use l42_core::ConfigError;
+use l42_core::config::{bool_var, split_list};
+use l42_core::session::SessionCookies;
+use l42_core::urls::{Tail, service_url, without_trailing_slash};
 use l42_core::web::valid_hostname;
 pub use l42_core::web::{DEFAULT_AUTH_PATH_PREFIX, Origin, auth_path_prefix};
-use l42_core::{PoolId, VerifierConfig};
+use l42_core::{OAuthConfig, PoolId, VerifierConfig};
 
 use crate::webauthn::{AttestationRoots, origin_host, rp_id_serves_host};
 
@@ -91,17 +94,8 @@ impl fmt::Debug for Secret {
 pub enum SessionBackend {
     /// In process (local runs; sessions end with the process).
     Memory,
-    /// A DynamoDB table ([`Config::dynamodb_table`]).
+    /// A DynamoDB table (`DYNAMODB_TABLE`, read by [`l42_core::session::DynamoStore`]).
     DynamoDb,
-}
-
-/// The session cookie's `SameSite` attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SameSite {
-    /// `SameSite=Lax` (default: the cookie survives the OAuth redirect back).
-    Lax,
-    /// `SameSite=Strict`.
-    Strict,
 }
 
 /// An authenticator AAGUID (16 bytes), shown as a lower-case UUID.
@@ -169,19 +163,17 @@ impl fmt::Debug for AwsKeys {
 pub struct Config {
     /// `COGNITO_CLIENT_ID`.
     pub client_id: String,
-    /// `COGNITO_CLIENT_SECRET`.
-    pub client_secret: Option<Secret>,
+    /// Cognito's OAuth endpoints and this client (`COGNITO_DOMAIN`, `COGNITO_CLIENT_ID`,
+    /// `COGNITO_CLIENT_SECRET`, `COGNITO_HTTP_TIMEOUT_MS`), as [`OAuthConfig`] reads them.
+    pub oauth: OAuthConfig,
     /// `COGNITO_USER_POOL_ID`.
     pub user_pool_id: PoolId,
     /// `COGNITO_REGION`, else the pool's region.
     pub region: String,
-    /// `COGNITO_DOMAIN` as a base URL without a trailing slash, e.g.
-    /// `https://auth.example.com`.
-    pub cognito_base_url: String,
-    /// `SESSION_SECRET`.
-    pub session_secret: Secret,
-    /// `SESSION_SECRET_PREVIOUS`.
-    pub previous_session_secret: Option<Secret>,
+    /// The session cookie's keys and attributes (`SESSION_SECRET`,
+    /// `SESSION_SECRET_PREVIOUS`, `SESSION_HTTPS_ONLY`, `SESSION_SAME_SITE`,
+    /// `COOKIE_DOMAIN`), as [`SessionCookies`] reads them for every l42 binary.
+    pub cookies: SessionCookies,
     /// `FRONTEND_URL`.
     pub frontend_url: Origin,
     /// `CALLBACK_ALLOWED_ORIGINS`.
@@ -192,16 +184,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `SESSION_BACKEND`.
     pub session_backend: SessionBackend,
-    /// `DYNAMODB_TABLE`.
-    pub dynamodb_table: String,
-    /// `DYNAMODB_ENDPOINT`.
+    /// `DYNAMODB_ENDPOINT` (`https`, plain `http` only on loopback), for the entity
+    /// table's client.
     pub dynamodb_endpoint: Option<String>,
-    /// `SESSION_HTTPS_ONLY`.
-    pub session_https_only: bool,
-    /// `SESSION_SAME_SITE`.
-    pub session_same_site: SameSite,
-    /// `COOKIE_DOMAIN` (without a leading dot).
-    pub cookie_domain: Option<String>,
     /// `AUTH_PATH_PREFIX`, normalised: `/auth`, `/_auth`, or `""` for the root.
     pub auth_path_prefix: String,
     /// `AAGUID_ALLOWLIST` (empty: every authenticator).
@@ -263,12 +248,10 @@ impl Config {
         let pool = required("COGNITO_USER_POOL_ID")?;
         let user_pool_id =
             PoolId::parse(&pool).map_err(|m| ConfigError::new("COGNITO_USER_POOL_ID", m))?;
-        let cognito_base_url = cognito_base_url(&required("COGNITO_DOMAIN")?)?;
-        let session_secret = secret("SESSION_SECRET", &required("SESSION_SECRET")?)?;
-        let previous_session_secret = get("SESSION_SECRET_PREVIOUS")
-            .map(|v| secret("SESSION_SECRET_PREVIOUS", &v))
-            .transpose()?;
-        let client_secret = get("COGNITO_CLIENT_SECRET").map(Secret::new);
+        required("COGNITO_DOMAIN")?;
+        let oauth = OAuthConfig::from_lookup(get)?;
+        required("SESSION_SECRET")?;
+        let cookies = SessionCookies::from_lookup(get)?;
         let region = match get("COGNITO_REGION") {
             Some(r) => {
                 if !valid_region(&r) {
@@ -295,7 +278,7 @@ impl Config {
                 callback_allowed_origins.push(origin);
             }
         }
-        let callback_use_origin = boolean(&get, "CALLBACK_USE_ORIGIN", false)?;
+        let callback_use_origin = bool_var(get, "CALLBACK_USE_ORIGIN", false)?;
 
         let port = match get("PORT") {
             Some(p) => match p.parse::<u16>() {
@@ -329,35 +312,13 @@ impl Config {
                 ));
             }
         };
-        let dynamodb_table =
-            get("DYNAMODB_TABLE").unwrap_or_else(|| DEFAULT_SESSION_TABLE.to_owned());
-        check_table_name("DYNAMODB_TABLE", &dynamodb_table)?;
+        if let Some(t) = get("DYNAMODB_TABLE") {
+            check_table_name("DYNAMODB_TABLE", &t)?;
+        }
         let dynamodb_endpoint = get("DYNAMODB_ENDPOINT")
-            .map(|v| endpoint_url("DYNAMODB_ENDPOINT", &v))
-            .transpose()?;
-        let session_https_only = boolean(&get, "SESSION_HTTPS_ONLY", in_lambda)?;
-        let session_same_site = match get("SESSION_SAME_SITE").map(|v| v.to_ascii_lowercase()) {
-            None => SameSite::Lax,
-            Some(v) if v == "lax" => SameSite::Lax,
-            Some(v) if v == "strict" => SameSite::Strict,
-            Some(v) => {
-                return Err(ConfigError::new(
-                    "SESSION_SAME_SITE",
-                    format!("`{v}` is not lax or strict"),
-                ));
-            }
-        };
-        let cookie_domain = get("COOKIE_DOMAIN")
-            .map(|d| {
-                let d = d.trim_start_matches('.').to_ascii_lowercase();
-                if (valid_hostname(&d) && d.contains('.')) || d == "localhost" {
-                    Ok(d)
-                } else {
-                    Err(ConfigError::new(
-                        "COOKIE_DOMAIN",
-                        format!("`{d}` is not a domain name"),
-                    ))
-                }
+            .map(|v| {
+                service_url("DYNAMODB_ENDPOINT", &v, Tail::PathAndQuery)
+                    .map(|u| without_trailing_slash(&u))
             })
             .transpose()?;
         let auth_path_prefix = auth_path_prefix(lookup("AUTH_PATH_PREFIX").as_deref())?;
@@ -367,7 +328,7 @@ impl Config {
             aaguid_allowlist
                 .push(Aaguid::parse(&item).map_err(|m| ConfigError::new("AAGUID_ALLOWLIST", m))?);
         }
-        let require_device_bound = boolean(&get, "REQUIRE_DEVICE_BOUND", false)?;
+        let require_device_bound = bool_var(get, "REQUIRE_DEVICE_BOUND", false)?;
         let mut origins = vec![frontend_url.clone()];
         origins.extend(callback_allowed_origins.iter().cloned());
         let webauthn_rp_ids = webauthn_rp_ids(get("WEBAUTHN_RP_ID"), &origins)?;
@@ -458,22 +419,16 @@ impl Config {
 
         Ok(Config {
             client_id,
-            client_secret,
+            oauth,
             user_pool_id,
             region,
-            cognito_base_url,
-            session_secret,
-            previous_session_secret,
+            cookies,
             frontend_url,
             callback_allowed_origins,
             callback_use_origin,
             listen: SocketAddr::new(host, port),
             session_backend,
-            dynamodb_table,
             dynamodb_endpoint,
-            session_https_only,
-            session_same_site,
-            cookie_domain,
             auth_path_prefix,
             aaguid_allowlist,
             require_device_bound,
@@ -556,48 +511,8 @@ fn webauthn_rp_ids(value: Option<String>, origins: &[Origin]) -> Result<Vec<Stri
     Ok(out)
 }
 
-fn boolean(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match get(name).map(|v| v.to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) => match v.as_str() {
-            "true" | "1" | "yes" | "on" => Ok(true),
-            "false" | "0" | "no" | "off" => Ok(false),
-            _ => Err(ConfigError::new(
-                name,
-                format!("`{v}` is not a boolean (true or false)"),
-            )),
-        },
-    }
-}
-
 fn list(value: Option<String>) -> Vec<String> {
-    value
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn secret(name: &'static str, value: &str) -> Result<Secret, ConfigError> {
-    if value.len() < MIN_SECRET_BYTES {
-        // The message gives the length, never the value.
-        return Err(ConfigError::new(
-            name,
-            format!(
-                "must be at least {MIN_SECRET_BYTES} bytes (it has {})",
-                value.len()
-            ),
-        ));
-    }
-    Ok(Secret::new(value.as_bytes()))
+    value.as_deref().map(split_list).unwrap_or_default()
 }
 
 fn check_client_id(name: &'static str, id: &str) -> Result<(), ConfigError> {
@@ -643,65 +558,6 @@ fn valid_region(r: &str) -> bool {
             .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn is_loopback_http(url: &str) -> bool {
-    [
-        "http://127.0.0.1:",
-        "http://127.0.0.1/",
-        "http://localhost:",
-        "http://localhost/",
-        "http://[::1]:",
-    ]
-    .iter()
-    .any(|p| url.starts_with(p))
-        || ["http://127.0.0.1", "http://localhost", "http://[::1]"].contains(&url)
-}
-
-/// `COGNITO_DOMAIN` → base URL: a bare domain gets `https://`; plain `http` only on
-/// loopback (the dev identity provider); a path is kept (without a trailing slash), a query
-/// or fragment is refused.
-fn cognito_base_url(value: &str) -> Result<String, ConfigError> {
-    let err = |m: String| ConfigError::new("COGNITO_DOMAIN", m);
-    let url = if value.contains("://") {
-        value.to_owned()
-    } else {
-        format!("https://{value}")
-    };
-    let url = url.trim_end_matches('/').to_owned();
-    let lower = url.to_ascii_lowercase();
-    if !(lower.starts_with("https://") || is_loopback_http(&lower)) {
-        return Err(err(format!(
-            "`{value}` must be https (plain http only on loopback)"
-        )));
-    }
-    if url.contains(['?', '#', '@', ' ']) {
-        return Err(err(format!(
-            "`{value}` must be a domain or base URL (no query, fragment or user info)"
-        )));
-    }
-    let authority = url
-        .split_once("://")
-        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
-        .unwrap_or("");
-    Origin::parse(&format!(
-        "{}://{authority}",
-        url.split_once("://").map_or("https", |(s, _)| s)
-    ))
-    .map_err(err)?;
-    Ok(url)
-}
-
-fn endpoint_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
-    let lower = value.to_ascii_lowercase();
-    if lower.starts_with("https://") || lower.starts_with("http://") {
-        Ok(value.trim_end_matches('/').to_owned())
-    } else {
-        Err(ConfigError::new(
-            name,
-            format!("`{value}` is not an http(s) URL"),
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -729,29 +585,5 @@ mod tests {
     fn secrets_do_not_show() {
         let s = Secret::new("super-secret-value-that-is-long-enough");
         assert!(!format!("{s:?}").contains("super"));
-    }
-
-    #[test]
-    fn cognito_domains() {
-        assert_eq!(
-            cognito_base_url("auth.example.com").unwrap(),
-            "https://auth.example.com"
-        );
-        assert_eq!(
-            cognito_base_url("https://x.auth.us-east-1.amazoncognito.com/").unwrap(),
-            "https://x.auth.us-east-1.amazoncognito.com"
-        );
-        assert_eq!(
-            cognito_base_url("http://127.0.0.1:9000").unwrap(),
-            "http://127.0.0.1:9000"
-        );
-        for bad in [
-            "http://auth.example.com",
-            "https://a.com/?x=1",
-            "ftp://x",
-            "https://",
-        ] {
-            assert!(cognito_base_url(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -10,11 +10,10 @@
 //!   (`invalid_grant` ends the session, a transient failure is a 503 that keeps it).
 //! - The caller ([`SessionIdentity`]): `sub`, email and groups from the verified id token.
 //!
-//! Configuration ([`Sessions::from_config`]): `SESSION_BACKEND` (`memory` | `dynamodb`),
-//! `DYNAMODB_TABLE`, `DYNAMODB_ENDPOINT`, `DYNAMODB_TIMEOUT_MS`, the cookie's variables
-//! (`SESSION_SECRET`, `SESSION_SECRET_PREVIOUS`, `SESSION_HTTPS_ONLY`, `COOKIE_DOMAIN`,
-//! `SESSION_SAME_SITE`), Cognito's (`COGNITO_DOMAIN`, `COGNITO_CLIENT_ID`,
-//! `COGNITO_CLIENT_SECRET`, `COGNITO_HTTP_TIMEOUT_MS`) and the verifier's.
+//! Configuration ([`Sessions::from_config`]): the cookie, Cognito's client and the
+//! verifier as [`Config`] holds them (read once, by `l42-core`), and the store's
+//! variables, read here: `SESSION_BACKEND` (`memory` | `dynamodb`), `DYNAMODB_TABLE`,
+//! `DYNAMODB_ENDPOINT`, `DYNAMODB_TIMEOUT_MS`, the refresh coordinator's.
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,16 +21,13 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use l42_core::session::{
-    CookieKeys, CookieSettings, DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates,
-    MemoryStore, RefreshOptions, SameSite as CookieSameSite, Session, SessionCookies, SessionId,
-    SessionStore, SessionTokens, StoreError,
+    DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates, MemoryStore,
+    RefreshOptions, Session, SessionCookies, SessionId, SessionStore, SessionTokens, StoreError,
 };
-use l42_core::{
-    CognitoClient, ConfigError, OAuthConfig, TokenUse, VerifiedClaims, Verifier, unix_now,
-};
+use l42_core::{CognitoClient, ConfigError, TokenUse, VerifiedClaims, Verifier, unix_now};
 
 use crate::app::{Identity, IdentityProvider};
-use crate::config::{Config, SameSite, SessionBackend};
+use crate::config::{Config, SessionBackend};
 use crate::error::ApiError;
 use crate::events::{Activity, SecurityEvent, Severity, Status};
 use crate::owners::BoxFuture;
@@ -129,9 +125,8 @@ impl Sessions {
         self
     }
 
-    /// Builds the layer from `config` and the variables `lookup` gives (see the module
-    /// docs): the store of `SESSION_BACKEND`, the cookie keys, the Cognito client and the
-    /// verifier.
+    /// Builds the layer from `config` (the cookie, the Cognito client, the verifier) and
+    /// the store variables `lookup` gives (see the module docs).
     ///
     /// # Errors
     /// A [`ConfigError`] naming the variable at fault.
@@ -139,16 +134,7 @@ impl Sessions {
         config: &Config,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Sessions, ConfigError> {
-        let keys = CookieKeys::from_lookup(&lookup)?;
-        let settings = CookieSettings {
-            secure: config.session_https_only,
-            domain: config.cookie_domain.clone(),
-            same_site: match config.session_same_site {
-                SameSite::Lax => CookieSameSite::Lax,
-                SameSite::Strict => CookieSameSite::Strict,
-            },
-        };
-        let oauth = Arc::new(CognitoClient::new(OAuthConfig::from_lookup(&lookup)?));
+        let oauth = Arc::new(CognitoClient::new(config.oauth.clone()));
         let verifier = Arc::new(Verifier::new(config.verifier.clone())?);
         let (store, logins): (Arc<dyn SessionStore>, Arc<dyn LoginStateStore>) =
             match config.session_backend {
@@ -168,14 +154,10 @@ impl Sessions {
             Arc::clone(&store),
             options,
         ));
-        Ok(Sessions::new(
-            store,
-            logins,
-            SessionCookies { keys, settings },
-            oauth,
-            verifier,
+        Ok(
+            Sessions::new(store, logins, config.cookies.clone(), oauth, verifier)
+                .with_refresher(refresher),
         )
-        .with_refresher(refresher))
     }
 
     /// The session store.

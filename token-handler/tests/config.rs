@@ -6,7 +6,8 @@ mod common;
 use std::net::SocketAddr;
 
 use common::*;
-use l42_token_handler::config::{SameSite, SessionBackend};
+use l42_core::session::SameSite;
+use l42_token_handler::config::SessionBackend;
 
 fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut vars = base_vars();
@@ -28,11 +29,10 @@ fn defaults() {
     assert_eq!(c.frontend_url.as_str(), "http://localhost:3000");
     assert_eq!(c.listen, "127.0.0.1:3001".parse::<SocketAddr>().unwrap());
     assert_eq!(c.session_backend, SessionBackend::Memory);
-    assert_eq!(c.dynamodb_table, "l42_sessions");
-    assert!(!c.session_https_only);
-    assert_eq!(c.session_same_site, SameSite::Lax);
+    assert!(!c.cookies.settings.secure);
+    assert_eq!(c.cookies.settings.same_site, SameSite::Lax);
     assert_eq!(c.region, "eu-west-2");
-    assert_eq!(c.cognito_base_url, "https://auth.example.com");
+    assert_eq!(c.oauth.base_url, "https://auth.example.com");
     assert!(c.aaguid_allowlist.is_empty());
     assert!(!c.require_device_bound);
     assert!(c.entity_table.is_none());
@@ -46,7 +46,7 @@ fn inside_lambda_sessions_default_to_dynamodb_and_secure_cookies() {
     let c = config_from(&with(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")])).unwrap();
     assert!(c.in_lambda);
     assert_eq!(c.session_backend, SessionBackend::DynamoDb);
-    assert!(c.session_https_only);
+    assert!(c.cookies.settings.secure);
     let c = config_from(&with(&[
         ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
         ("SESSION_BACKEND", "memory"),
@@ -54,7 +54,7 @@ fn inside_lambda_sessions_default_to_dynamodb_and_secure_cookies() {
     ]))
     .unwrap();
     assert_eq!(c.session_backend, SessionBackend::Memory);
-    assert!(!c.session_https_only);
+    assert!(!c.cookies.settings.secure);
 }
 
 #[test]
@@ -94,7 +94,7 @@ fn every_variable_is_read() {
         ),
     ]))
     .unwrap();
-    assert!(c.client_secret.is_some());
+    assert!(c.oauth.client_secret.is_some());
     assert_eq!(c.region, "us-west-2");
     assert_eq!(c.frontend_url.as_str(), "https://app.example.com");
     let origins: Vec<String> = c
@@ -113,14 +113,13 @@ fn every_variable_is_read() {
     assert!(c.callback_use_origin);
     assert_eq!(c.listen, "0.0.0.0:8080".parse::<SocketAddr>().unwrap());
     assert_eq!(c.session_backend, SessionBackend::DynamoDb);
-    assert_eq!(c.dynamodb_table, "my.sessions-1");
     assert_eq!(
         c.dynamodb_endpoint.as_deref(),
         Some("http://127.0.0.1:5000")
     );
-    assert!(c.session_https_only);
-    assert_eq!(c.session_same_site, SameSite::Strict);
-    assert_eq!(c.cookie_domain.as_deref(), Some("example.com"));
+    assert!(c.cookies.settings.secure);
+    assert_eq!(c.cookies.settings.same_site, SameSite::Strict);
+    assert_eq!(c.cookies.settings.domain.as_deref(), Some("example.com"));
     assert_eq!(c.auth_path_prefix, "/_auth");
     assert_eq!(c.route("/authorize"), "/_auth/authorize");
     assert_eq!(c.aaguid_allowlist.len(), 1);
@@ -130,7 +129,10 @@ fn every_variable_is_read() {
     assert_eq!(c.additional_audiences, ["client-2", "client-3"]);
     assert_eq!(c.verifier.client_ids, ["client-1", "client-2", "client-3"]);
     assert_eq!(c.entity_table.as_deref(), Some("entities"));
-    assert!(c.previous_session_secret.is_some());
+    assert!(
+        format!("{:?}", c.cookies.keys).contains("previous: Some"),
+        "SESSION_SECRET_PREVIOUS is read"
+    );
     // No secret shows in Debug output.
     let debug = format!("{c:?}");
     assert!(
@@ -237,4 +239,61 @@ fn secrets_are_not_echoed_in_errors() {
     let e = config_from(&with(&[("SESSION_SECRET", "hunter2-short")])).unwrap_err();
     assert!(!e.to_string().contains("hunter2"), "{e}");
     assert!(e.to_string().contains("32 bytes"), "{e}");
+}
+
+/// Every URL variable is read by l42-core's one set of rules: `https`, plain `http` only
+/// when the parsed host is loopback (`http://127.0.0.1:@other.example/` names the host
+/// `other.example`), and the same answer as the other binaries give.
+#[test]
+fn url_variables_are_read_as_every_binary_reads_them() {
+    for (domain, base) in [
+        ("auth.example.com", "https://auth.example.com"),
+        (
+            "https://x.auth.us-east-1.amazoncognito.com/",
+            "https://x.auth.us-east-1.amazoncognito.com",
+        ),
+        ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+        (
+            "HTTPS://Auth.Example.com:8443",
+            "https://auth.example.com:8443",
+        ),
+    ] {
+        let c = config_from(&with(&[("COGNITO_DOMAIN", domain)])).unwrap();
+        assert_eq!(c.oauth.base_url, base, "{domain}");
+        // The same value the core client (and so the refresh coordinator) reads.
+        let core = l42_core::OAuthConfig::new(domain, "client-1", None).unwrap();
+        assert_eq!(core.base_url, c.oauth.base_url);
+    }
+    for (var, bad) in [
+        ("COGNITO_DOMAIN", "http://auth.example.com"),
+        ("COGNITO_DOMAIN", "https://x/path"),
+        ("COGNITO_DOMAIN", "https://a.com/?x=1"),
+        ("COGNITO_DOMAIN", "ftp://x"),
+        ("COGNITO_DOMAIN", "https://"),
+        ("COGNITO_DOMAIN", "http://127.0.0.1:@other.example/"),
+        ("COGNITO_DOMAIN", "http://localhost:@other.example"),
+        ("DYNAMODB_ENDPOINT", "http://127.0.0.1:@other.example/"),
+        ("DYNAMODB_ENDPOINT", "http://db.example.com:8000"),
+        ("JWKS_URL", "http://127.0.0.1:@other.example/jwks.json"),
+        ("JWKS_URL", "http://localhost.other.example/jwks.json"),
+    ] {
+        let e = config_from(&with(&[(var, bad)])).unwrap_err();
+        assert_eq!(e.var, var, "{bad}: {e}");
+    }
+    let c = config_from(&with(&[("DYNAMODB_ENDPOINT", "http://[::1]:8000/")])).unwrap();
+    assert_eq!(c.dynamodb_endpoint.as_deref(), Some("http://[::1]:8000"));
+}
+
+/// Booleans read the same in every variable of every binary.
+#[test]
+fn booleans_read_alike() {
+    for (value, want) in [("on", true), ("OFF", false), ("Yes", true), ("0", false)] {
+        let c = config_from(&with(&[
+            ("SESSION_HTTPS_ONLY", value),
+            ("CALLBACK_USE_ORIGIN", value),
+        ]))
+        .unwrap();
+        assert_eq!(c.cookies.settings.secure, want, "{value}");
+        assert_eq!(c.callback_use_origin, want, "{value}");
+    }
 }

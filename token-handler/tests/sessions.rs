@@ -126,11 +126,7 @@ impl Env {
     fn rebuild(mut self, secret: &str, previous: Option<&str>) -> Env {
         let cookies = SessionCookies {
             keys: CookieKeys::new(secret, previous).unwrap(),
-            settings: CookieSettings {
-                secure: self.config.session_https_only,
-                domain: self.config.cookie_domain.clone(),
-                same_site: l42_core::session::SameSite::Lax,
-            },
+            settings: self.config.cookies.settings.clone(),
         };
         let oauth = Arc::new(CognitoClient::new(
             OAuthConfig::new(self.idp.base_url(), PUBLIC_CLIENT, None).unwrap(),

@@ -31,8 +31,8 @@
 //! |---|---|
 //! | `SESSION_SECRET` | required; at least 32 bytes; signs new cookies and verifies |
 //! | `SESSION_SECRET_PREVIOUS` | optional; at least 32 bytes; still verifies (key rotation) |
-//! | `SESSION_HTTPS_ONLY` | `true`/`false` (default `false`): the `Secure` attribute |
-//! | `COOKIE_DOMAIN` | optional `Domain` attribute (a leading `.` is dropped) |
+//! | `SESSION_HTTPS_ONLY` | a boolean ([`crate::config::parse_bool`]; default `true` inside AWS Lambda, `false` elsewhere): the `Secure` attribute |
+//! | `COOKIE_DOMAIN` | optional `Domain` attribute: a domain name with a dot, or `localhost` (a leading `.` is dropped) |
 //! | `SESSION_SAME_SITE` | `lax` (default) or `strict` |
 //!
 //! The name is `__Host-l42_session` when Secure without a domain, `__Secure-l42_session`
@@ -431,12 +431,10 @@ impl CookieSettings {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let secure = match get("SESSION_HTTPS_ONLY") {
-            None => false,
-            Some(v) => parse_bool(&v).ok_or_else(|| {
-                ConfigError::new("SESSION_HTTPS_ONLY", format!("`{v}` is not true or false"))
-            })?,
-        };
+        // Every binary reads the attribute so: inside Lambda (HTTPS behind API Gateway or
+        // CloudFront) the cookie is Secure unless the deployment says otherwise.
+        let in_lambda = get("AWS_LAMBDA_RUNTIME_API").is_some();
+        let secure = crate::config::bool_var(get, "SESSION_HTTPS_ONLY", in_lambda)?;
         let same_site = match get("SESSION_SAME_SITE") {
             None => SameSite::Lax,
             Some(v) if v.eq_ignore_ascii_case("lax") => SameSite::Lax,
@@ -523,17 +521,9 @@ impl CookieSettings {
     }
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
-    }
-}
-
 fn check_domain(d: &str) -> Result<String, ConfigError> {
     let d = d.strip_prefix('.').unwrap_or(d).to_ascii_lowercase();
-    if crate::web::valid_hostname(&d) {
+    if crate::web::valid_hostname(&d) && (d.contains('.') || d == "localhost") {
         Ok(d)
     } else {
         Err(ConfigError::new(
@@ -837,10 +827,26 @@ mod tests {
             ("COOKIE_DOMAIN", "exa mple.com"),
             ("COOKIE_DOMAIN", "a..b"),
             ("COOKIE_DOMAIN", "example.com; Secure"),
+            ("COOKIE_DOMAIN", "com"),
         ] {
             let e = CookieSettings::from_lookup(lookup(&[(var, val)])).unwrap_err();
             assert_eq!(e.var, var, "{val}");
         }
+        // Every boolean spelling of every binary; Secure by default inside Lambda.
+        let on = CookieSettings::from_lookup(lookup(&[("SESSION_HTTPS_ONLY", " On ")])).unwrap();
+        assert!(on.secure);
+        let lambda =
+            CookieSettings::from_lookup(lookup(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")]))
+                .unwrap();
+        assert!(lambda.secure);
+        let opted_out = CookieSettings::from_lookup(lookup(&[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("SESSION_HTTPS_ONLY", "false"),
+        ]))
+        .unwrap();
+        assert!(!opted_out.secure);
+        let local = CookieSettings::from_lookup(lookup(&[("COOKIE_DOMAIN", "localhost")])).unwrap();
+        assert_eq!(local.domain.as_deref(), Some("localhost"));
     }
 
     #[test]

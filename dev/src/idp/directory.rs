@@ -3,6 +3,7 @@
 //! The file is JSON; unknown fields are rejected everywhere. See `dev/README.md` and
 //! `dev/users.example.json` (the embedded default) for the format.
 
+use l42_core::urls;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -442,45 +443,32 @@ fn check_urls(at: &str, urls: &[String]) -> Result<(), DirectoryError> {
     Ok(())
 }
 
-fn check_url(u: &str) -> Result<(), &'static str> {
+fn check_url(u: &str) -> Result<(), String> {
     if u.len() > 1024 {
-        return Err("longer than 1024 characters");
-    }
-    if u.contains('#') {
-        return Err("must not have a fragment");
+        return Err("longer than 1024 characters".to_owned());
     }
     if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("must not contain spaces");
+        return Err("must not contain spaces".to_owned());
     }
-    let Some((scheme, rest)) = u.split_once("://") else {
-        return Err("must be an absolute URL");
+    let Some((scheme, _)) = u.split_once("://") else {
+        return Err("must be an absolute URL".to_owned());
     };
-    if scheme.is_empty()
-        || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        || !scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
-    {
-        return Err("has an invalid scheme");
-    }
-    let host_port = rest.split(['/', '?']).next().unwrap_or("");
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" if host_port.is_empty() => Err("has no host"),
-        "https" => Ok(()),
-        "http" => {
-            let host = if let Some(v6) = host_port.strip_prefix('[') {
-                v6.split(']').next().unwrap_or("")
-            } else {
-                host_port.split(':').next().unwrap_or("")
-            };
-            if host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1" {
-                Ok(())
-            } else {
-                Err("plain http is allowed only on localhost and loopback addresses")
-            }
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        // Read as every configured URL is read, so "loopback" is the parsed host's.
+        let url = urls::parse_http_url(u)?;
+        if url.scheme() == "http" && !urls::is_loopback(&url) {
+            return Err(
+                "plain http is allowed only on localhost and loopback addresses".to_owned(),
+            );
         }
-        _ => Ok(()),
+        return Ok(());
     }
+    // An app scheme (`myapp://callback`).
+    let url = urls::Url::parse(u).map_err(|_| "has an invalid scheme".to_owned())?;
+    if url.fragment().is_some() {
+        return Err("must not have a fragment".to_owned());
+    }
+    Ok(())
 }
 
 /// A stable `sub` for a user without one: a name-based (version 5 style) UUID from the
@@ -632,6 +620,9 @@ mod tests {
             "https://a/b#frag",
             "1x://a",
             "https://a b",
+            "http://127.0.0.1:@other.example/cb",
+            "http://localhost:@other.example/cb",
+            "https://user@example.com/cb",
         ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }

@@ -189,11 +189,8 @@ impl StackConfig {
             };
         }
         if let Some(v) = get("L42_DEV_SECURE_COOKIE") {
-            config.secure_cookie = match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => true,
-                "false" | "0" | "no" | "off" => false,
-                _ => return Err(bad("L42_DEV_SECURE_COOKIE", &v, "is not true or false")),
-            };
+            config.secure_cookie = l42_core::config::parse_bool("L42_DEV_SECURE_COOKIE", &v)
+                .map_err(|_| bad("L42_DEV_SECURE_COOKIE", &v, "is not true or false"))?;
         }
         if get("DYNAMODB_ENDPOINT").is_some() {
             for name in DYNAMODB_VARS {

@@ -19,16 +19,14 @@ use std::time::Duration;
 
 use l42_cedar::protocol::ProtocolEngine;
 use l42_core::session::{
-    CookieKeys, CookieSettings, DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates,
-    MemoryStore, RefreshOptions, SameSite as CookieSameSite, Session, SessionCookies, SessionId,
-    SessionStore,
+    DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates, MemoryStore,
+    RefreshOptions, Session, SessionId, SessionStore,
 };
-use l42_core::{CognitoClient, OAuthConfig, Verifier, unix_now};
+use l42_core::{CognitoClient, Verifier, unix_now};
 use l42_dev::idp::{IdpConfig, RunningIdp};
 use l42_tests::browser::Jar;
 use l42_tests::requests::{Requests, counted};
 use l42_tests::{TestTable, fresh_table, start_idp_with};
-use l42_token_handler::config::SameSite;
 use l42_token_handler::{AppState, Config, CoordinatedRefresher, Sessions, router};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -281,20 +279,8 @@ impl Stack {
                     (Arc::new(store), Arc::new(logins), Some(table))
                 }
             };
-        let cookies = SessionCookies {
-            keys: CookieKeys::from_lookup(lookup).unwrap(),
-            settings: CookieSettings {
-                secure: config.session_https_only,
-                domain: config.cookie_domain.clone(),
-                same_site: match config.session_same_site {
-                    SameSite::Lax => CookieSameSite::Lax,
-                    SameSite::Strict => CookieSameSite::Strict,
-                },
-            },
-        };
-        let oauth = Arc::new(CognitoClient::new(
-            OAuthConfig::from_lookup(lookup).unwrap(),
-        ));
+        let cookies = config.cookies.clone();
+        let oauth = Arc::new(CognitoClient::new(config.oauth.clone()));
         let options_r = RefreshOptions::from_lookup(lookup, oauth.config().timeout).unwrap();
         let refresher = Arc::new(CoordinatedRefresher::new(
             &oauth,
