@@ -4,6 +4,7 @@
 // Nothing here looks anything up in AWS, so it synthesizes without credentials.
 import { App } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { L42ValidationError } from '../lib/errors';
 import { L42Jwks } from '../lib/jwks';
 import { L42Stack } from '../lib/stack';
 
@@ -17,15 +18,18 @@ function context(name: string): string | undefined {
 
 const missing = ['userPoolId', 'clientId', 'cognitoDomain', 'origins'].filter((k) => context(k) === undefined);
 if (missing.length > 0) {
-  throw new Error(
+  throw new L42ValidationError(
     `l42: missing context ${missing.map((k) => `l42:${k}`).join(', ')} ` +
       '(e.g. cdk synth -c l42:userPoolId=us-east-1_AbC123 -c l42:clientId=… ' +
       '-c l42:cognitoDomain=auth.example.com -c l42:origins=app.example.com,www.example.com)',
+    app,
   );
 }
 
 const arch = context('architecture') ?? 'arm64';
-if (arch !== 'arm64' && arch !== 'x86_64') throw new Error(`l42: l42:architecture is arm64 or x86_64, not ${arch}`);
+if (arch !== 'arm64' && arch !== 'x86_64') {
+  throw new L42ValidationError(`l42: l42:architecture is arm64 or x86_64, not ${arch}`, app);
+}
 const jwksFile = context('jwksFile');
 const account = context('account');
 const region = context('region');

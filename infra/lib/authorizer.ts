@@ -9,22 +9,51 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
-import { checkEnvironmentSize, l42Architecture, l42Code, L42CodeOptions } from './code';
+import { Construct, IConstruct } from 'constructs';
+import { checkEnvironmentSize, L42Binary, l42Architecture, l42Code, L42CodeOptions } from './code';
+import { checkChoice, L42ValidationError } from './errors';
 import { L42Jwks } from './jwks';
 
 /**
- * Where the authorizer looks for a token, in the configured order (`IDENTITY_SOURCES`):
- * `header` (`Authorization: Bearer`), `query` (`?token=`), `protocol`
- * (`Sec-WebSocket-Protocol`), `cookie` (the token handler's session cookie).
+ * Where the authorizer looks for a token; the configured ones are tried in order
+ * (`IDENTITY_SOURCES`, the values joined by commas).
  */
-export type L42IdentitySource = 'header' | 'query' | 'protocol' | 'cookie';
+export enum L42IdentitySource {
+  /** `Authorization: Bearer <token>`. */
+  HEADER = 'header',
+  /** The query string parameter `token` (`?token=`). */
+  QUERY = 'query',
+  /** `Sec-WebSocket-Protocol` (the token as a subprotocol, echoed in the answer). */
+  PROTOCOL = 'protocol',
+  /** The token handler's session cookie (the session looked up in DynamoDB). */
+  COOKIE = 'cookie',
+}
 
 /** The HTTP API response shape (`HTTP_API_RESPONSE`); one per function. */
-export type L42HttpApiResponse = 'simple' | 'iam';
+export enum L42HttpApiResponse {
+  /** Payload 2.0 with simple responses (`isAuthorized`). */
+  SIMPLE = 'simple',
+  /** IAM policies (payload 1.0). */
+  IAM = 'iam',
+}
 
-/** Which access token claim set the authorizer accepts (`TOKEN_USE`). */
-export type L42TokenUse = 'access' | 'id' | 'any';
+/** Which Cognito token the authorizer accepts (`TOKEN_USE`, checked against `token_use`). */
+export enum L42TokenUse {
+  /** Access tokens (`client_id` checked against the client ids). */
+  ACCESS = 'access',
+  /** Id tokens (`aud` checked against the client ids). */
+  ID = 'id',
+  /** Either. */
+  ANY = 'any',
+}
+
+/** The REST API authorizer type {@link L42Authorizer.attachToRestApi} creates. */
+export enum L42RestAuthorizerType {
+  /** The `Authorization` header only (needs the `header` identity source). */
+  TOKEN = 'TOKEN',
+  /** Every configured identity source (query, cookie, …) reaches the function. */
+  REQUEST = 'REQUEST',
+}
 
 /** The session the `cookie` identity source reads (the token handler's table and secret). */
 export interface L42SessionAccess {
@@ -51,13 +80,13 @@ export interface L42AuthorizerProps extends L42CodeOptions {
   readonly userPoolIds: string[];
   /** App client ids accepted in `client_id` (access tokens) or `aud` (id tokens). */
   readonly clientIds: string[];
-  /** @default 'access' */
+  /** @default L42TokenUse.ACCESS */
   readonly tokenUse?: L42TokenUse;
-  /** @default ['header'] */
+  /** @default [L42IdentitySource.HEADER] */
   readonly identitySources?: L42IdentitySource[];
   /**
    * The response shape for HTTP APIs; `attachToHttpApi` configures API Gateway to match.
-   * @default 'simple'
+   * @default L42HttpApiResponse.SIMPLE
    */
   readonly httpApiResponse?: L42HttpApiResponse;
   /**
@@ -101,9 +130,9 @@ export interface L42RestAttachOptions {
   /**
    * `TOKEN`: the `Authorization` header only (needs the `header` source). `REQUEST`: every
    * configured source (query, cookie, …) reaches the function.
-   * @default 'TOKEN'
+   * @default L42RestAuthorizerType.TOKEN
    */
-  readonly type?: 'TOKEN' | 'REQUEST';
+  readonly type?: L42RestAuthorizerType;
   /** @default an id derived from the API */
   readonly id?: string;
 }
@@ -146,35 +175,54 @@ export class L42Authorizer extends Construct {
 
   constructor(scope: Construct, id: string, props: L42AuthorizerProps) {
     super(scope, id);
-    if (props.userPoolIds.length === 0) throw new Error('l42: userPoolIds is empty');
-    if (props.clientIds.length === 0) throw new Error('l42: clientIds is empty');
+    if (props.userPoolIds.length === 0) throw new L42ValidationError('l42: userPoolIds is empty', this);
+    if (props.clientIds.length === 0) throw new L42ValidationError('l42: clientIds is empty', this);
     for (const pool of props.userPoolIds) {
       if (!Token.isUnresolved(pool) && !POOL_ID.test(pool)) {
-        throw new Error(`l42: \`${pool}\` is not a user pool id (us-east-1_AbC123)`);
+        throw new L42ValidationError(`l42: \`${pool}\` is not a user pool id (us-east-1_AbC123)`, this);
       }
     }
-    const sources = props.identitySources ?? ['header'];
-    if (sources.length === 0) throw new Error('l42: identitySources is empty');
-    if (new Set(sources).size !== sources.length) throw new Error('l42: an identity source is listed twice');
+    const sources = props.identitySources ?? [L42IdentitySource.HEADER];
+    if (sources.length === 0) throw new L42ValidationError('l42: identitySources is empty', this);
+    for (const s of sources) checkChoice(this, 'an identity source', L42IdentitySource, s);
+    if (new Set(sources).size !== sources.length) {
+      throw new L42ValidationError('l42: an identity source is listed twice', this);
+    }
     this.identitySources = [...sources];
-    this.httpApiResponse = props.httpApiResponse ?? 'simple';
+    this.httpApiResponse = checkChoice(
+      this,
+      'httpApiResponse',
+      L42HttpApiResponse,
+      props.httpApiResponse ?? L42HttpApiResponse.SIMPLE,
+    );
+    const tokenUse = checkChoice(this, 'tokenUse', L42TokenUse, props.tokenUse ?? L42TokenUse.ACCESS);
 
-    const cookie = sources.includes('cookie');
+    const cookie = sources.includes(L42IdentitySource.COOKIE);
     if (cookie && !props.session) {
-      throw new Error('l42: the cookie identity source needs session (the table and the session secret)');
+      throw new L42ValidationError(
+        'l42: the cookie identity source needs session (the table and the session secret)',
+        this,
+      );
     }
     const mustNotCache = cookie || props.policiesReadRequestContext === true || sources.length > 1;
     if (props.resultsCacheTtl && props.resultsCacheTtl.toSeconds() > 0) {
       if (cookie) {
-        throw new Error(
+        throw new L42ValidationError(
           'l42: the cookie identity source cannot be cached (a cached result skips the CSRF check and outlives a logout): resultsCacheTtl must be 0',
+          this,
         );
       }
       if (props.policiesReadRequestContext) {
-        throw new Error('l42: policies that read request context cannot be cached: resultsCacheTtl must be 0');
+        throw new L42ValidationError(
+          'l42: policies that read request context cannot be cached: resultsCacheTtl must be 0',
+          this,
+        );
       }
       if (sources.length > 1) {
-        throw new Error('l42: caching needs exactly one identity source: resultsCacheTtl must be 0');
+        throw new L42ValidationError(
+          'l42: caching needs exactly one identity source: resultsCacheTtl must be 0',
+          this,
+        );
       }
     }
     this.resultsCacheTtl = props.resultsCacheTtl ?? (mustNotCache ? Duration.seconds(0) : Duration.minutes(5));
@@ -182,7 +230,7 @@ export class L42Authorizer extends Construct {
     const environment: Record<string, string> = {
       COGNITO_USER_POOL_ID: props.userPoolIds.join(','),
       COGNITO_CLIENT_ID: props.clientIds.join(','),
-      TOKEN_USE: props.tokenUse ?? 'access',
+      TOKEN_USE: tokenUse,
       IDENTITY_SOURCES: sources.join(','),
       HTTP_API_RESPONSE: this.httpApiResponse,
       POLICY_CACHE_SAFE: 'true',
@@ -192,7 +240,7 @@ export class L42Authorizer extends Construct {
 
     const layers: lambda.ILayerVersion[] = [];
     if (props.policyDir) {
-      checkPolicyDir(props.policyDir);
+      checkPolicyDir(this, props.policyDir);
       layers.push(
         new lambda.LayerVersion(this, 'Policies', {
           code: lambda.Code.fromAsset(props.policyDir),
@@ -216,8 +264,8 @@ export class L42Authorizer extends Construct {
       environment.DYNAMODB_TABLE = props.session.table.tableName;
     }
     Object.assign(environment, props.environment ?? {});
-    forbidSecretValues(environment);
-    checkEnvironmentSize('the authorizer', environment);
+    forbidSecretValues(this, environment);
+    checkEnvironmentSize(this, 'the authorizer', environment);
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -226,7 +274,7 @@ export class L42Authorizer extends Construct {
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: l42Architecture(props.architecture),
       handler: 'bootstrap',
-      code: l42Code('l42-authorizer', props),
+      code: l42Code(this, L42Binary.AUTHORIZER, props),
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
       environment,
@@ -257,11 +305,20 @@ export class L42Authorizer extends Construct {
    * declares the configured sources (none when the TTL is 0).
    */
   attachToRestApi(api: apigateway.IRestApi, options: L42RestAttachOptions = {}): apigateway.IAuthorizer {
-    const type = options.type ?? 'TOKEN';
-    const id = options.id ?? `L42Authorizer${type === 'TOKEN' ? 'Token' : 'Request'}`;
-    if (type === 'TOKEN') {
-      if (!this.identitySources.includes('header')) {
-        throw new Error('l42: a TOKEN authorizer reads the Authorization header: add the header identity source');
+    const type = checkChoice(
+      this,
+      'the REST authorizer type',
+      L42RestAuthorizerType,
+      options.type ?? L42RestAuthorizerType.TOKEN,
+    );
+    const token = type === L42RestAuthorizerType.TOKEN;
+    const id = options.id ?? `L42Authorizer${token ? 'Token' : 'Request'}`;
+    if (token) {
+      if (!this.identitySources.includes(L42IdentitySource.HEADER)) {
+        throw new L42ValidationError(
+          'l42: a TOKEN authorizer reads the Authorization header: add the header identity source',
+          this,
+        );
       }
       return new apigateway.TokenAuthorizer(api, id, {
         handler: this.function,
@@ -293,13 +350,13 @@ export class L42Authorizer extends Construct {
     let identitySource: string[] = [];
     if (cached) {
       identitySource = this.identitySources.map(httpSource);
-      if (this.httpApiResponse === 'simple') identitySource.push('$context.routeKey');
+      if (this.httpApiResponse === L42HttpApiResponse.SIMPLE) identitySource.push('$context.routeKey');
     } else if (this.identitySources.length === 1) {
       identitySource = [httpSource(this.identitySources[0])];
     }
     return new authorizers.HttpLambdaAuthorizer(id, this.function, {
       responseTypes: [
-        this.httpApiResponse === 'simple'
+        this.httpApiResponse === L42HttpApiResponse.SIMPLE
           ? authorizers.HttpLambdaResponseType.SIMPLE
           : authorizers.HttpLambdaResponseType.IAM,
       ],
@@ -333,65 +390,74 @@ export class L42Authorizer extends Construct {
 
 function restSource(s: L42IdentitySource): string {
   switch (s) {
-    case 'header':
+    case L42IdentitySource.HEADER:
       return apigateway.IdentitySource.header('Authorization');
-    case 'query':
+    case L42IdentitySource.QUERY:
       return apigateway.IdentitySource.queryString('token');
-    case 'protocol':
+    case L42IdentitySource.PROTOCOL:
       return apigateway.IdentitySource.header('Sec-WebSocket-Protocol');
-    case 'cookie':
+    case L42IdentitySource.COOKIE:
       return apigateway.IdentitySource.header('Cookie');
   }
 }
 
 function httpSource(s: L42IdentitySource): string {
   switch (s) {
-    case 'header':
+    case L42IdentitySource.HEADER:
       return '$request.header.Authorization';
-    case 'query':
+    case L42IdentitySource.QUERY:
       return '$request.querystring.token';
-    case 'protocol':
+    case L42IdentitySource.PROTOCOL:
       return '$request.header.Sec-WebSocket-Protocol';
-    case 'cookie':
+    case L42IdentitySource.COOKIE:
       return '$request.header.Cookie';
   }
 }
 
 function webSocketSource(s: L42IdentitySource): string {
   switch (s) {
-    case 'header':
+    case L42IdentitySource.HEADER:
       return 'route.request.header.Authorization';
-    case 'query':
+    case L42IdentitySource.QUERY:
       return 'route.request.querystring.token';
-    case 'protocol':
+    case L42IdentitySource.PROTOCOL:
       return 'route.request.header.Sec-WebSocket-Protocol';
-    case 'cookie':
+    case L42IdentitySource.COOKIE:
       return 'route.request.header.Cookie';
   }
 }
 
-function checkPolicyDir(dir: string): void {
+function checkPolicyDir(scope: IConstruct, dir: string): void {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch (e) {
-    throw new Error(`l42: cannot read the policy folder ${dir}: ${(e as Error).message}`);
+    throw new L42ValidationError(`l42: cannot read the policy folder ${dir}: ${(e as Error).message}`, scope, {
+      cause: e,
+    });
   }
   const schemas = names.filter((n) => n.endsWith('.cedarschema'));
   const policies = names.filter((n) => n.endsWith('.cedar'));
   if (schemas.length !== 1 || policies.length === 0) {
-    throw new Error(
+    throw new L42ValidationError(
       `l42: the policy folder ${path.resolve(dir)} must hold one *.cedarschema and at least one *.cedar ` +
         `(found ${schemas.length} and ${policies.length})`,
+      scope,
     );
   }
 }
 
-/** The session secret is read from Secrets Manager; its value never goes into the environment. */
-export function forbidSecretValues(env: Record<string, string>): void {
+/**
+ * The session secret is read from Secrets Manager; its value never goes into the
+ * environment. Throws an {@link L42ValidationError} bound to `scope` when it would.
+ */
+export function forbidSecretValues(scope: IConstruct, env: Record<string, string>): void {
   for (const name of ['SESSION_SECRET', 'SESSION_SECRET_PREVIOUS', 'COGNITO_CLIENT_SECRET']) {
     if (name in env) {
-      throw new Error(`l42: ${name} must not be an environment value; the functions read the secret by ARN`);
+      throw new L42ValidationError(
+        `l42: ${name} must not be an environment value; the functions read the secret by ARN`,
+        scope,
+      );
     }
   }
 }

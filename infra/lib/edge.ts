@@ -3,8 +3,9 @@ import * as path from 'path';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { workspaceRoot } from './code';
+import { L42ValidationError } from './errors';
 
 /** One CloudFront distribution in front of one app origin. */
 export interface L42EdgeDistributionProps {
@@ -80,23 +81,30 @@ export class L42Edge extends Construct {
 
   constructor(scope: Construct, id: string, props: L42EdgeProps) {
     super(scope, id);
-    if (props.distributions.length === 0) throw new Error('l42: L42Edge needs at least one distribution');
+    if (props.distributions.length === 0) {
+      throw new L42ValidationError('l42: L42Edge needs at least one distribution', this);
+    }
     const prefix = props.authPathPrefix ?? '/_auth';
     if (!/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(prefix)) {
-      throw new Error(`l42: authPathPrefix \`${prefix}\` must look like /_auth (a leading /, no trailing /)`);
+      throw new L42ValidationError(
+        `l42: authPathPrefix \`${prefix}\` must look like /_auth (a leading /, no trailing /)`,
+        this,
+      );
     }
-    const dir = props.functionsDir ?? path.join(workspaceRoot(), 'edge', 'functions');
+    const dir = props.functionsDir ?? path.join(workspaceRoot(this), 'edge', 'functions');
     const source = (name: string): string => {
       const file = path.join(dir, name);
       try {
         return fs.readFileSync(file, 'utf8');
       } catch (e) {
-        throw new Error(`l42: cannot read the CloudFront Function ${file}: ${(e as Error).message}`);
+        throw new L42ValidationError(`l42: cannot read the CloudFront Function ${file}: ${(e as Error).message}`, this, {
+          cause: e,
+        });
       }
     };
 
     this.authRouter = new cloudfront.Function(this, 'AuthRouter', {
-      code: cloudfront.FunctionCode.fromInline(authRouterCode(source('auth-router.js'), prefix)),
+      code: cloudfront.FunctionCode.fromInline(authRouterCode(source('auth-router.js'), prefix, this)),
       runtime: cloudfront.FunctionRuntime.JS_2_0,
       comment: `l42 auth router: ${prefix}/* to the auth API, viewer Host into x-forwarded-host`,
     });
@@ -173,12 +181,18 @@ export class L42Edge extends Construct {
   }
 }
 
-/** `auth-router.js` with its two prefix constants set to `prefix` (no rewrite at the origin). */
-export function authRouterCode(code: string, prefix: string): string {
+/**
+ * `auth-router.js` with its two prefix constants set to `prefix` (no rewrite at the origin).
+ * Throws an {@link L42ValidationError} (bound to `scope`, the construct using the code, when
+ * given) when `code` lacks either constant.
+ */
+export function authRouterCode(code: string, prefix: string, scope?: IConstruct): string {
   let out = code;
   for (const name of ['AUTH_PREFIX', 'ORIGIN_PREFIX']) {
     const line = new RegExp(`^const ${name} = '[^'\\n]*';$`, 'm');
-    if (!line.test(out)) throw new Error(`l42: auth-router.js has no \`const ${name} = '…';\` line to set`);
+    if (!line.test(out)) {
+      throw new L42ValidationError(`l42: auth-router.js has no \`const ${name} = '…';\` line to set`, scope);
+    }
     out = out.replace(line, `const ${name} = '${prefix}';`);
   }
   return out;

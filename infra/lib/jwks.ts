@@ -1,5 +1,6 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import { L42ValidationError } from './errors';
 
 /**
  * A JWKS embedded in the authorizer's environment (`JWKS_JSON`), so that no network call
@@ -8,6 +9,9 @@ import * as fs from 'fs';
  *
  * Accepted shapes, as the authorizer reads them: `{"keys":[…]}` (for every pool) or
  * `{"<poolId>":{"keys":[…]}}` (one JWKS per pool).
+ *
+ * A JWKS is made before the authorizer that embeds it, so a malformed one throws an
+ * {@link L42ValidationError} bound to no construct (`constructPath` absent).
  */
 export class L42Jwks {
   /** A JWKS given as an object or as JSON text. */
@@ -22,7 +26,9 @@ export class L42Jwks {
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      throw new Error(`l42: cannot read the JWKS file ${file}: ${(e as Error).message}`);
+      throw new L42ValidationError(`l42: cannot read the JWKS file ${file}: ${(e as Error).message}`, undefined, {
+        cause: e,
+      });
     }
     return new L42Jwks(parse(text, file));
   }
@@ -39,11 +45,11 @@ export class L42Jwks {
     try {
       u = new URL(url);
     } catch {
-      throw new Error(`l42: the JWKS URL \`${url}\` is not a URL`);
+      throw new L42ValidationError(`l42: the JWKS URL \`${url}\` is not a URL`);
     }
     const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
     if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) {
-      throw new Error(`l42: the JWKS URL \`${url}\` must be https:// (plain http only on loopback)`);
+      throw new L42ValidationError(`l42: the JWKS URL \`${url}\` must be https:// (plain http only on loopback)`);
     }
     const timeoutMs = options.timeoutMs ?? 10_000;
     // Construct code is synchronous: the fetch runs in a child Node process.
@@ -83,7 +89,7 @@ function parse(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new Error(`l42: ${what} is not JSON`);
+    throw new L42ValidationError(`l42: ${what} is not JSON`);
   }
 }
 
@@ -103,5 +109,5 @@ function check(v: unknown): void {
     const entries = Object.entries(v as Record<string, unknown>);
     if (entries.length > 0 && entries.every(([, set]) => isKeySet(set))) return;
   }
-  throw new Error('l42: the JWKS must be {"keys":[…]} or {"<poolId>":{"keys":[…]}} with at least one key');
+  throw new L42ValidationError('l42: the JWKS must be {"keys":[…]} or {"<poolId>":{"keys":[…]}} with at least one key');
 }

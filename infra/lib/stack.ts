@@ -4,8 +4,9 @@ import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { L42Authorizer } from './authorizer';
+import { L42Authorizer, L42HttpApiResponse } from './authorizer';
 import { L42Edge } from './edge';
+import { L42ValidationError } from './errors';
 import { L42Jwks } from './jwks';
 import { L42TokenHandler } from './token-handler';
 
@@ -53,7 +54,7 @@ export class L42Stack extends Stack {
 
   constructor(scope: Construct, id: string, props: L42StackProps) {
     super(scope, id, props);
-    if (props.originDomains.length === 0) throw new Error('l42: originDomains is empty');
+    if (props.originDomains.length === 0) throw new L42ValidationError('l42: originDomains is empty', this);
     const prefix = props.authPathPrefix ?? '/_auth';
     const code = { lambdaDir: props.lambdaDir, architecture: props.architecture };
 
@@ -86,7 +87,7 @@ export class L42Stack extends Stack {
         clientIds: [props.clientId],
         policyDir: props.policyDir,
         jwks: props.jwks,
-        httpApiResponse: 'simple',
+        httpApiResponse: L42HttpApiResponse.SIMPLE,
         resultsCacheTtl: Duration.minutes(5),
       });
       const api = new apigwv2.HttpApi(this, 'ProtectedApi', {

@@ -9,9 +9,18 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { forbidSecretValues } from './authorizer';
-import { checkEnvironmentSize, l42Architecture, l42Code, L42CodeOptions } from './code';
+import { checkEnvironmentSize, L42Binary, l42Architecture, l42Code, L42CodeOptions } from './code';
+import { checkChoice, L42ValidationError } from './errors';
+
+/** The session cookie's `SameSite` attribute (`SESSION_SAME_SITE`). */
+export enum L42SameSite {
+  /** `SameSite=Lax`: sent on top-level navigations from other sites (the login's return). */
+  LAX = 'lax',
+  /** `SameSite=Strict`: never sent on a request another site starts. */
+  STRICT = 'strict',
+}
 
 /** The exact DynamoDB actions the token handler and refresh functions get, on the table only. */
 export const SESSION_TABLE_ACTIONS = [
@@ -57,8 +66,8 @@ export interface L42TokenHandlerProps extends L42CodeOptions {
   readonly previousSessionSecret?: secretsmanager.ISecret;
   /** The cookie's `Domain` (`COOKIE_DOMAIN`). @default none (`__Host-l42_session`) */
   readonly cookieDomain?: string;
-  /** @default 'lax' */
-  readonly sameSite?: 'lax' | 'strict';
+  /** @default L42SameSite.LAX */
+  readonly sameSite?: L42SameSite;
   /** @default a generated name */
   readonly tableName?: string;
   /**
@@ -115,10 +124,14 @@ export class L42TokenHandler extends Construct {
     super(scope, id);
     const prefix = props.authPathPrefix ?? '/_auth';
     if (!/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(prefix)) {
-      throw new Error(`l42: authPathPrefix \`${prefix}\` must look like /_auth (a leading /, no trailing /)`);
+      throw new L42ValidationError(
+        `l42: authPathPrefix \`${prefix}\` must look like /_auth (a leading /, no trailing /)`,
+        this,
+      );
     }
     this.authPathPrefix = prefix;
-    checkOrigins([...(props.frontendUrl ? [props.frontendUrl] : []), ...(props.callbackAllowedOrigins ?? [])]);
+    const sameSite = checkChoice(this, 'sameSite', L42SameSite, props.sameSite ?? L42SameSite.LAX);
+    checkOrigins(this, [...(props.frontendUrl ? [props.frontendUrl] : []), ...(props.callbackAllowedOrigins ?? [])]);
 
     this.table = new dynamodb.Table(this, 'Sessions', {
       tableName: props.tableName,
@@ -146,7 +159,7 @@ export class L42TokenHandler extends Construct {
       DYNAMODB_TABLE: this.table.tableName,
       SESSION_SECRET_ARN: this.sessionSecret.secretArn,
       SESSION_HTTPS_ONLY: 'true',
-      SESSION_SAME_SITE: props.sameSite ?? 'lax',
+      SESSION_SAME_SITE: sameSite,
     };
     this.frontendUrlSet = props.frontendUrl !== undefined;
     if (props.frontendUrl) {
@@ -160,8 +173,8 @@ export class L42TokenHandler extends Construct {
     }
     if (props.cookieDomain) environment.COOKIE_DOMAIN = props.cookieDomain;
     Object.assign(environment, props.environment ?? {});
-    forbidSecretValues(environment);
-    checkEnvironmentSize('the token handler', environment);
+    forbidSecretValues(this, environment);
+    checkEnvironmentSize(this, 'the token handler', environment);
 
     const common = {
       runtime: lambda.Runtime.PROVIDED_AL2023,
@@ -177,13 +190,13 @@ export class L42TokenHandler extends Construct {
     const refreshLogs = new logs.LogGroup(this, 'RefreshLogs', { retention });
     this.tokenHandler = new lambda.Function(this, 'TokenHandler', {
       ...common,
-      code: l42Code('l42-token-handler', props),
+      code: l42Code(this, L42Binary.TOKEN_HANDLER, props),
       logGroup: tokenLogs,
       description: 'l42 token handler (backend-for-frontend)',
     });
     this.refresh = new lambda.Function(this, 'Refresh', {
       ...common,
-      code: l42Code('l42-refresh', props),
+      code: l42Code(this, L42Binary.REFRESH, props),
       logGroup: refreshLogs,
       reservedConcurrentExecutions: props.refreshReservedConcurrency ?? 10,
       description: 'l42 session refresh (single flight per session)',
@@ -223,7 +236,10 @@ export class L42TokenHandler extends Construct {
     });
     const throttle = props.loginThrottle ?? { rateLimit: 50, burstLimit: 100 };
     if (!(throttle.rateLimit > 0) || !(throttle.burstLimit >= 1) || !Number.isInteger(throttle.burstLimit)) {
-      throw new Error('l42: loginThrottle needs a rateLimit above 0 and a whole burstLimit of at least 1');
+      throw new L42ValidationError(
+        'l42: loginThrottle needs a rateLimit above 0 and a whole burstLimit of at least 1',
+        this,
+      );
     }
     const stage = this.api.defaultStage?.node.defaultChild as apigwv2.CfnStage | undefined;
     if (!stage) throw new Error('l42: the token handler API has no default stage');
@@ -291,7 +307,7 @@ export class L42TokenHandler extends Construct {
    * distributions created after this construct.
    */
   setOrigins(frontendUrl: string, others: string[] = []): void {
-    checkOrigins([frontendUrl, ...others]);
+    checkOrigins(this, [frontendUrl, ...others]);
     this.frontendUrlSet = true;
     for (const fn of [this.tokenHandler, this.refresh]) {
       fn.addEnvironment('FRONTEND_URL', frontendUrl);
@@ -303,10 +319,10 @@ export class L42TokenHandler extends Construct {
   }
 }
 
-function checkOrigins(list: string[]): void {
+function checkOrigins(scope: IConstruct, list: string[]): void {
   for (const o of list) {
     if (!Token.isUnresolved(o) && !/^https:\/\/[a-z0-9.-]+(:\d+)?$/.test(o)) {
-      throw new Error(`l42: \`${o}\` is not an https origin (https://host[:port], no path)`);
+      throw new L42ValidationError(`l42: \`${o}\` is not an https origin (https://host[:port], no path)`, scope);
     }
   }
 }

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { L42Stack, l42Code } from '../lib';
-import { fakeLambdaDir, idOf, policyDir, statements } from './support';
+import { L42Binary, L42Stack, l42Code } from '../lib';
+import { fakeLambdaDir, idOf, newStack, policyDir, statements, throwsValidation } from './support';
 
 const lambdaDir = fakeLambdaDir();
 const dist = path.resolve(__dirname, '..');
@@ -117,11 +117,22 @@ test('the ready stack: FRONTEND_URL and the allow-list are the distributions, no
 
 test('code: a missing build fails with the command to run; bootstrap.zip is taken as is; code wins', () => {
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-nobuild-'));
-  assert.throws(() => l42Code('l42-refresh', { lambdaDir: empty }), /cargo lambda build --release --arm64/);
+  const scope = newStack();
+  throwsValidation(
+    () => l42Code(scope, L42Binary.REFRESH, { lambdaDir: empty }),
+    'Test',
+    /no l42-refresh build in .*cargo lambda build --release --arm64/,
+  );
   fs.mkdirSync(path.join(empty, 'l42-refresh'));
   fs.writeFileSync(path.join(empty, 'l42-refresh', 'bootstrap.zip'), 'PK');
-  const zip = l42Code('l42-refresh', { lambdaDir: empty }) as lambda.AssetCode;
+  const zip = l42Code(scope, L42Binary.REFRESH, { lambdaDir: empty }) as lambda.AssetCode;
   assert.equal(zip.path, path.join(empty, 'l42-refresh', 'bootstrap.zip'));
   const given = lambda.Code.fromInline('x');
-  assert.equal(l42Code('l42-refresh', { lambdaDir: empty, code: given }), given);
+  assert.equal(l42Code(scope, L42Binary.REFRESH, { lambdaDir: empty, code: given }), given);
+  assert.deepEqual(Object.values(L42Binary), ['l42-authorizer', 'l42-token-handler', 'l42-refresh']);
+});
+
+test('the ready stack: an empty originDomains fails, naming the stack', () => {
+  const props = { userPoolId: 'us-east-1_AbC123', clientId: 'client1', cognitoDomain: 'auth.example.com', lambdaDir };
+  throwsValidation(() => new L42Stack(new App(), 'L42', { ...props, originDomains: [] }), 'L42', /originDomains is empty/);
 });

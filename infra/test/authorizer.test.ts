@@ -12,8 +12,17 @@ import { HttpUrlIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { L42Authorizer, L42AuthorizerProps, L42Jwks } from '../lib';
-import { actions, fakeLambdaDir, functionStatements, idOf, newStack, only, policyDir } from './support';
+import {
+  L42Authorizer,
+  L42AuthorizerProps,
+  L42HttpApiResponse,
+  L42IdentitySource,
+  L42Jwks,
+  L42RestAuthorizerType,
+  L42TokenUse,
+} from '../lib';
+import { Construct } from 'constructs';
+import { actions, fakeLambdaDir, functionStatements, idOf, newStack, only, policyDir, throwsValidation } from './support';
 
 const lambdaDir = fakeLambdaDir();
 const base: L42AuthorizerProps = {
@@ -28,7 +37,7 @@ function authorizerEnv(t: Template): Record<string, any> {
 }
 
 /** A REST API with one method guarded by `attachToRestApi(type)`. */
-function rest(props: Partial<L42AuthorizerProps>, type: 'TOKEN' | 'REQUEST') {
+function rest(props: Partial<L42AuthorizerProps>, type: L42RestAuthorizerType) {
   const stack = newStack();
   const auth = new L42Authorizer(stack, 'Auth', { ...base, ...props });
   const api = new apigateway.RestApi(stack, 'Rest');
@@ -38,7 +47,7 @@ function rest(props: Partial<L42AuthorizerProps>, type: 'TOKEN' | 'REQUEST') {
 }
 
 test('the function: provided.al2023, arm64, bootstrap, the verifier and Cedar configuration', () => {
-  const t = rest({}, 'TOKEN');
+  const t = rest({}, L42RestAuthorizerType.TOKEN);
   const fn = only(t, 'AWS::Lambda::Function').props;
   assert.equal(fn.Runtime, 'provided.al2023');
   assert.deepEqual(fn.Architectures, ['arm64']);
@@ -53,14 +62,14 @@ test('the function: provided.al2023, arm64, bootstrap, the verifier and Cedar co
   assert.equal(env.HTTP_API_RESPONSE, 'simple');
   assert.equal(env.JWKS_JSON, undefined);
   assert.equal(env.CEDAR_POLICY_DIR, undefined);
-  const x86 = rest({ architecture: lambda.Architecture.X86_64 }, 'TOKEN');
+  const x86 = rest({ architecture: lambda.Architecture.X86_64 }, L42RestAuthorizerType.TOKEN);
   assert.deepEqual(only(x86, 'AWS::Lambda::Function').props.Architectures, ['x86_64']);
   // Without a session nothing but logging: no table, no secret.
   assert.deepEqual(functionStatements(t, only(t, 'AWS::Lambda::Function').id), []);
 });
 
 test('REST TOKEN: the Authorization header, cached 300 s, invoked only by this API', () => {
-  const t = rest({}, 'TOKEN');
+  const t = rest({}, L42RestAuthorizerType.TOKEN);
   const a = only(t, 'AWS::ApiGateway::Authorizer').props;
   assert.equal(a.Type, 'TOKEN');
   assert.equal(a.IdentitySource, 'method.request.header.Authorization');
@@ -76,7 +85,7 @@ test('REST TOKEN: the Authorization header, cached 300 s, invoked only by this A
 });
 
 test('REST REQUEST: the configured source as identity source when cached', () => {
-  const t = rest({ identitySources: ['query'] }, 'REQUEST');
+  const t = rest({ identitySources: [L42IdentitySource.QUERY] }, L42RestAuthorizerType.REQUEST);
   const a = only(t, 'AWS::ApiGateway::Authorizer').props;
   assert.equal(a.Type, 'REQUEST');
   assert.equal(a.IdentitySource, 'method.request.querystring.token');
@@ -86,21 +95,39 @@ test('REST REQUEST: the configured source as identity source when cached', () =>
 
 test('REST REQUEST with several sources or context-reading policies: TTL 0, no identity source', () => {
   for (const props of [
-    { identitySources: ['header', 'query'] },
+    { identitySources: [L42IdentitySource.HEADER, L42IdentitySource.QUERY] },
     { policiesReadRequestContext: true },
   ] as Partial<L42AuthorizerProps>[]) {
-    const t = rest(props, 'REQUEST');
+    const t = rest(props, L42RestAuthorizerType.REQUEST);
     const a = only(t, 'AWS::ApiGateway::Authorizer').props;
     assert.equal(a.Type, 'REQUEST');
     assert.equal(a.AuthorizerResultTtlInSeconds, 0);
     assert.equal(a.IdentitySource, undefined, JSON.stringify(a));
   }
   // TOKEN with context-reading policies: not cached either.
-  assert.equal(only(rest({ policiesReadRequestContext: true }, 'TOKEN'), 'AWS::ApiGateway::Authorizer').props.AuthorizerResultTtlInSeconds, 0);
+  const contextToken = rest({ policiesReadRequestContext: true }, L42RestAuthorizerType.TOKEN);
+  assert.equal(only(contextToken, 'AWS::ApiGateway::Authorizer').props.AuthorizerResultTtlInSeconds, 0);
   // Asking to cache what cannot be cached is refused.
-  assert.throws(() => rest({ policiesReadRequestContext: true, resultsCacheTtl: Duration.minutes(1) }, 'TOKEN'), /cannot be cached/);
-  assert.throws(() => rest({ identitySources: ['header', 'query'], resultsCacheTtl: Duration.minutes(1) }, 'REQUEST'), /exactly one identity source/);
-  assert.throws(() => rest({ identitySources: ['query'] }, 'TOKEN'), /TOKEN authorizer reads the Authorization header/);
+  const minute = Duration.minutes(1);
+  throwsValidation(
+    () => rest({ policiesReadRequestContext: true, resultsCacheTtl: minute }, L42RestAuthorizerType.TOKEN),
+    'Test/Auth',
+    /cannot be cached/,
+  );
+  throwsValidation(
+    () =>
+      rest(
+        { identitySources: [L42IdentitySource.HEADER, L42IdentitySource.QUERY], resultsCacheTtl: minute },
+        L42RestAuthorizerType.REQUEST,
+      ),
+    'Test/Auth',
+    /exactly one identity source/,
+  );
+  throwsValidation(
+    () => rest({ identitySources: [L42IdentitySource.QUERY] }, L42RestAuthorizerType.TOKEN),
+    'Test/Auth',
+    /TOKEN authorizer reads the Authorization header/,
+  );
 });
 
 test('the cookie source: GetItem on the session table and GetSecretValue on the secret, nothing else; TTL 0', () => {
@@ -109,11 +136,11 @@ test('the cookie source: GetItem on the session table and GetSecretValue on the 
   const secret = new secretsmanager.Secret(stack, 'Secret');
   const auth = new L42Authorizer(stack, 'Auth', {
     ...base,
-    identitySources: ['cookie', 'header'],
+    identitySources: [L42IdentitySource.COOKIE, L42IdentitySource.HEADER],
     session: { table, secret, cookieDomain: 'example.com', appOrigins: ['https://app.example.com', 'https://www.example.com'] },
   });
   const api = new apigateway.RestApi(stack, 'Rest');
-  api.root.addMethod('GET', new apigateway.MockIntegration(), { authorizer: auth.attachToRestApi(api, { type: 'REQUEST' }) });
+  api.root.addMethod('GET', new apigateway.MockIntegration(), { authorizer: auth.attachToRestApi(api, { type: L42RestAuthorizerType.REQUEST }) });
   const t = Template.fromStack(stack);
   const env = authorizerEnv(t);
   assert.equal(env.IDENTITY_SOURCES, 'cookie,header');
@@ -131,25 +158,36 @@ test('the cookie source: GetItem on the session table and GetSecretValue on the 
   assert.deepEqual(actions(st[1]), ['secretsmanager:GetSecretValue']);
   assert.deepEqual(st[1].Resource, { Ref: idOf(t, 'AWS::SecretsManager::Secret', 'Secret') });
   assert.equal(only(t, 'AWS::ApiGateway::Authorizer').props.AuthorizerResultTtlInSeconds, 0);
-  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, identitySources: ['cookie'] }), /needs session/);
+  throwsValidation(
+    () => new L42Authorizer(newStack(), 'A', { ...base, identitySources: [L42IdentitySource.COOKIE] }),
+    'Test/A',
+    /needs session/,
+  );
   // Caching the cookie source would skip the CSRF check for a cached Allow: refused.
   const cached = newStack();
   const session = {
     table: new dynamodb.Table(cached, 'T', { partitionKey: { name: 'session_id', type: dynamodb.AttributeType.STRING } }),
     secret: new secretsmanager.Secret(cached, 'S'),
   };
-  assert.throws(
-    () => new L42Authorizer(cached, 'A', { ...base, identitySources: ['cookie'], session, resultsCacheTtl: Duration.minutes(5) }),
+  throwsValidation(
+    () =>
+      new L42Authorizer(cached, 'A', {
+        ...base,
+        identitySources: [L42IdentitySource.COOKIE],
+        session,
+        resultsCacheTtl: Duration.minutes(5),
+      }),
+    'Test/A',
     /cookie identity source cannot be cached/,
   );
   // Without appOrigins no origin is trusted: the function gets neither variable.
-  const plain = new L42Authorizer(cached, 'B', { ...base, identitySources: ['cookie'], session });
+  const plain = new L42Authorizer(cached, 'B', { ...base, identitySources: [L42IdentitySource.COOKIE], session });
   assert.equal(plain.resultsCacheTtl.toSeconds(), 0);
 });
 
 test('HTTP API, simple responses: payload 2.0, $context.routeKey in the cache key, HTTP_API_RESPONSE=simple', () => {
   const stack = newStack();
-  const auth = new L42Authorizer(stack, 'Auth', { ...base, httpApiResponse: 'simple' });
+  const auth = new L42Authorizer(stack, 'Auth', { ...base, httpApiResponse: L42HttpApiResponse.SIMPLE });
   const api = new apigwv2.HttpApi(stack, 'Http');
   api.addRoutes({
     path: '/orders/{id}',
@@ -174,7 +212,7 @@ test('HTTP API, simple responses: payload 2.0, $context.routeKey in the cache ke
 
 test('HTTP API, IAM responses: policies (payload 1.0), the token alone as cache key, HTTP_API_RESPONSE=iam', () => {
   const stack = newStack();
-  const auth = new L42Authorizer(stack, 'Auth', { ...base, httpApiResponse: 'iam' });
+  const auth = new L42Authorizer(stack, 'Auth', { ...base, httpApiResponse: L42HttpApiResponse.IAM });
   const api = new apigwv2.HttpApi(stack, 'Http', { defaultAuthorizer: auth.attachToHttpApi() });
   api.addRoutes({
     path: '/orders',
@@ -205,7 +243,7 @@ test('HTTP API, uncached (cookie or context policies): TTL 0', () => {
 
 test('WebSocket $connect: a REQUEST authorizer on the query token, the route guarded', () => {
   const stack = newStack();
-  const auth = new L42Authorizer(stack, 'Auth', { ...base, identitySources: ['query', 'protocol'] });
+  const auth = new L42Authorizer(stack, 'Auth', { ...base, identitySources: [L42IdentitySource.QUERY, L42IdentitySource.PROTOCOL] });
   const handler = new lambda.Function(stack, 'Ws', {
     runtime: lambda.Runtime.PROVIDED_AL2023,
     handler: 'bootstrap',
@@ -226,7 +264,7 @@ test('WebSocket $connect: a REQUEST authorizer on the query token, the route gua
   assert.equal(authorizerEnv(t).IDENTITY_SOURCES, 'query,protocol');
   // The token in Sec-WebSocket-Protocol instead:
   const s2 = newStack();
-  const a2 = new L42Authorizer(s2, 'Auth', { ...base, identitySources: ['protocol'] });
+  const a2 = new L42Authorizer(s2, 'Auth', { ...base, identitySources: [L42IdentitySource.PROTOCOL] });
   // Given when the API is created, as its connect route's authorizer.
   new apigwv2.WebSocketApi(s2, 'Socket', {
     connectRouteOptions: { integration: new WebSocketLambdaIntegration('C', a2.function), authorizer: a2.webSocketAuthorizer() },
@@ -246,7 +284,7 @@ test('the policy folder ships as a layer named by CEDAR_POLICY_DIR; a bad folder
   assert.equal(fn.Environment.Variables.CEDAR_POLICY_DIR, '/opt');
   assert.equal(fn.Environment.Variables.CEDAR_APPLICATION, 'App');
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-empty-'));
-  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, policyDir: empty }), /one \*\.cedarschema/);
+  throwsValidation(() => new L42Authorizer(newStack(), 'A', { ...base, policyDir: empty }), 'Test/A', /one \*\.cedarschema/);
 });
 
 test('an embedded JWKS goes into JWKS_JSON; fromFile; malformed and oversized ones fail synth', () => {
@@ -256,16 +294,16 @@ test('an embedded JWKS goes into JWKS_JSON; fromFile; malformed and oversized on
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-jwks-')), 'jwks.json');
   fs.writeFileSync(file, JSON.stringify({ 'us-east-1_AbC123': JWKS }, null, 2));
   assert.equal(L42Jwks.fromFile(file).json, JSON.stringify({ 'us-east-1_AbC123': JWKS }));
-  assert.throws(() => L42Jwks.fromJson({ keys: [] }), /at least one key/);
-  assert.throws(() => L42Jwks.fromJson('{"keys":'), /not JSON/);
-  assert.throws(() => L42Jwks.fromFile(file + '.missing'), /cannot read the JWKS file/);
+  throwsValidation(() => L42Jwks.fromJson({ keys: [] }), undefined, /at least one key/);
+  throwsValidation(() => L42Jwks.fromJson('{"keys":'), undefined, /not JSON/);
+  throwsValidation(() => L42Jwks.fromFile(file + '.missing'), undefined, /cannot read the JWKS file/);
   const big = { keys: Array.from({ length: 12 }, (_, i) => ({ ...JWKS.keys[0], kid: `k${i}` })) };
-  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, jwks: L42Jwks.fromJson(big) }), /over Lambda's 4096/);
+  throwsValidation(() => new L42Authorizer(newStack(), 'A', { ...base, jwks: L42Jwks.fromJson(big) }), 'Test/A', /over Lambda's 4096/);
 });
 
 test('a JWKS fetched at synth time, from a loopback server only (no other network in tests)', async () => {
-  assert.throws(() => L42Jwks.fromUrl('http://example.com/jwks.json'), /must be https/);
-  assert.throws(() => L42Jwks.fromUrl('not a url'), /not a URL/);
+  throwsValidation(() => L42Jwks.fromUrl('http://example.com/jwks.json'), undefined, /must be https/);
+  throwsValidation(() => L42Jwks.fromUrl('not a url'), undefined, /not a URL/);
   // The fetch blocks this process, so the server runs in a child process.
   const server = spawn(
     process.execPath,
@@ -293,9 +331,71 @@ test('a JWKS fetched at synth time, from a loopback server only (no other networ
 });
 
 test('bad pool ids and empty lists fail synth', () => {
-  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, userPoolIds: ['not-a-pool'] }), /not a user pool id/);
-  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, userPoolIds: [] }), /userPoolIds is empty/);
-  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, clientIds: [] }), /clientIds is empty/);
-  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, identitySources: ['header', 'header'] }), /twice/);
-  assert.throws(() => new L42Authorizer(newStack(), 'A', { ...base, environment: { SESSION_SECRET: 's'.repeat(40) } }), /must not be an environment value/);
+  throwsValidation(() => new L42Authorizer(newStack(), 'A', { ...base, userPoolIds: ['not-a-pool'] }), 'Test/A', /not a user pool id/);
+  throwsValidation(() => new L42Authorizer(newStack(), 'A', { ...base, userPoolIds: [] }), 'Test/A', /userPoolIds is empty/);
+  throwsValidation(() => new L42Authorizer(newStack(), 'A', { ...base, clientIds: [] }), 'Test/A', /clientIds is empty/);
+  const twice = [L42IdentitySource.HEADER, L42IdentitySource.HEADER];
+  throwsValidation(() => new L42Authorizer(newStack(), 'A', { ...base, identitySources: twice }), 'Test/A', /twice/);
+  throwsValidation(
+    () => new L42Authorizer(newStack(), 'A', { ...base, environment: { SESSION_SECRET: 's'.repeat(40) } }),
+    'Test/A',
+    /must not be an environment value/,
+  );
+});
+
+test('the enums carry the exact strings the function reads', () => {
+  assert.deepEqual(Object.values(L42IdentitySource), ['header', 'query', 'protocol', 'cookie']);
+  assert.deepEqual(Object.values(L42HttpApiResponse), ['simple', 'iam']);
+  assert.deepEqual(Object.values(L42TokenUse), ['access', 'id', 'any']);
+  assert.deepEqual(Object.values(L42RestAuthorizerType), ['TOKEN', 'REQUEST']);
+  for (const [tokenUse, value] of [
+    [L42TokenUse.ACCESS, 'access'],
+    [L42TokenUse.ID, 'id'],
+    [L42TokenUse.ANY, 'any'],
+  ] as const) {
+    const stack = newStack();
+    new L42Authorizer(stack, 'Auth', { ...base, tokenUse });
+    assert.equal(authorizerEnv(Template.fromStack(stack)).TOKEN_USE, value);
+  }
+});
+
+test('a choice outside its enum (plain JavaScript, other languages) fails with the construct path', () => {
+  // What a caller without TypeScript's checks can pass.
+  const bogus = <T>(v: string) => v as unknown as T;
+  throwsValidation(
+    () => new L42Authorizer(newStack(), 'A', { ...base, identitySources: [bogus<L42IdentitySource>('Header')] }),
+    'Test/A',
+    /an identity source must be one of 'header', 'query', 'protocol', 'cookie', not "Header"/,
+  );
+  throwsValidation(
+    () => new L42Authorizer(newStack(), 'A', { ...base, tokenUse: bogus<L42TokenUse>('both') }),
+    'Test/A',
+    /tokenUse must be one of 'access', 'id', 'any', not "both"/,
+  );
+  throwsValidation(
+    () => new L42Authorizer(newStack(), 'A', { ...base, httpApiResponse: bogus<L42HttpApiResponse>('IAM') }),
+    'Test/A',
+    /httpApiResponse must be one of 'simple', 'iam', not "IAM"/,
+  );
+  throwsValidation(
+    () => rest({}, bogus<L42RestAuthorizerType>('token')),
+    'Test/Auth',
+    /the REST authorizer type must be one of 'TOKEN', 'REQUEST', not "token"/,
+  );
+});
+
+test('validation errors name the construct where it is nested, and keep the cause', () => {
+  const stack = newStack();
+  const team = new Construct(stack, 'Team');
+  throwsValidation(() => new L42Authorizer(team, 'Auth', { ...base, clientIds: [] }), 'Test/Team/Auth', /clientIds is empty/);
+  const missing = path.join(os.tmpdir(), 'l42-infra-no-such-policy-folder');
+  assert.throws(
+    () => new L42Authorizer(new Construct(newStack(), 'Team'), 'Auth', { ...base, policyDir: missing }),
+    (e: any) => {
+      assert.equal(e.constructPath, 'Test/Team/Auth');
+      assert.match(e.message, /^\[Test\/Team\/Auth\] l42: cannot read the policy folder /);
+      assert.equal(e.cause?.code, 'ENOENT');
+      return true;
+    },
+  );
 });

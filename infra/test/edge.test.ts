@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { AUTH_ORIGIN_HEADERS, authRouterCode, L42Edge, L42EdgeProps } from '../lib';
-import { idOf, newStack, only, repoRoot } from './support';
+import { idOf, newStack, only, repoRoot, throwsValidation } from './support';
 
 // The managed CachingDisabled cache policy.
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
@@ -149,8 +150,18 @@ test('another prefix: the behaviour path and the router constants follow it', ()
   assert.match(code, /^const AUTH_PREFIX = '\/auth';$/m);
   assert.match(code, /^const ORIGIN_PREFIX = '\/auth';$/m);
   assert.equal(code, read('auth-router.js').replace("const AUTH_PREFIX = '/_auth';", "const AUTH_PREFIX = '/auth';").replace("const ORIGIN_PREFIX = '/_auth';", "const ORIGIN_PREFIX = '/auth';"));
-  assert.throws(() => authRouterCode('function handler(e) { return e.request; }', '/auth'), /no `const AUTH_PREFIX/);
-  assert.throws(() => synth({ authPathPrefix: '/auth/' }), /authPathPrefix/);
-  assert.throws(() => synth({ distributions: [] }), /at least one distribution/);
-  assert.throws(() => synth({ functionsDir: path.join(repoRoot, 'no-such-folder') }), /cannot read the CloudFront Function/);
+  throwsValidation(() => authRouterCode('function handler(e) { return e.request; }', '/auth'), undefined, /no `const AUTH_PREFIX/);
+  throwsValidation(() => synth({ authPathPrefix: '/auth/' }), 'Test/Edge', /authPathPrefix/);
+  throwsValidation(() => synth({ distributions: [] }), 'Test/Edge', /at least one distribution/);
+  throwsValidation(
+    () => synth({ functionsDir: path.join(repoRoot, 'no-such-folder') }),
+    'Test/Edge',
+    /cannot read the CloudFront Function/,
+  );
+  // Functions lacking the router's constants: the error names the edge that reads them.
+  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-functions-'));
+  for (const f of ['auth-router.js', 'session-gate.js', 'security-headers.js']) {
+    fs.writeFileSync(path.join(bare, f), 'function handler(e) { return e.request; }\n');
+  }
+  throwsValidation(() => synth({ functionsDir: bare }), 'Test/Edge', /auth-router\.js has no `const AUTH_PREFIX/);
 });

@@ -1,10 +1,12 @@
 // Shared test support: fake prebuilt Lambda assets (tiny `bootstrap` files, so no Rust is
 // built), a policy folder, and small template helpers.
+import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { L42Errors, L42ValidationError } from '../lib';
 
 /** A temporary folder laid out as `cargo lambda build` writes it, one distinct bootstrap per binary. */
 export function fakeLambdaDir(): string {
@@ -78,4 +80,21 @@ export function functionStatements(t: Template, fnId: string): any[] {
 /** Actions of a statement as a sorted array. */
 export function actions(s: any): string[] {
   return ([] as string[]).concat(s.Action).sort();
+}
+
+/**
+ * Asserts that `fn` throws l42's validation error bound to the construct at `path` (its
+ * message opening with `[path] l42: `), or bound to none when `path` is undefined, with a
+ * message matching `message`.
+ */
+export function throwsValidation(fn: () => unknown, path: string | undefined, message: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof L42ValidationError, `not an L42ValidationError: ${String(e)}`);
+    assert.ok(L42Errors.isValidationError(e));
+    assert.equal(e.name, 'L42ValidationError');
+    assert.equal(e.constructPath, path);
+    assert.ok(e.message.startsWith(path === undefined ? 'l42: ' : `[${path}] l42: `), e.message);
+    assert.match(e.message, message);
+    return true;
+  });
 }

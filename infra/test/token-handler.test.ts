@@ -4,8 +4,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { L42TokenHandler, L42TokenHandlerProps, SESSION_TABLE_ACTIONS } from '../lib';
-import { actions, fakeLambdaDir, functionStatements, idOf, newStack, only } from './support';
+import { L42SameSite, L42TokenHandler, L42TokenHandlerProps, SESSION_TABLE_ACTIONS } from '../lib';
+import { actions, fakeLambdaDir, functionStatements, idOf, newStack, only, throwsValidation } from './support';
 
 const lambdaDir = fakeLambdaDir();
 const base: L42TokenHandlerProps = {
@@ -67,7 +67,11 @@ test('the session secret reaches the functions by ARN only, never as a value', (
     assert.equal(env.SESSION_SECRET, undefined);
     assert.equal(env.SESSION_SECRET_PREVIOUS, undefined);
   }
-  assert.throws(() => synth({ environment: { SESSION_SECRET: 'x'.repeat(40) } }), /SESSION_SECRET must not be an environment value/);
+  throwsValidation(
+    () => synth({ environment: { SESSION_SECRET: 'x'.repeat(40) } }),
+    'Test/Th',
+    /SESSION_SECRET must not be an environment value/,
+  );
 });
 
 test('a given secret and a previous one: both ARNs, both readable, nothing else', () => {
@@ -141,7 +145,7 @@ test('the HTTP API: POST <prefix>/refresh to refresh, ANY <prefix>/{proxy+} and 
   for (const fn of Object.values(t.findResources('AWS::Lambda::Function')) as any[]) {
     assert.equal(fn.Properties.Environment.Variables.AUTH_PATH_PREFIX, '/auth');
   }
-  assert.throws(() => synth({ authPathPrefix: 'auth/' }), /authPathPrefix/);
+  throwsValidation(() => synth({ authPathPrefix: 'auth/' }), 'Test/Th', /authPathPrefix/);
 });
 
 test('alarms: refresh errors, transient refresh failures (from the security events), throttles, 5xx', () => {
@@ -182,8 +186,12 @@ test('alarms: refresh errors, transient refresh failures (from the security even
 });
 
 test('bad configuration fails at synth with the field named', () => {
-  assert.throws(() => synth({ frontendUrl: 'http://app.example.com' }), /not an https origin/);
-  assert.throws(() => synth({ callbackAllowedOrigins: ['https://app.example.com/path'] }), /not an https origin/);
+  throwsValidation(() => synth({ frontendUrl: 'http://app.example.com' }), 'Test/Th', /not an https origin/);
+  throwsValidation(
+    () => synth({ callbackAllowedOrigins: ['https://app.example.com/path'] }),
+    'Test/Th',
+    /not an https origin/,
+  );
   const stack = newStack();
   new L42TokenHandler(stack, 'Th', { ...base, frontendUrl: undefined });
   assert.throws(() => Template.fromStack(stack), /no FRONTEND_URL/);
@@ -213,6 +221,31 @@ test('GET {prefix}/login has a route and a throttle of its own (the one unauthen
     'GET /_auth/login': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
   });
   for (const bad of [{ rateLimit: 0, burstLimit: 10 }, { rateLimit: 5, burstLimit: 0.5 }]) {
-    assert.throws(() => synth({ loginThrottle: bad }), /loginThrottle/);
+    throwsValidation(() => synth({ loginThrottle: bad }), 'Test/Th', /loginThrottle/);
   }
+});
+
+test('sameSite: SESSION_SAME_SITE is lax by default, strict when asked; another value fails with the path', () => {
+  assert.deepEqual(Object.values(L42SameSite), ['lax', 'strict']);
+  for (const [sameSite, value] of [
+    [undefined, 'lax'],
+    [L42SameSite.LAX, 'lax'],
+    [L42SameSite.STRICT, 'strict'],
+  ] as const) {
+    const { t } = synth({ sameSite });
+    for (const fn of Object.values(t.findResources('AWS::Lambda::Function')) as any[]) {
+      assert.equal(fn.Properties.Environment.Variables.SESSION_SAME_SITE, value);
+    }
+  }
+  throwsValidation(
+    () => synth({ sameSite: 'none' as unknown as L42SameSite }),
+    'Test/Th',
+    /sameSite must be one of 'lax', 'strict', not "none"/,
+  );
+});
+
+test('setOrigins with a bad origin fails, naming the token handler', () => {
+  const { th } = synth();
+  throwsValidation(() => th.setOrigins('https://app.example.com/'), 'Test/Th', /not an https origin/);
+  throwsValidation(() => th.setOrigins('https://a.example.com', ['b.example.com']), 'Test/Th', /`b\.example\.com` is not/);
 });
