@@ -41,6 +41,7 @@ mod aws;
 mod claims;
 pub mod config;
 mod error;
+pub mod events;
 mod http;
 pub mod jwks;
 mod jwt;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use l42_cedar::protocol::ProtocolEngine;
 use l42_core::session::SessionSecret;
-use l42_token_handler::events::{Activity, SecurityEvent, Severity, Status};
+use l42_token_handler::events::{self, Activity, Severity, Status};
 use l42_token_handler::owners::DynamoOwnerLookup;
 use l42_token_handler::{AppState, Config, Sessions, router};
 
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         Ok(engine) => Some(Arc::new(engine)),
         Err(e) => {
             tracing::error!(error = %e, "the Cedar engine did not load; authorize answers 503");
-            SecurityEvent::new(
+            events::event(
                 Activity::Other,
                 Status::Failure,
                 "authorization engine unavailable",

@@ -29,7 +29,7 @@ use l42_core::{CognitoClient, ConfigError, TokenUse, VerifiedClaims, Verifier, u
 use crate::app::{Identity, IdentityProvider};
 use crate::config::{Config, SessionBackend};
 use crate::error::ApiError;
-use crate::events::{Activity, SecurityEvent, Severity, Status};
+use crate::events::{self, Activity, Severity, Status};
 use crate::owners::BoxFuture;
 use crate::refresh::{CoordinatedRefresher, RefreshFailure, Refresher};
 
@@ -306,7 +306,7 @@ impl Sessions {
             .await
         {
             Ok((id, _)) => {
-                SecurityEvent::new(
+                events::event(
                     Activity::AuthenticationTicket,
                     Status::Success,
                     "session tokens refreshed",
@@ -365,7 +365,7 @@ fn store_unavailable(e: &StoreError) -> ApiError {
 }
 
 fn refresh_event(status: Status, why: &str) {
-    SecurityEvent::new(
+    events::event(
         Activity::AuthenticationTicket,
         status,
         "session refresh failed",
@@ -379,7 +379,7 @@ fn refresh_event(status: Status, why: &str) {
 /// A security event for tokens that did not verify (`source`: `session`, `callback`,
 /// `refresh`, `stored`).
 pub fn verification_failed_event(source: &'static str, why: &str) {
-    SecurityEvent::new(
+    events::event(
         Activity::Logon,
         Status::Failure,
         "token verification failed",

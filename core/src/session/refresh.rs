@@ -67,11 +67,15 @@ use super::id::{SessionId, random_bytes};
 use super::record::{Session, SessionTokens};
 use super::store::{LeaseOutcome, Replaced, SessionStore, StoreError};
 use crate::config::ConfigError;
+use crate::events::{Activity, SecurityEvent, Severity, Status};
 use crate::oauth::{CognitoClient, OAuthError, TokenSet};
 use crate::unix_now;
 
-/// The `tracing` target of refresh security events.
-pub const EVENT_TARGET: &str = "l42_security";
+/// The `tracing` target of refresh security events (that of every security event).
+pub const EVENT_TARGET: &str = crate::events::TARGET;
+
+/// The `metadata.product.feature.name` of refresh security events.
+pub const EVENT_FEATURE: &str = "refresh";
 
 /// The member of the session's `data` JSON that records when its tokens were last
 /// refreshed (Unix seconds).
@@ -652,67 +656,40 @@ fn subject(tokens: &SessionTokens) -> Option<String> {
         .and_then(|c| c.get("sub").and_then(Value::as_str).map(str::to_string))
 }
 
-/// The OCSF-shaped record of one caller's refresh outcome (class Authentication 3001,
-/// activity 3 "Authentication Ticket"). It names the user by `sub` and the session by a
-/// short prefix; it holds no token.
-pub fn event_record(sub: Option<&str>, id: &SessionId, result: &FlightResult) -> Value {
-    let (status_id, status, severity_id, severity, message) = match result {
-        Ok(_) => (1, "Success", 1, "Informational", "tokens refreshed"),
+/// The security event of one caller's refresh outcome (class Authentication 3001, activity
+/// 3 "Authentication Ticket", feature `refresh`). It names the user by `sub` and the
+/// session by a short prefix; it holds no token.
+pub fn event(sub: Option<&str>, id: &SessionId, result: &FlightResult) -> SecurityEvent {
+    let (status, severity, message) = match result {
+        Ok(_) => (Status::Success, Severity::Informational, "tokens refreshed"),
         Err(RefreshError::RefreshFailed) => (
-            2,
-            "Failure",
-            3,
-            "Medium",
+            Status::Failure,
+            Severity::Medium,
             "refresh token refused; session destroyed",
         ),
-        Err(RefreshError::Unavailable { .. }) => {
-            (2, "Failure", 2, "Low", "refresh unavailable; session kept")
-        }
-        Err(RefreshError::NoRefreshToken) => (2, "Failure", 2, "Low", "no refresh token"),
-        Err(RefreshError::NotAuthenticated) => (2, "Failure", 2, "Low", "no session"),
+        Err(RefreshError::Unavailable { .. }) => (
+            Status::Failure,
+            Severity::Low,
+            "refresh unavailable; session kept",
+        ),
+        Err(RefreshError::NoRefreshToken) => (Status::Failure, Severity::Low, "no refresh token"),
+        Err(RefreshError::NotAuthenticated) => (Status::Failure, Severity::Low, "no session"),
     };
-    let mut unmapped = serde_json::Map::new();
-    unmapped.insert("session".into(), json!(id.short()));
-    match result {
-        Ok(o) => {
-            unmapped.insert("source".into(), json!(o.source.code()));
-            unmapped.insert("shared".into(), json!(o.shared));
-        }
-        Err(e) => {
-            unmapped.insert("reason".into(), json!(e.code()));
-        }
+    let mut event = SecurityEvent::new(Activity::AuthenticationTicket, status, message)
+        .feature(EVENT_FEATURE)
+        .severity(severity)
+        .auth_protocol("OAuth 2.0")
+        .detail("session", id.short());
+    event = match result {
+        Ok(o) => event
+            .detail("source", o.source.code())
+            .detail("shared", o.shared),
+        Err(e) => event.detail("reason", e.code()),
+    };
+    match sub {
+        Some(sub) => event.actor(sub, None),
+        None => event,
     }
-    let mut record = json!({
-        "class_uid": 3001,
-        "class_name": "Authentication",
-        "category_uid": 3,
-        "category_name": "Identity & Access Management",
-        "activity_id": 3,
-        "activity_name": "Refresh",
-        "type_uid": 300103,
-        "status_id": status_id,
-        "status": status,
-        "severity_id": severity_id,
-        "severity": severity,
-        "time": unix_now().saturating_mul(1000),
-        "message": message,
-        "auth_protocol": "OAuth 2.0",
-        "metadata": {
-            "version": "1.1.0",
-            "product": {
-                "name": "l42",
-                "vendor_name": "l42",
-                "feature": {"name": "refresh"},
-                "version": env!("CARGO_PKG_VERSION"),
-            },
-        },
-        "unmapped": unmapped,
-    });
-    if let (Some(sub), Some(obj)) = (sub, record.as_object_mut()) {
-        obj.insert("actor".into(), json!({"user": {"uid": sub}}));
-        obj.insert("user".into(), json!({"uid": sub}));
-    }
-    record
 }
 
 fn emit(seen: Option<&Session>, id: &SessionId, result: &FlightResult) {
@@ -720,18 +697,7 @@ fn emit(seen: Option<&Session>, id: &SessionId, result: &FlightResult) {
         Ok(o) => subject(&o.session.tokens),
         Err(_) => seen.and_then(|s| subject(&s.tokens)),
     };
-    let record = event_record(sub.as_deref(), id, result);
-    tracing::info!(
-        target: EVENT_TARGET,
-        class_uid = 3001,
-        activity_id = 3,
-        status_id = record["status_id"].as_u64().unwrap_or(0),
-        severity_id = record["severity_id"].as_u64().unwrap_or(0),
-        actor = sub.as_deref().unwrap_or(""),
-        ocsf = %record,
-        "{}",
-        record["message"].as_str().unwrap_or("refresh")
-    );
+    event(sub.as_deref(), id, result).emit();
 }
 
 #[cfg(test)]
@@ -825,13 +791,16 @@ mod tests {
             source: RefreshSource::Cognito,
             shared: true,
         });
-        let r = event_record(Some("sub-1"), &s.id, &ok).to_string();
+        let r = event(Some("sub-1"), &s.id, &ok).to_json().to_string();
         assert!(!r.contains("access-first") && !r.contains("refresh-first"));
         assert!(!r.contains(s.id.as_str()));
         let v: Value = serde_json::from_str(&r).unwrap();
         assert_eq!(v["class_uid"], 3001);
         assert_eq!(v["actor"]["user"]["uid"], "sub-1");
-        let failed = event_record(None, &s.id, &Err(RefreshError::RefreshFailed));
+        assert_eq!(v["activity_name"], "Authentication Ticket");
+        assert_eq!(v["metadata"]["product"]["feature"]["name"], "refresh");
+        assert_eq!(v["unmapped"]["source"], "cognito");
+        let failed = event(None, &s.id, &Err(RefreshError::RefreshFailed)).to_json();
         assert_eq!(failed["status"], "Failure");
         assert_eq!(failed["unmapped"]["reason"], "invalid_grant");
     }

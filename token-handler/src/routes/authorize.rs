@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::app::{AppState, Caller};
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::events::{Activity, SecurityEvent, Severity, Status};
+use crate::events::{self, Activity, Severity, Status};
 
 /// The request body.
 #[derive(Debug, Deserialize)]
@@ -76,7 +76,7 @@ pub async fn handler(
         }
     };
     let Some(engine) = state.cedar() else {
-        SecurityEvent::new(
+        events::event(
             Activity::Other,
             Status::Failure,
             "authorization engine unavailable",
@@ -110,7 +110,7 @@ pub async fn handler(
         (false, DecisionKind::EvaluationError) => (Status::Failure, Severity::High),
         (false, _) => (Status::Failure, Severity::Medium),
     };
-    let mut event = SecurityEvent::new(
+    let mut event = events::event(
         Activity::Other,
         status,
         if decision.allowed {

@@ -26,7 +26,7 @@ use l42_core::session::SessionTokens;
 use crate::app::AppState;
 use crate::config::Origin;
 use crate::error::ApiError;
-use crate::events::{Activity, SecurityEvent, Severity, Status};
+use crate::events::{self, Activity, Severity, Status};
 use crate::routes::login::{query_param, redirect_uri, request_origin};
 use crate::session::{TokenRejection, verification_failed_event};
 
@@ -147,7 +147,7 @@ pub async fn handler(
             return Ok(failed(&here, "unavailable", "session store unavailable"));
         }
     };
-    SecurityEvent::new(
+    events::event(
         Activity::Logon,
         Status::Success,
         "hosted UI login completed",
@@ -183,7 +183,7 @@ fn append_cookie(response: &mut Response, set_cookie: &str) {
 /// A 303 to `<origin>/login?error=<code>`, with a security event; the session the request
 /// came with is left alone.
 fn failed(origin: &Origin, code: &'static str, why: &str) -> Response {
-    SecurityEvent::new(Activity::Logon, Status::Failure, "hosted UI login failed")
+    events::event(Activity::Logon, Status::Failure, "hosted UI login failed")
         .activity_name("Callback")
         .auth_protocol("OAuth 2.0")
         .severity(Severity::Medium)

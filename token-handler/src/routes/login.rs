@@ -25,7 +25,7 @@ use l42_core::{Pkce, unix_now};
 use crate::app::AppState;
 use crate::config::Origin;
 use crate::error::ApiError;
-use crate::events::{Activity, SecurityEvent, Status};
+use crate::events::{self, Activity, Status};
 use crate::session::SCOPES;
 
 /// The value of query parameter `name` in `uri` when it appears exactly once.
@@ -125,7 +125,7 @@ pub async fn handler(
             .filter_map(|v| v.to_str().ok()),
         &pending.state,
     );
-    SecurityEvent::new(Activity::Logon, Status::Success, "hosted UI login started")
+    events::event(Activity::Logon, Status::Success, "hosted UI login started")
         .activity_name("Login start")
         .auth_protocol("OAuth 2.0")
         .detail("origin", origin.to_string())

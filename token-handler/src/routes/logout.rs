@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::events::{Activity, SecurityEvent, Status};
+use crate::events::{self, Activity, Status};
 use crate::routes::login::request_origin;
 
 /// The handler.
@@ -37,7 +37,7 @@ pub async fn handler(
         {
             tracing::warn!(error = %e, "logout: revoking the refresh token failed");
         }
-        SecurityEvent::new(Activity::Logoff, Status::Success, "session destroyed")
+        events::event(Activity::Logoff, Status::Success, "session destroyed")
             .activity_name("Logout")
             .detail("session", id.short())
             .emit();

@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::events::{Activity, SecurityEvent, Status};
+use crate::events::{self, Activity, Status};
 use crate::session::{TokenRejection, verification_failed_event};
 
 /// The request body.
@@ -80,7 +80,7 @@ pub async fn handler(
         auth_method: auth_method.clone(),
     };
     let (_, cookie) = sessions.start(tokens, previous.as_ref()).await?;
-    SecurityEvent::new(
+    events::event(
         Activity::Logon,
         Status::Success,
         "session created from posted tokens",

@@ -26,7 +26,7 @@ use crate::app::{AppState, Caller, Identity};
 use crate::body::JsonBody;
 use crate::config::Origin;
 use crate::error::ApiError;
-use crate::events::{Activity, SecurityEvent, Severity, Status};
+use crate::events::{self, Activity, Severity, Status};
 use crate::webauthn::{self, AttestationTrust, CredentialError};
 use rustls_pki_types::UnixTime;
 
@@ -192,8 +192,8 @@ fn event(
     status: Status,
     severity: Severity,
     message: &'static str,
-) -> SecurityEvent {
-    SecurityEvent::new(Activity::Other, status, message)
+) -> events::SecurityEvent {
+    events::event(Activity::Other, status, message)
         .activity_name("Validate Credential")
         .severity(severity)
         .auth_protocol("FIDO2")
