@@ -48,6 +48,8 @@ mod jwt;
 #[cfg(feature = "lambda-http")]
 pub mod lambda;
 pub mod oauth;
+#[cfg(feature = "lambda-http")]
+pub mod service;
 pub mod session;
 mod signing;
 pub mod telemetry;

@@ -39,31 +39,31 @@ pub mod config;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use l42_core::CognitoClient;
-use l42_core::lambda::strip_stage;
+use l42_core::service::{self, Cors, json_error};
 use l42_core::session::SessionCookies;
 use l42_core::session::refresh::{RefreshError, Refresher};
 use l42_core::unix_now;
 use serde_json::json;
 
 pub use config::Config;
+pub use l42_core::service::run_lambda;
 
-/// The CSRF header's name.
-pub const CSRF_HEADER: &str = "x-l42-csrf";
+/// The methods a CORS preflight allows.
+pub const ALLOWED_METHODS: &str = "POST";
 
 /// What the handler shares.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    /// The coordinator.
+    /// The single-flight refresh coordinator every request goes through.
     pub refresher: Refresher,
-    /// The session cookie.
+    /// Reads, issues and clears the session cookie.
     pub cookies: SessionCookies,
-    origins: Arc<[HeaderValue]>,
 }
 
 impl AppState {
@@ -82,11 +82,6 @@ impl AppState {
         AppState {
             refresher,
             cookies: config.cookies.clone(),
-            origins: config
-                .origins
-                .iter()
-                .filter_map(|o| HeaderValue::from_str(o.as_str()).ok())
-                .collect(),
         }
     }
 }
@@ -108,18 +103,14 @@ pub fn router_with(config: &Config, state: AppState) -> Router {
                 axum::Json(json!({"status": "ok", "mode": "refresh", "version": env!("CARGO_PKG_VERSION")}))
             }),
         )
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "Not found") })
-        .layer(middleware::from_fn(csrf))
-        .layer(middleware::map_response(json_errors))
-        .layer(middleware::from_fn_with_state(state.clone(), cors))
+        .fallback(|| async { json_error(StatusCode::NOT_FOUND, "Not found") })
+        .layer(middleware::from_fn(service::csrf))
+        .layer(middleware::map_response(service::json_errors))
+        .layer(middleware::from_fn_with_state(
+            Cors::new(&config.origins, ALLOWED_METHODS),
+            service::cors,
+        ))
         .with_state(state)
-}
-
-fn error(status: StatusCode, message: &str) -> Response {
-    let mut r = (status, axum::Json(json!({ "error": message }))).into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
 }
 
 /// `POST {prefix}/refresh`.
@@ -133,7 +124,7 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response 
         Ok(v) => v,
         Err(e) => {
             tracing::debug!(reason = e.code(), "refresh without a valid session cookie");
-            return error(StatusCode::UNAUTHORIZED, "Not authenticated");
+            return json_error(StatusCode::UNAUTHORIZED, "Not authenticated");
         }
     };
     match state.refresher.refresh_id(&verified.session_id).await {
@@ -168,7 +159,7 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response 
             }
             let status =
                 StatusCode::from_u16(e.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let mut r = error(status, e.public_message());
+            let mut r = json_error(status, e.public_message());
             if matches!(e, RefreshError::RefreshFailed)
                 && let Ok(v) = HeaderValue::from_str(&state.cookies.clear())
             {
@@ -177,116 +168,4 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response 
             r
         }
     }
-}
-
-/// CSRF: every POST needs exactly one `X-L42-CSRF: 1`.
-async fn csrf(request: Request, next: Next) -> Response {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
-        return next.run(request).await;
-    }
-    let mut values = request.headers().get_all(CSRF_HEADER).iter();
-    match (values.next(), values.next()) {
-        (Some(v), None) if v.as_bytes() == b"1" => next.run(request).await,
-        _ => error(StatusCode::FORBIDDEN, "CSRF validation failed"),
-    }
-}
-
-/// Exact-origin CORS; preflights answered here.
-async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let allowed = {
-        let mut all = request.headers().get_all(header::ORIGIN).iter();
-        match (all.next(), all.next()) {
-            (Some(o), None) => state.origins.iter().find(|a| *a == o).cloned(),
-            _ => None,
-        }
-    };
-    let preflight = request.method() == Method::OPTIONS
-        && request.headers().contains_key(header::ORIGIN)
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut response = if preflight {
-        let mut r = StatusCode::NO_CONTENT.into_response();
-        let h = r.headers_mut();
-        h.append(
-            header::VARY,
-            HeaderValue::from_static("access-control-request-method"),
-        );
-        h.append(
-            header::VARY,
-            HeaderValue::from_static("access-control-request-headers"),
-        );
-        if allowed.is_some() {
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("POST"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("content-type, x-l42-csrf"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
-        }
-        r
-    } else {
-        next.run(request).await
-    };
-    let h = response.headers_mut();
-    h.append(header::VARY, HeaderValue::from_static("origin"));
-    h.remove(header::ACCESS_CONTROL_ALLOW_ORIGIN);
-    h.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
-    if let Some(origin) = allowed {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-    }
-    response
-}
-
-/// Gives every error response (axum's 405 included) a JSON body.
-async fn json_errors(response: Response) -> Response {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
-        return response;
-    }
-    let message = match status {
-        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
-        StatusCode::NOT_FOUND => "Not found",
-        s if s.is_server_error() => "Internal server error",
-        _ => "Bad request",
-    };
-    let (mut parts, _) = response.into_parts();
-    let (replacement_parts, body) = error(status, message).into_parts();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    for (name, value) in &replacement_parts.headers {
-        parts.headers.insert(name, value.clone());
-    }
-    Response::from_parts(parts, body)
-}
-
-/// Runs `app` as the Lambda function until the runtime stops.
-///
-/// # Errors
-/// When the Lambda runtime fails.
-pub async fn run_lambda(app: Router) -> Result<(), lambda_http::Error> {
-    let service = tower::ServiceBuilder::new()
-        .map_request(strip_stage::<lambda_http::Body>)
-        .service(app);
-    lambda_http::run(service).await
 }

@@ -4,12 +4,12 @@
 //! [`routes::auth_routes`] under `AUTH_PATH_PREFIX`, a JSON 404 for everything else, and
 //! these layers, outermost first:
 //!
-//! 1. CORS ([`crate::cors`]): exact-origin allow-list; answers preflights;
+//! 1. CORS ([`l42_core::service::cors`]): exact-origin allow-list; answers preflights;
 //! 2. JSON errors: any error response without a JSON body (axum's 405, a 413, ...) gets
 //!    `{"error": …}`;
 //! 3. panics caught: a 500 `{"error":"Internal server error"}` (should never happen);
 //! 4. the request timeout ([`Config::request_timeout`]): a 503;
-//! 5. CSRF ([`crate::csrf`]): a 403 before the body is read;
+//! 5. CSRF ([`l42_core::service::csrf`]): a 403 before the body is read;
 //! 6. the body size limit ([`Config::max_body_bytes`]).
 //!
 //! Who the caller is comes from an [`IdentityProvider`] held in the [`AppState`]: the
@@ -25,7 +25,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -33,10 +32,14 @@ use l42_cedar::protocol::ProtocolEngine;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::{Config, Origin};
-use crate::error::{ApiError, json_error_for_status};
+use crate::error::ApiError;
 use crate::owners::{BoxFuture, OwnerLookup};
+use crate::routes;
 use crate::session::{SessionIdentity, Sessions};
-use crate::{cors, csrf, routes};
+use l42_core::service;
+
+/// The methods a CORS preflight allows.
+pub const ALLOWED_METHODS: &str = "GET, POST";
 
 /// The tokens a session holds (the session record's own type; `Debug` shows none of them).
 pub use l42_core::session::SessionTokens;
@@ -278,15 +281,15 @@ pub fn router(state: AppState) -> Router {
 /// routes of their own.
 pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     let max_body = state.config().max_body_bytes;
-    let cors = cors::Cors::new(state.origins());
+    let cors = service::Cors::new(state.origins(), ALLOWED_METHODS);
     routes
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn(csrf::check))
+        .layer(middleware::from_fn(service::csrf))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::map_response(json_errors))
-        .layer(middleware::from_fn_with_state(cors, cors::handle))
+        .layer(middleware::map_response(service::json_errors))
+        .layer(middleware::from_fn_with_state(cors, service::cors))
         .with_state(state)
 }
 
@@ -311,29 +314,4 @@ async fn timeout(State(state): State<AppState>, request: Request, next: Next) ->
 fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a handler panicked");
     ApiError::Internal.into_response()
-}
-
-/// Gives every error response a JSON body.
-async fn json_errors(response: Response) -> Response {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(crate::body::is_json_content_type);
-    if is_json {
-        return response;
-    }
-    let (mut parts, _body) = response.into_parts();
-    let replacement = json_error_for_status(status);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let (_, body) = replacement.into_parts();
-    Response::from_parts(parts, body)
 }

@@ -21,17 +21,7 @@ pub struct JsonBody<T>(pub T);
 /// The most characters of a parse error returned to the caller.
 const MAX_MESSAGE_CHARS: usize = 200;
 
-/// Whether a `Content-Type` value names JSON.
-pub fn is_json_content_type(value: &str) -> bool {
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
+pub use l42_core::service::is_json_content_type;
 
 impl<S, T> FromRequest<S> for JsonBody<T>
 where

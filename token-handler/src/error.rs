@@ -123,22 +123,3 @@ impl IntoResponse for ApiError {
         (self.status(), Json(self.body())).into_response()
     }
 }
-
-/// A JSON error body for any status, for responses that did not come from an
-/// [`ApiError`] (axum's own 405, a layer's 413, ...): `{"error": "<reason phrase>"}`.
-pub fn json_error_for_status(status: StatusCode) -> Response {
-    let text = match status {
-        StatusCode::NOT_FOUND => ApiError::NotFound.to_string(),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed.to_string(),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.to_string(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType.to_string(),
-        StatusCode::REQUEST_TIMEOUT => ApiError::Timeout.to_string(),
-        s => s.canonical_reason().unwrap_or("Error").to_owned(),
-    };
-    let mut response = (status, Json(json!({ "error": text }))).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}

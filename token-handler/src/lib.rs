@@ -14,13 +14,12 @@
 //! | [`app`] | the router, [`AppState`], the caller's [`Identity`] and the layers |
 //! | [`routes`] | one file per endpoint |
 //! | [`error`] | every error's status and JSON body |
-//! | [`cors`], [`csrf`] | the exact-origin allow-list and the `X-L42-CSRF` check |
+//! | [`l42_core::service`] | the HTTP shell shared with refresh: CORS, CSRF, JSON errors, serving in Lambda, `main` |
 //! | [`events`] | OCSF security events |
 //! | [`webauthn`] | reading WebAuthn registrations for `validate-credential` |
 //! | [`owners`] | resource owners for `authorize` when `ENTITY_TABLE` is set |
 //! | [`session`] | the session layer: cookie, store, pending logins, Cognito, the caller |
 //! | [`refresh`] | the [`Refresher`] seam and its direct implementation |
-//! | [`lambda`] | serving the router inside AWS Lambda |
 //! | [`aws`] | AWS clients from the configuration |
 //!
 //! ```
@@ -50,11 +49,8 @@ pub mod app;
 pub mod aws;
 pub mod body;
 pub mod config;
-pub mod cors;
-pub mod csrf;
 pub mod error;
 pub mod events;
-pub mod lambda;
 pub mod owners;
 pub mod refresh;
 pub mod routes;

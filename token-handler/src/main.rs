@@ -1,56 +1,40 @@
 //! The `l42-token-handler` binary: inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API` set) it
 //! serves the router through `lambda_http`; elsewhere it listens on `HOST:PORT`
-//! (default `127.0.0.1:3001`).
+//! (default `127.0.0.1:3001`). The shell (arguments, runtime, serving) is
+//! [`l42_core::service::Binary`], shared with `l42-refresh`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use l42_cedar::protocol::ProtocolEngine;
+use l42_core::service::{Binary, Serve};
 use l42_core::session::SessionSecret;
 use l42_token_handler::events::{self, Activity, Severity, Status};
 use l42_token_handler::owners::DynamoOwnerLookup;
 use l42_token_handler::{AppState, Config, Sessions, router};
 
-const USAGE: &str = "\
+const BINARY: Binary = Binary {
+    name: "l42-token-handler",
+    usage: "\
 usage: l42-token-handler
 
 Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves API Gateway and Function URL
 events; elsewhere it listens on HOST:PORT (default 127.0.0.1:3001).
-Configuration is read from the environment; see the README.";
+Configuration is read from the environment; see the README.",
+    version: env!("CARGO_PKG_VERSION"),
+};
 
 fn main() -> ExitCode {
-    if let Some(arg) = std::env::args().nth(1) {
-        match arg.as_str() {
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            "-V" | "--version" => {
-                println!("l42-token-handler {}", env!("CARGO_PKG_VERSION"));
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("l42-token-handler: unknown argument `{other}`\n{USAGE}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    l42_core::telemetry::init();
+    BINARY.main(start)
+}
+
+async fn start() -> Result<Serve, String> {
     // The cookie key from Secrets Manager when SESSION_SECRET_ARN is set.
-    let env = match SessionSecret::load_from_env_blocking() {
-        Ok(secret) => SessionSecret::environment(secret),
-        Err(e) => {
-            eprintln!("l42-token-handler: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let config = match Config::from_lookup(&env) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("l42-token-handler: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let secret = SessionSecret::load_from_env()
+        .await
+        .map_err(|e| e.to_string())?;
+    let env = SessionSecret::environment(secret);
+    let config = Config::from_lookup(&env).map_err(|e| e.to_string())?;
     let cedar = match ProtocolEngine::embedded() {
         Ok(engine) => Some(Arc::new(engine)),
         Err(e) => {
@@ -79,68 +63,15 @@ fn main() -> ExitCode {
             }
         },
     };
-    let sessions = match Sessions::from_config(&config, &env) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("l42-token-handler: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let sessions = Arc::new(Sessions::from_config(&config, &env).map_err(|e| e.to_string())?);
     tracing::info!(backend = sessions.store().backend(), "session store ready");
-    let in_lambda = config.in_lambda;
     let listen = config.listen;
     let mut state = AppState::builder(config).cedar(cedar).sessions(sessions);
     if let Some(lookup) = owners {
         state = state.owner_lookup(lookup);
     }
-    let app = router(state.build());
-
-    let runtime = if in_lambda {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-    };
-    let runtime = match runtime {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("l42-token-handler: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    if in_lambda {
-        return match runtime.block_on(l42_token_handler::lambda::run(app)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("l42-token-handler: runtime error: {e}");
-                ExitCode::from(1)
-            }
-        };
-    }
-    runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("l42-token-handler: cannot listen on {listen}: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        let shown = listener.local_addr().unwrap_or(listen);
-        tracing::info!("listening on http://{shown}");
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
-        match served {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("l42-token-handler: server error: {e}");
-                ExitCode::from(1)
-            }
-        }
+    Ok(Serve {
+        app: router(state.build()),
+        listen,
     })
 }
