@@ -43,10 +43,7 @@ impl AwsSettings {
             .or_else(pool_region)
             .or_else(|| endpoint.as_ref().map(|_| "us-east-1".to_string()))
             .ok_or_else(|| ConfigError::new("AWS_REGION", "is required (Lambda sets it)"))?;
-        if !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
+        if !crate::config::valid_region(&region) {
             return Err(ConfigError::new(
                 "AWS_REGION",
                 format!("`{region}` is not a region"),

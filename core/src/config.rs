@@ -13,6 +13,7 @@
 //! | `CLAIMS_CACHE_SIZE` | verified-claims cache entries (default 10000; 0 disables) |
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -222,6 +223,48 @@ fn parse_num<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError>
     v.trim()
         .parse()
         .map_err(|_| ConfigError::new(var, format!("`{v}` is not a non-negative whole number")))
+}
+
+/// Whether `r` is an AWS region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+pub fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.first().is_some_and(|p| p.len() == 2)
+        && parts
+            .iter()
+            .take(parts.len() - 1)
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The local listener of a service binary: `HOST` (an IP address or `localhost`, default
+/// `127.0.0.1`) and `PORT` (1-65535, default `default_port`). Unused inside Lambda.
+pub fn listen_address(
+    lookup: impl Fn(&str) -> Option<String>,
+    default_port: u16,
+) -> Result<SocketAddr, ConfigError> {
+    let get = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let port =
+        match get("PORT") {
+            None => default_port,
+            Some(p) => p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::new("PORT", format!("`{p}` is not a port (1-65535)"))
+            })?,
+        };
+    let host = match get("HOST") {
+        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Some(h) if h.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Some(h) => h.parse().map_err(|_| {
+            ConfigError::new("HOST", format!("`{h}` is not an IP address or localhost"))
+        })?,
+    };
+    Ok(SocketAddr::new(host, port))
 }
 
 /// A comma-separated list: items trimmed, empty ones dropped (`" a, ,b "` → `["a", "b"]`).

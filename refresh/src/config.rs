@@ -16,28 +16,20 @@
 //! Every error names its variable on one line ([`ConfigError`]).
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use l42_core::ConfigError;
 use l42_core::OAuthConfig;
+use l42_core::config::listen_address;
 use l42_core::session::refresh::RefreshOptions;
-use l42_core::session::{DynamoStore, MemoryStore, SessionCookies, SessionStore};
+use l42_core::session::{Backend, DynamoStore, MemoryStore, SessionCookies, SessionStore};
 pub use l42_core::web::{DEFAULT_AUTH_PATH_PREFIX, Origin, auth_path_prefix};
 
 /// The default local port.
 pub const DEFAULT_PORT: u16 = 3002;
 /// The default frontend origin.
 pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:3000";
-
-/// Where sessions are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// In process (local runs only: this process sees only its own sessions).
-    Memory,
-    /// DynamoDB.
-    DynamoDb,
-}
 
 /// Everything the binary reads from the environment.
 #[derive(Clone)]
@@ -93,31 +85,8 @@ impl Config {
         let refresh = RefreshOptions::from_lookup(&lookup, oauth.timeout)?;
         let auth_path_prefix = auth_path_prefix(get("AUTH_PATH_PREFIX").as_deref())?;
         let origins = l42_core::web::app_origins(&lookup, Some(DEFAULT_FRONTEND_URL))?;
-        let port = match get("PORT") {
-            None => DEFAULT_PORT,
-            Some(p) => p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError::new("PORT", format!("`{p}` is not a port (1-65535)"))
-            })?,
-        };
-        let host = match get("HOST") {
-            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Some(h) if h.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Some(h) => h.parse().map_err(|_| {
-                ConfigError::new("HOST", format!("`{h}` is not an IP address or localhost"))
-            })?,
-        };
-        let backend = match get("SESSION_BACKEND").map(|v| v.to_ascii_lowercase()) {
-            None if in_lambda => Backend::DynamoDb,
-            None => Backend::Memory,
-            Some(v) if v == "memory" => Backend::Memory,
-            Some(v) if v == "dynamodb" => Backend::DynamoDb,
-            Some(v) => {
-                return Err(ConfigError::new(
-                    "SESSION_BACKEND",
-                    format!("`{v}` is not memory or dynamodb"),
-                ));
-            }
-        };
+        let listen = listen_address(&lookup, DEFAULT_PORT)?;
+        let backend = Backend::from_lookup(&lookup)?;
         let store: Arc<dyn SessionStore> = match backend {
             Backend::Memory => Arc::new(MemoryStore::new()),
             Backend::DynamoDb => Arc::new(DynamoStore::from_lookup(&lookup)?),
@@ -125,7 +94,7 @@ impl Config {
         Ok(Config {
             auth_path_prefix,
             origins,
-            listen: SocketAddr::new(host, port),
+            listen,
             in_lambda,
             cookies,
             oauth,

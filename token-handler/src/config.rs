@@ -36,12 +36,12 @@
 //! ([`ConfigError::var`]) on one line.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 pub use l42_core::ConfigError;
-use l42_core::config::{bool_var, split_list};
-use l42_core::session::SessionCookies;
+use l42_core::config::{bool_var, listen_address, split_list, valid_region};
+use l42_core::session::{Backend, SessionCookies};
 use l42_core::urls::{Tail, service_url, without_trailing_slash};
 use l42_core::web::valid_hostname;
 pub use l42_core::web::{DEFAULT_AUTH_PATH_PREFIX, Origin, auth_path_prefix};
@@ -66,37 +66,6 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// How long one request may take before it is answered with a 503.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// A secret: its bytes never appear in `Debug` output or logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    /// Wraps bytes.
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self(bytes.into())
-    }
-
-    /// The secret's bytes (to key an HMAC or to authenticate; never to log).
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret({} bytes)", self.0.len())
-    }
-}
-
-/// Where sessions are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionBackend {
-    /// In process (local runs; sessions end with the process).
-    Memory,
-    /// A DynamoDB table (`DYNAMODB_TABLE`, read by [`l42_core::session::DynamoStore`]).
-    DynamoDb,
-}
 
 /// An authenticator AAGUID (16 bytes), shown as a lower-case UUID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -139,25 +108,6 @@ impl fmt::Display for Aaguid {
     }
 }
 
-/// AWS credentials from the environment. `Debug` shows the key id only.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AwsKeys {
-    /// `AWS_ACCESS_KEY_ID`.
-    pub access_key_id: String,
-    /// `AWS_SECRET_ACCESS_KEY`.
-    pub secret_access_key: Secret,
-    /// `AWS_SESSION_TOKEN`.
-    pub session_token: Option<Secret>,
-}
-
-impl fmt::Debug for AwsKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AwsKeys")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Everything the token handler reads from the environment; see the module docs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -183,7 +133,7 @@ pub struct Config {
     /// The local listener (`HOST`, `PORT`).
     pub listen: SocketAddr,
     /// `SESSION_BACKEND`.
-    pub session_backend: SessionBackend,
+    pub session_backend: Backend,
     /// `DYNAMODB_ENDPOINT` (`https`, plain `http` only on loopback), for the entity
     /// table's client.
     pub dynamodb_endpoint: Option<String>,
@@ -205,11 +155,6 @@ pub struct Config {
     pub entity_table: Option<String>,
     /// Whether the process runs inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API`).
     pub in_lambda: bool,
-    /// The region of the DynamoDB tables: `AWS_REGION`, `AWS_DEFAULT_REGION`, else
-    /// [`region`](Self::region).
-    pub aws_region: String,
-    /// The credentials in the environment, when there are any.
-    pub aws_credentials: Option<AwsKeys>,
     /// The token verifier's configuration: `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID` plus
     /// `ADDITIONAL_AUDIENCE`, the `JWKS_*` variables; token use `any` (the session checks
     /// each token's `token_use` itself).
@@ -265,53 +210,16 @@ impl Config {
             None => user_pool_id.region().to_owned(),
         };
 
-        let frontend_url = match get("FRONTEND_URL") {
-            Some(v) => Origin::parse(&v).map_err(|m| ConfigError::new("FRONTEND_URL", m))?,
-            None => Origin::parse(DEFAULT_FRONTEND_URL)
-                .map_err(|m| ConfigError::new("FRONTEND_URL", m))?,
-        };
-        let mut callback_allowed_origins = Vec::new();
-        for item in list(get("CALLBACK_ALLOWED_ORIGINS")) {
-            let origin = Origin::parse(&item)
-                .map_err(|m| ConfigError::new("CALLBACK_ALLOWED_ORIGINS", m))?;
-            if !callback_allowed_origins.contains(&origin) {
-                callback_allowed_origins.push(origin);
-            }
-        }
+        // FRONTEND_URL first, then the other allowed origins.
+        let mut origins = l42_core::web::app_origins(get, Some(DEFAULT_FRONTEND_URL))?.into_iter();
+        let frontend_url = origins
+            .next()
+            .ok_or_else(|| ConfigError::new("FRONTEND_URL", "no frontend origin"))?;
+        let callback_allowed_origins: Vec<Origin> = origins.collect();
         let callback_use_origin = bool_var(get, "CALLBACK_USE_ORIGIN", false)?;
 
-        let port = match get("PORT") {
-            Some(p) => match p.parse::<u16>() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    return Err(ConfigError::new(
-                        "PORT",
-                        format!("`{p}` is not a port (1-65535)"),
-                    ));
-                }
-            },
-            None => DEFAULT_PORT,
-        };
-        let host = match get("HOST") {
-            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Some(h) if h.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Some(h) => h.parse().map_err(|_| {
-                ConfigError::new("HOST", format!("`{h}` is not an IP address or localhost"))
-            })?,
-        };
-
-        let session_backend = match get("SESSION_BACKEND").map(|v| v.to_ascii_lowercase()) {
-            None if in_lambda => SessionBackend::DynamoDb,
-            None => SessionBackend::Memory,
-            Some(v) if v == "memory" => SessionBackend::Memory,
-            Some(v) if v == "dynamodb" => SessionBackend::DynamoDb,
-            Some(v) => {
-                return Err(ConfigError::new(
-                    "SESSION_BACKEND",
-                    format!("`{v}` is not memory or dynamodb"),
-                ));
-            }
-        };
+        let listen = listen_address(get, DEFAULT_PORT)?;
+        let session_backend = Backend::from_lookup(get)?;
         if let Some(t) = get("DYNAMODB_TABLE") {
             check_table_name("DYNAMODB_TABLE", &t)?;
         }
@@ -369,41 +277,20 @@ impl Config {
         for a in &additional_audiences {
             check_client_id("ADDITIONAL_AUDIENCE", a)?;
         }
+        // Read by the DynamoDB clients (core); checked here too so that a bad value stops
+        // the start-up whichever backend is in use.
+        if let Some(r) = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"))
+            && !valid_region(&r)
+        {
+            return Err(ConfigError::new(
+                "AWS_REGION",
+                format!("`{r}` is not an AWS region"),
+            ));
+        }
         let entity_table = get("ENTITY_TABLE");
         if let Some(t) = &entity_table {
             check_table_name("ENTITY_TABLE", t)?;
         }
-
-        let aws_region = match get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")) {
-            Some(r) if valid_region(&r) => r,
-            Some(r) => {
-                return Err(ConfigError::new(
-                    "AWS_REGION",
-                    format!("`{r}` is not an AWS region"),
-                ));
-            }
-            None => region.clone(),
-        };
-        let aws_credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
-            (Some(access_key_id), Some(secret)) => Some(AwsKeys {
-                access_key_id,
-                secret_access_key: Secret::new(secret),
-                session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
-            }),
-            (Some(_), None) => {
-                return Err(ConfigError::new(
-                    "AWS_SECRET_ACCESS_KEY",
-                    "is required when AWS_ACCESS_KEY_ID is set",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::new(
-                    "AWS_ACCESS_KEY_ID",
-                    "is required when AWS_SECRET_ACCESS_KEY is set",
-                ));
-            }
-            (None, None) => None,
-        };
 
         let mut clients = client_id.clone();
         for a in &additional_audiences {
@@ -426,7 +313,7 @@ impl Config {
             frontend_url,
             callback_allowed_origins,
             callback_use_origin,
-            listen: SocketAddr::new(host, port),
+            listen,
             session_backend,
             dynamodb_endpoint,
             auth_path_prefix,
@@ -437,8 +324,6 @@ impl Config {
             additional_audiences,
             entity_table,
             in_lambda,
-            aws_region,
-            aws_credentials,
             verifier,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -545,19 +430,6 @@ fn check_table_name(name: &'static str, table: &str) -> Result<(), ConfigError> 
     }
 }
 
-fn valid_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts.first().is_some_and(|p| p.len() == 2)
-        && parts
-            .iter()
-            .take(parts.len() - 1)
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -579,11 +451,5 @@ mod tests {
         ] {
             assert!(Aaguid::parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn secrets_do_not_show() {
-        let s = Secret::new("super-secret-value-that-is-long-enough");
-        assert!(!format!("{s:?}").contains("super"));
     }
 }

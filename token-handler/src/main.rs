@@ -51,13 +51,14 @@ async fn start() -> Result<Serve, String> {
     };
     let owners = match &config.entity_table {
         None => None,
-        Some(table) => match l42_token_handler::aws::dynamodb_client(&config) {
-            Some(client) => Some(Arc::new(DynamoOwnerLookup::new(client, table.clone()))),
-            None => {
+        Some(table) => match l42_token_handler::aws::dynamodb_client(&env) {
+            Ok(client) => Some(Arc::new(DynamoOwnerLookup::new(client, table.clone()))),
+            Err(e) => {
                 // Fail closed: without a lookup, authorize answers 503 for requests that
                 // name a resource rather than trusting the caller's owner.
                 tracing::error!(
-                    "ENTITY_TABLE is set but the environment holds no AWS credentials; authorize answers 503 for requests naming a resource"
+                    error = %e,
+                    "ENTITY_TABLE is set but no DynamoDB client can be built; authorize answers 503 for requests naming a resource"
                 );
                 None
             }

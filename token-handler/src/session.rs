@@ -27,11 +27,12 @@ use l42_core::session::{
 use l42_core::{CognitoClient, ConfigError, TokenUse, VerifiedClaims, Verifier, unix_now};
 
 use crate::app::{Identity, IdentityProvider};
-use crate::config::{Config, SessionBackend};
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::events::{self, Activity, Severity, Status};
 use crate::owners::BoxFuture;
 use crate::refresh::{CoordinatedRefresher, RefreshFailure, Refresher};
+use l42_core::session::Backend;
 
 /// How long a session lives from its creation (30 days).
 pub const SESSION_LIFETIME_SECS: i64 = 30 * 86_400;
@@ -138,11 +139,11 @@ impl Sessions {
         let verifier = Arc::new(Verifier::new(config.verifier.clone())?);
         let (store, logins): (Arc<dyn SessionStore>, Arc<dyn LoginStateStore>) =
             match config.session_backend {
-                SessionBackend::Memory => (
+                Backend::Memory => (
                     Arc::new(MemoryStore::new()),
                     Arc::new(MemoryLoginStates::new()),
                 ),
-                SessionBackend::DynamoDb => {
+                Backend::DynamoDb => {
                     let store = DynamoStore::from_lookup(&lookup)?;
                     let logins = DynamoLoginStates::for_store(&store);
                     (Arc::new(store), Arc::new(logins))

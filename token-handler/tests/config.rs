@@ -6,8 +6,8 @@ mod common;
 use std::net::SocketAddr;
 
 use common::*;
+use l42_core::session::Backend;
 use l42_core::session::SameSite;
-use l42_token_handler::config::SessionBackend;
 
 fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut vars = base_vars();
@@ -28,7 +28,7 @@ fn defaults() {
     assert_eq!(c.auth_path_prefix, "/auth");
     assert_eq!(c.frontend_url.as_str(), "http://localhost:3000");
     assert_eq!(c.listen, "127.0.0.1:3001".parse::<SocketAddr>().unwrap());
-    assert_eq!(c.session_backend, SessionBackend::Memory);
+    assert_eq!(c.session_backend, Backend::Memory);
     assert!(!c.cookies.settings.secure);
     assert_eq!(c.cookies.settings.same_site, SameSite::Lax);
     assert_eq!(c.region, "eu-west-2");
@@ -45,7 +45,7 @@ fn defaults() {
 fn inside_lambda_sessions_default_to_dynamodb_and_secure_cookies() {
     let c = config_from(&with(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")])).unwrap();
     assert!(c.in_lambda);
-    assert_eq!(c.session_backend, SessionBackend::DynamoDb);
+    assert_eq!(c.session_backend, Backend::DynamoDb);
     assert!(c.cookies.settings.secure);
     let c = config_from(&with(&[
         ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
@@ -53,7 +53,7 @@ fn inside_lambda_sessions_default_to_dynamodb_and_secure_cookies() {
         ("SESSION_HTTPS_ONLY", "false"),
     ]))
     .unwrap();
-    assert_eq!(c.session_backend, SessionBackend::Memory);
+    assert_eq!(c.session_backend, Backend::Memory);
     assert!(!c.cookies.settings.secure);
 }
 
@@ -112,7 +112,7 @@ fn every_variable_is_read() {
     );
     assert!(c.callback_use_origin);
     assert_eq!(c.listen, "0.0.0.0:8080".parse::<SocketAddr>().unwrap());
-    assert_eq!(c.session_backend, SessionBackend::DynamoDb);
+    assert_eq!(c.session_backend, Backend::DynamoDb);
     assert_eq!(
         c.dynamodb_endpoint.as_deref(),
         Some("http://127.0.0.1:5000")
@@ -211,27 +211,41 @@ fn bad_values_name_their_variable() {
 
 #[test]
 fn aws_settings() {
-    let c = config();
-    assert_eq!(c.aws_region, "us-east-1");
-    assert!(c.aws_credentials.is_none());
-    let c = config_from(&with(&[
+    // The entity table's client is built as the session store's is: the region and
+    // credentials of the environment, or a local endpoint.
+    let vars = |extra: &[(&'static str, &'static str)]| {
+        let v = with(extra);
+        move |name: &str| {
+            v.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    };
+    assert!(
+        l42_token_handler::aws::dynamodb_client(vars(&[
+            ("AWS_REGION", "eu-central-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret-key"),
+            ("AWS_SESSION_TOKEN", "very-secret-token"),
+        ]))
+        .is_ok()
+    );
+    let e = l42_token_handler::aws::dynamodb_client(vars(&[("AWS_REGION", "eu-central-1")]))
+        .unwrap_err();
+    assert_eq!(e.var, "AWS_ACCESS_KEY_ID");
+    // Half a key pair names the missing half.
+    let e = l42_token_handler::aws::dynamodb_client(vars(&[
         ("AWS_REGION", "eu-central-1"),
         ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-        ("AWS_SECRET_ACCESS_KEY", "very-secret-key"),
-        ("AWS_SESSION_TOKEN", "very-secret-token"),
     ]))
-    .unwrap();
-    assert_eq!(c.aws_region, "eu-central-1");
-    let debug = format!("{c:?}");
-    assert!(debug.contains("AKIDEXAMPLE"));
-    assert!(!debug.contains("very-secret"), "{debug}");
-    assert!(l42_token_handler::aws::dynamodb_client(&c).is_some());
-    assert!(l42_token_handler::aws::dynamodb_client(&config()).is_none());
-    // Half a key pair names the missing half.
-    let e = config_from(&with(&[("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")])).unwrap_err();
+    .unwrap_err();
     assert_eq!(e.var, "AWS_SECRET_ACCESS_KEY");
-    let e = config_from(&with(&[("AWS_SECRET_ACCESS_KEY", "x")])).unwrap_err();
-    assert_eq!(e.var, "AWS_ACCESS_KEY_ID");
+    let e = l42_token_handler::aws::dynamodb_client(vars(&[
+        ("AWS_REGION", "eu-central-1"),
+        ("DYNAMODB_ENDPOINT", "http://db.example.com:8000"),
+    ]))
+    .unwrap_err();
+    assert_eq!(e.var, "DYNAMODB_ENDPOINT");
 }
 
 #[test]

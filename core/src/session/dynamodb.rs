@@ -111,6 +111,48 @@ impl DynamoOptions {
     }
 }
 
+/// A DynamoDB client read through `lookup`, as every l42 table client is built:
+/// `DYNAMODB_ENDPOINT` (https, plain http only on loopback), the region and credentials of
+/// the environment (see [`crate::config`]'s AWS settings: Lambda sets them), the bundled
+/// web roots, and the [`DynamoOptions`] timeouts and retries with `DYNAMODB_TIMEOUT_MS`
+/// (1 to 30000) as the operation timeout.
+///
+/// # Errors
+/// A [`ConfigError`] naming the variable that is missing or malformed.
+pub fn client_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client, ConfigError> {
+    let get = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let aws = AwsSettings::from_lookup(&get, "DYNAMODB_ENDPOINT", "DynamoDB")?;
+    let mut options = DynamoOptions::default();
+    if let Some(v) = get("DYNAMODB_TIMEOUT_MS") {
+        let ms: u64 = v
+            .parse()
+            .ok()
+            .filter(|ms| (1..=30_000).contains(ms))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "DYNAMODB_TIMEOUT_MS",
+                    format!("`{v}` is not a number of milliseconds from 1 to 30000"),
+                )
+            })?;
+        options.operation_timeout = Duration::from_millis(ms);
+    }
+    let mut config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws.region)
+        .credentials_provider(aws.credentials)
+        .http_client(http_client("DYNAMODB_ENDPOINT")?)
+        .timeout_config(options.timeout_config())
+        .retry_config(options.retry_config());
+    if let Some(e) = aws.endpoint {
+        config = config.endpoint_url(e);
+    }
+    Ok(Client::from_conf(config.build()))
+}
+
 /// Sessions in a DynamoDB table (see the module docs).
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -161,41 +203,15 @@ impl DynamoStore {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<DynamoStore, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let table = get("DYNAMODB_TABLE").unwrap_or_else(|| DEFAULT_TABLE.to_string());
+        let table = lookup("DYNAMODB_TABLE")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
         check_table_name(&table)?;
-        let aws = AwsSettings::from_lookup(&get, "DYNAMODB_ENDPOINT", "DynamoDB")?;
-        let mut options = DynamoOptions::default();
-        if let Some(v) = get("DYNAMODB_TIMEOUT_MS") {
-            let ms: u64 = v
-                .parse()
-                .ok()
-                .filter(|ms| (1..=30_000).contains(ms))
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "DYNAMODB_TIMEOUT_MS",
-                        format!("`{v}` is not a number of milliseconds from 1 to 30000"),
-                    )
-                })?;
-            options.operation_timeout = Duration::from_millis(ms);
-        }
-        let mut config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws.region)
-            .credentials_provider(aws.credentials)
-            .http_client(http_client("DYNAMODB_ENDPOINT")?);
-        if let Some(e) = aws.endpoint {
-            config = config.endpoint_url(e);
-        }
-        Ok(DynamoStore::with_options(
-            Client::from_conf(config.build()),
+        Ok(DynamoStore {
+            client: client_from_lookup(&lookup)?,
             table,
-            &options,
-        ))
+        })
     }
 
     /// The table's name.

@@ -54,3 +54,37 @@ pub use record::{DEFAULT_AUTH_METHOD, Lease, MAX_DATA_BYTES, Session, SessionTok
 pub use refresh::{RefreshError, RefreshOptions, RefreshOutcome, RefreshSource, Refresher};
 pub use secret::SessionSecret;
 pub use store::{LeaseOutcome, Replaced, SessionStore, StoreError, StoreFuture};
+
+/// Where a service keeps its sessions (`SESSION_BACKEND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// In process (local runs only: sessions end with the process, and each process sees
+    /// only its own).
+    Memory,
+    /// A DynamoDB table (`DYNAMODB_TABLE`, read by [`DynamoStore::from_lookup`]).
+    DynamoDb,
+}
+
+impl Backend {
+    /// `SESSION_BACKEND`: `memory` or `dynamodb`, any case; unset, `dynamodb` inside
+    /// Lambda (`AWS_LAMBDA_RUNTIME_API` set) and `memory` elsewhere.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Backend, crate::ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_ascii_lowercase())
+                .filter(|v| !v.is_empty())
+        };
+        match get("SESSION_BACKEND").as_deref() {
+            None if get("AWS_LAMBDA_RUNTIME_API").is_some() => Ok(Backend::DynamoDb),
+            None => Ok(Backend::Memory),
+            Some("memory") => Ok(Backend::Memory),
+            Some("dynamodb") => Ok(Backend::DynamoDb),
+            Some(v) => Err(crate::ConfigError::new(
+                "SESSION_BACKEND",
+                format!("`{v}` is not memory or dynamodb"),
+            )),
+        }
+    }
+}
