@@ -21,7 +21,10 @@
 //! - `micro/…`: RSA verification (pre-parsed key against the key rebuilt per call), the
 //!   verifier, event parsing, the Cedar decision alone and the allowed-route listing (each
 //!   memoized, and `-new-principal` for a user the engine has not seen), route resolution,
-//!   response building and the `block_on` overhead every `handle` figure includes.
+//!   response building and the `block_on` overhead every `handle` figure includes;
+//! - `event-reader/<event>/<reader>`: REST REQUEST, HTTP API 2.0, WebSocket `$connect` and
+//!   REST TOKEN events read by `RawEvent::parse` (`json-rs`) and by `serde_json` into
+//!   derived borrowing structs of the same fields (`serde-json`), in one group.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::cell::OnceCell;
@@ -495,11 +498,306 @@ fn bench_micro(c: &mut Criterion) {
     g.finish();
 }
 
+/// The event reader against `serde_json`: the same fields of the same events read by
+/// `RawEvent::parse` (`authorizer/src/json.rs` under `event.rs`) and by `serde_json`'s
+/// borrowing deserialisation into derived structs (below), for the four event shapes.
+fn bench_event_reader(c: &mut Criterion) {
+    let f = Fixture::new();
+    let bearer = format!("Bearer {}", f.token);
+    let example = |text: &str| -> Value { serde_json::from_str(text).unwrap() };
+    let mut rest_request = example(include_str!(
+        "../tests/events/apigw-custom-auth-request-type-request.json"
+    ));
+    rest_request["headers"]["Authorization"] = json!(bearer);
+    let mut websocket = example(include_str!(
+        "../tests/events/apigw-v2-custom-authorizer-websocket-request.json"
+    ));
+    websocket["queryStringParameters"]["token"] = json!(f.token);
+    let events = [
+        ("rest-request", rest_request.to_string()),
+        (
+            "http-v2",
+            http_v2_event(
+                &f.token,
+                "GET /orders/{id}",
+                "/orders/42",
+                json!({ "id": "42" }),
+            ),
+        ),
+        ("websocket-connect", websocket.to_string()),
+        ("rest-token", rest_token_event(&f.token, "GET/orders/42")),
+    ];
+    let mut g = c.benchmark_group("event-reader");
+    for (name, ev) in &events {
+        let ours = RawEvent::parse(ev.as_bytes()).unwrap();
+        let theirs = serde_model::parse(ev.as_bytes()).unwrap();
+        assert_eq!(
+            serde_model::summary_of_ours(&ours),
+            theirs.summary(),
+            "{name}"
+        );
+        g.bench_function(format!("{name}/json-rs"), |b| {
+            b.iter(|| RawEvent::parse(black_box(ev.as_bytes())).unwrap())
+        });
+        g.bench_function(format!("{name}/serde-json"), |b| {
+            b.iter(|| serde_model::parse(black_box(ev.as_bytes())).unwrap())
+        });
+    }
+    g.finish();
+}
+
+/// The event model of `l42_authorizer::event` as `serde_json` would read it: derived
+/// structs, strings borrowed through a `Cow` visitor unless an escape forces a copy, maps
+/// of strings into vectors (a `null` map or value absent, a repeated name keeping its last
+/// value), unknown fields skipped (and validated) by `serde_json`, UTF-8 checked up front.
+mod serde_model {
+    use std::borrow::Cow;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::Deserialize;
+    use serde::de::{Deserializer, MapAccess, Visitor};
+
+    /// A string, borrowed from the input when it has no escapes.
+    #[derive(Debug)]
+    pub struct Str<'a>(pub Cow<'a, str>);
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<'a>(PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                type Value = Str<'a>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'a>, E> {
+                    Ok(Str(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Str<'a>, E> {
+                    Ok(Str(Cow::Owned(v.to_owned())))
+                }
+            }
+            d.deserialize_str(V(PhantomData))
+        }
+    }
+
+    /// An object of strings.
+    #[derive(Debug, Default)]
+    pub struct StrMap<'a>(pub Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+    impl<'de: 'a, 'a> Deserialize<'de> for StrMap<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<'a>(PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                type Value = StrMap<'a>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object of strings")
+                }
+                fn visit_unit<E>(self) -> Result<StrMap<'a>, E> {
+                    Ok(StrMap::default())
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<StrMap<'a>, A::Error> {
+                    let mut out: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(16);
+                    while let Some((k, v)) = m.next_entry::<Str<'a>, Option<Str<'a>>>()? {
+                        // A repeated name keeps its last value (none of these events has one).
+                        if out.iter().any(|(o, _)| *o == k.0) {
+                            out.retain(|(o, _)| *o != k.0);
+                        }
+                        if let Some(v) = v {
+                            out.push((k.0, v.0));
+                        }
+                    }
+                    Ok(StrMap(out))
+                }
+            }
+            d.deserialize_any(V(PhantomData))
+        }
+    }
+
+    /// `requestContext.http`.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct HttpContext<'a> {
+        #[serde(borrow)]
+        pub method: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub path: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub source_ip: Option<Str<'a>>,
+    }
+
+    /// `requestContext.identity`.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Identity<'a> {
+        #[serde(borrow)]
+        pub source_ip: Option<Str<'a>>,
+    }
+
+    /// `requestContext`.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RequestContext<'a> {
+        #[serde(borrow)]
+        pub http: Option<HttpContext<'a>>,
+        #[serde(borrow)]
+        pub identity: Option<Identity<'a>>,
+        #[serde(borrow)]
+        pub route_key: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub event_type: Option<Str<'a>>,
+    }
+
+    /// The fields `RawEvent` reads.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RawEvent<'a> {
+        #[serde(rename = "type", borrow)]
+        pub kind: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub version: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub authorization_token: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub method_arn: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub route_arn: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub route_key: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub resource: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub path: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub raw_path: Option<Str<'a>>,
+        #[serde(borrow)]
+        pub http_method: Option<Str<'a>>,
+        #[serde(borrow, default)]
+        pub headers: StrMap<'a>,
+        #[serde(rename = "queryStringParameters", borrow, default)]
+        pub query: StrMap<'a>,
+        #[serde(borrow, default)]
+        pub path_parameters: StrMap<'a>,
+        #[serde(borrow)]
+        pub cookies: Option<Vec<Str<'a>>>,
+        #[serde(borrow)]
+        pub request_context: Option<RequestContext<'a>>,
+    }
+
+    /// As `RawEvent::parse` reads an event: size limit, UTF-8, then the document.
+    pub fn parse(bytes: &[u8]) -> Result<RawEvent<'_>, String> {
+        if bytes.len() > l42_authorizer::event::MAX_EVENT_BYTES {
+            return Err("event too large".into());
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// What was read, to check that both readers read the same.
+    pub type Summary = Vec<(String, String)>;
+
+    impl RawEvent<'_> {
+        /// Every string read, under a path naming it.
+        pub fn summary(&self) -> Summary {
+            let s = |v: &Option<Str<'_>>| v.as_ref().map(|s| s.0.to_string());
+            let m = |m: &StrMap<'_>| m.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let ctx = self.request_context.as_ref();
+            let http = ctx.and_then(|c| c.http.as_ref());
+            summarize(Fields {
+                scalars: [
+                    s(&self.kind),
+                    s(&self.version),
+                    s(&self.authorization_token),
+                    s(&self.method_arn),
+                    s(&self.route_arn),
+                    s(&self.route_key),
+                    s(&self.resource),
+                    s(&self.path),
+                    s(&self.raw_path),
+                    s(&self.http_method),
+                    ctx.and_then(|c| s(&c.route_key)),
+                    ctx.and_then(|c| s(&c.event_type)),
+                    http.and_then(|h| s(&h.method)),
+                    http.and_then(|h| s(&h.path)),
+                    http.and_then(|h| s(&h.source_ip)),
+                    ctx.and_then(|c| c.identity.as_ref())
+                        .and_then(|i| s(&i.source_ip)),
+                ],
+                maps: [m(&self.headers), m(&self.query), m(&self.path_parameters)],
+                cookies: self
+                    .cookies
+                    .as_ref()
+                    .map(|c| c.iter().map(|c| c.0.to_string()).collect()),
+            })
+        }
+    }
+
+    /// The same summary of what `l42_authorizer::RawEvent::parse` read.
+    pub fn summary_of_ours(e: &l42_authorizer::RawEvent<'_>) -> Summary {
+        let s = |v: &Option<Cow<'_, str>>| v.as_ref().map(|s| s.to_string());
+        let m = |m: &l42_authorizer::event::StrMap<'_>| {
+            m.pairs().map(|(k, v)| format!("{k}={v}")).collect()
+        };
+        let ctx = &e.request_context;
+        let http = ctx.http.as_ref();
+        summarize(Fields {
+            scalars: [
+                s(&e.kind),
+                s(&e.version),
+                s(&e.authorization_token),
+                s(&e.method_arn),
+                s(&e.route_arn),
+                s(&e.route_key),
+                s(&e.resource),
+                s(&e.path),
+                s(&e.raw_path),
+                s(&e.http_method),
+                s(&ctx.route_key),
+                s(&ctx.event_type),
+                http.and_then(|h| s(&h.method)),
+                http.and_then(|h| s(&h.path)),
+                http.and_then(|h| s(&h.source_ip)),
+                ctx.identity.as_ref().and_then(|i| s(&i.source_ip)),
+            ],
+            maps: [m(&e.headers), m(&e.query), m(&e.path_parameters)],
+            cookies: e
+                .cookies
+                .as_ref()
+                .map(|c| c.iter().map(|c| c.to_string()).collect()),
+        })
+    }
+
+    struct Fields {
+        scalars: [Option<String>; 16],
+        maps: [Vec<String>; 3],
+        cookies: Option<Vec<String>>,
+    }
+
+    fn summarize(f: Fields) -> Summary {
+        let mut out: Summary = f
+            .scalars
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (format!("field {i}"), v)))
+            .collect();
+        for (i, m) in f.maps.into_iter().enumerate() {
+            out.extend(m.into_iter().map(|kv| (format!("map {i}"), kv)));
+        }
+        out.extend(
+            f.cookies
+                .into_iter()
+                .flatten()
+                .map(|c| ("cookie".into(), c)),
+        );
+        out
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(5));
-    targets = bench_handle, bench_policies, bench_micro
+    targets = bench_handle, bench_policies, bench_micro, bench_event_reader
 }
 criterion_main!(benches);

@@ -11,6 +11,14 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use l42_cedar::{Engine, Principal, RequestFacts, Route, Segment, Verb};
+
+use crate::target::Target;
+
+/// The longest resource list put in a cache-safe policy, in bytes (the whole response
+/// must stay under API Gateway's 8 KB).
+const MAX_RESOURCE_BYTES: usize = 6 * 1024;
+
 /// One element of a pattern or template, over characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tok {
@@ -45,43 +53,50 @@ fn glob_tokens(p: &str) -> Vec<Tok> {
 
 /// The concrete `VERB/path` strings a route stands for: `{x}` is one or more characters
 /// but `/`, `{x+}` one or more of any, an `ANY` verb one or more characters but `/`.
-fn route_tokens(verb: &str, template: &str) -> Vec<Tok> {
+fn route_tokens(verb: Verb, segments: &[Segment]) -> Vec<Tok> {
     let mut out = Vec::new();
-    if verb.eq_ignore_ascii_case("any") {
+    if verb == Verb::Any {
         out.push(Tok::One { slash: false });
         out.push(Tok::Star { slash: false });
     } else {
-        out.extend(verb.to_ascii_uppercase().chars().map(Tok::Lit));
+        out.extend(verb.as_upper().chars().map(Tok::Lit));
     }
-    for (i, seg) in template.trim_start_matches('/').split('/').enumerate() {
+    if segments.is_empty() {
         out.push(Tok::Lit('/'));
-        let _ = i;
-        if seg.starts_with('{') && seg.ends_with("+}") {
-            out.push(Tok::One { slash: true });
-            out.push(Tok::Star { slash: true });
-        } else if seg.starts_with('{') && seg.ends_with('}') {
-            out.push(Tok::One { slash: false });
-            out.push(Tok::Star { slash: false });
-        } else {
-            out.extend(seg.chars().map(Tok::Lit));
+    }
+    for segment in segments {
+        out.push(Tok::Lit('/'));
+        match segment {
+            Segment::Literal(text) => out.extend(text.chars().map(Tok::Lit)),
+            Segment::Param(_) => {
+                out.push(Tok::One { slash: false });
+                out.push(Tok::Star { slash: false });
+            }
+            Segment::Greedy(_) => {
+                out.push(Tok::One { slash: true });
+                out.push(Tok::Star { slash: true });
+            }
         }
     }
     out
 }
 
-/// The ARN pattern (after the `…/{stage}/` prefix) for a route.
-pub fn route_pattern(verb: &str, template: &str) -> String {
-    let mut s = if verb.eq_ignore_ascii_case("any") {
+/// The ARN pattern (after the `…/{stage}/` prefix) for a route: `*` for an `ANY` verb and
+/// for each parameter.
+fn route_pattern(verb: Verb, segments: &[Segment]) -> String {
+    let mut s = if verb == Verb::Any {
         "*".to_string()
     } else {
-        verb.to_ascii_uppercase()
+        verb.as_upper().to_string()
     };
-    for seg in template.trim_start_matches('/').split('/') {
+    if segments.is_empty() {
         s.push('/');
-        if seg.starts_with('{') && seg.ends_with('}') {
-            s.push('*');
-        } else {
-            s.push_str(seg);
+    }
+    for segment in segments {
+        s.push('/');
+        match segment {
+            Segment::Literal(text) => s.push_str(text),
+            Segment::Param(_) | Segment::Greedy(_) => s.push('*'),
         }
     }
     s
@@ -186,14 +201,6 @@ fn intersects_by_search(a: &[Tok], b: &[Tok]) -> bool {
     false
 }
 
-/// Whether the ARN pattern of the allowed route `(verb, template)` could match a concrete
-/// request to the denied route `(dverb, dtemplate)`.
-pub fn pattern_overreaches(verb: &str, template: &str, dverb: &str, dtemplate: &str) -> bool {
-    let pattern = glob_tokens(&route_pattern(verb, template));
-    let denied = route_tokens(dverb, dtemplate);
-    intersects(&pattern, &denied)
-}
-
 /// The ARN pattern of every HTTP route of a table and the two automata the overreach
 /// check intersects, computed once at start-up so that listing a caller's routes builds
 /// nothing per pair of routes.
@@ -221,17 +228,16 @@ struct Shape {
 }
 
 impl RouteShapes {
-    /// The shapes of `routes` (`(verb, template)` per route, `None` for `$connect`), in
-    /// route index order.
-    pub fn new<'r>(routes: impl IntoIterator<Item = Option<(&'r str, &'r str)>>) -> RouteShapes {
+    /// The shapes of `routes` (those of [`Engine::routes`], in that order).
+    pub fn new<'r>(routes: impl IntoIterator<Item = &'r Route>) -> RouteShapes {
         let shapes = routes
             .into_iter()
             .map(|route| {
-                route.map(|(verb, template)| {
-                    let pattern = route_pattern(verb, template);
+                route.verb().map(|verb| {
+                    let pattern = route_pattern(verb, route.segments());
                     Shape {
                         glob: glob_tokens(&pattern),
-                        instances: route_tokens(verb, template),
+                        instances: route_tokens(verb, route.segments()),
                         pattern,
                     }
                 })
@@ -278,6 +284,58 @@ impl RouteShapes {
         answer
     }
 
+    /// Every route Cedar allows this principal whatever the request (see
+    /// [`Engine::allowed_routes`]), as ARN patterns under the requested ARN's
+    /// `…/{stage}/` that cannot reach a route of the table it is denied, other than the
+    /// requested ARN itself. Empty when they do not fit in one response, or when the
+    /// requested ARN does not parse. (The requested ARN's own wildcards are refused by
+    /// [`Authorizer::handle`](crate::Authorizer::handle) before any response names it.)
+    pub(crate) fn allowed_patterns(
+        &self,
+        engine: &Engine,
+        target: &Target<'_>,
+        principal: &Principal<'_>,
+        facts: &RequestFacts<'_>,
+    ) -> Vec<String> {
+        let (arn, Some(prefix)) = (target.arn, target.arn_prefix) else {
+            return Vec::new();
+        };
+        let allowed = engine.allowed_route_indices(principal, facts);
+        let mut is_allowed = vec![false; self.route_count()];
+        for &i in &allowed {
+            if let Some(slot) = is_allowed.get_mut(i) {
+                *slot = true;
+            }
+        }
+        let mut patterns: Vec<String> = Vec::new();
+        let mut bytes = arn.len();
+        for &route in &allowed {
+            let Some(pattern) = self.pattern(route) else {
+                continue;
+            };
+            let overreaches = is_allowed
+                .iter()
+                .enumerate()
+                .any(|(denied, &ok)| !ok && self.overreaches(route, denied));
+            if overreaches {
+                continue;
+            }
+            let listed = format!("{prefix}{pattern}");
+            if listed == arn || patterns.contains(&listed) {
+                continue;
+            }
+            bytes += listed.len() + 3;
+            if bytes > MAX_RESOURCE_BYTES {
+                tracing::warn!(
+                    "the allowed routes do not fit in one policy; listing only the requested ARN"
+                );
+                return Vec::new();
+            }
+            patterns.push(listed);
+        }
+        patterns
+    }
+
     fn shape(&self, index: usize) -> Option<&Shape> {
         self.shapes.get(index).and_then(Option::as_ref)
     }
@@ -290,41 +348,81 @@ pub fn is_literal(arn_tail: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    /// A policy store whose actions are `routes` (`"<verb> <template>"` or `$connect`).
+    fn engine(routes: &[&str]) -> Engine {
+        let mut schema = String::from(
+            "namespace T {\n entity UserGroup;\n entity User in [UserGroup];\n entity Application;\n",
+        );
+        for name in routes {
+            schema.push_str(&format!(
+                " action \"{name}\" appliesTo {{ principal: [User], resource: [Application] }};\n"
+            ));
+        }
+        schema.push_str("}\n");
+        let policies = [("p.cedar", "permit(principal, action, resource);")];
+        Engine::from_sources(&schema, &policies, None).unwrap()
+    }
+
+    fn route<'e>(engine: &'e Engine, name: &str) -> &'e Route {
+        engine.routes().find(|r| r.action().name() == name).unwrap()
+    }
+
+    fn tokens(route: &Route) -> (Vec<Tok>, Vec<Tok>) {
+        let verb = route.verb().unwrap();
+        let pattern = glob_tokens(&route_pattern(verb, route.segments()));
+        (pattern, route_tokens(verb, route.segments()))
+    }
+
+    /// Whether the ARN pattern of route `allowed` could match a concrete request to route
+    /// `denied`, by the pairwise check.
+    fn pattern_overreaches(engine: &Engine, allowed: &str, denied: &str) -> bool {
+        let (pattern, _) = tokens(route(engine, allowed));
+        let (_, instances) = tokens(route(engine, denied));
+        intersects(&pattern, &instances)
+    }
 
     #[test]
     fn patterns() {
-        assert_eq!(route_pattern("get", "/orders/{id}"), "GET/orders/*");
-        assert_eq!(route_pattern("any", "/admin/{proxy+}"), "*/admin/*");
-        assert_eq!(route_pattern("get", "/"), "GET/");
+        let e = engine(&["get /orders/{id}", "any /admin/{proxy+}", "get /"]);
+        let pattern = |name| {
+            let r = route(&e, name);
+            route_pattern(r.verb().unwrap(), r.segments())
+        };
+        assert_eq!(pattern("get /orders/{id}"), "GET/orders/*");
+        assert_eq!(pattern("any /admin/{proxy+}"), "*/admin/*");
+        assert_eq!(pattern("get /"), "GET/");
     }
 
     #[test]
     fn the_literal_shortcut_agrees_with_the_search() {
-        let routes = [
-            ("get", "/"),
-            ("get", "/orders"),
-            ("post", "/orders"),
-            ("get", "/orders/{id}"),
-            ("get", "/orders/{id}/secret"),
-            ("get", "/orders/export"),
-            ("any", "/orders/{id}"),
-            ("any", "/admin/{proxy+}"),
-            ("delete", "/admin/users"),
-            ("get", "/r1"),
-            ("get", "/r12"),
-            ("get", "/{a}/x"),
-            ("get", "/{a}/y"),
-            ("put", "/a/{b}/c/{d+}"),
+        let names = [
+            "get /",
+            "get /orders",
+            "post /orders",
+            "get /orders/{id}",
+            "get /orders/{id}/secret",
+            "get /orders/export",
+            "any /orders/{id}",
+            "any /admin/{proxy+}",
+            "delete /admin/users",
+            "get /r1",
+            "get /r12",
+            "get /{a}/x",
+            "get /{a}/y",
+            "put /a/{b}/c/{d+}",
         ];
-        for (v, t) in routes {
-            for (dv, dt) in routes {
-                let pattern = glob_tokens(&route_pattern(v, t));
-                let denied = route_tokens(dv, dt);
+        let e = engine(&names);
+        for a in names {
+            for d in names {
+                let (pattern, _) = tokens(route(&e, a));
+                let (_, denied) = tokens(route(&e, d));
                 assert_eq!(
                     intersects(&pattern, &denied),
                     intersects_by_search(&pattern, &denied),
-                    "{v} {t} / {dv} {dt}"
+                    "{a} / {d}"
                 );
             }
         }
@@ -332,29 +430,33 @@ mod tests {
 
     #[test]
     fn route_shapes_agree_with_the_pairwise_check() {
-        let routes = [
-            Some(("get", "/orders/{id}")),
-            Some(("get", "/orders/{id}/secret")),
-            Some(("any", "/admin/{proxy+}")),
-            Some(("delete", "/admin/users")),
-            Some(("post", "/orders")),
-            None,
-        ];
-        let shapes = RouteShapes::new(routes);
+        let e = engine(&[
+            "get /orders/{id}",
+            "get /orders/{id}/secret",
+            "any /admin/{proxy+}",
+            "delete /admin/users",
+            "post /orders",
+            "$connect",
+        ]);
+        let routes: Vec<&Route> = e.routes().collect();
+        let shapes = RouteShapes::new(routes.iter().copied());
         for (i, a) in routes.iter().enumerate() {
             for (j, d) in routes.iter().enumerate() {
-                let expected = match (a, d) {
-                    (Some((v, t)), Some((dv, dt))) => pattern_overreaches(v, t, dv, dt),
+                let expected = match (a.verb(), d.verb()) {
+                    (Some(_), Some(_)) => {
+                        pattern_overreaches(&e, a.action().name(), d.action().name())
+                    }
                     (Some(_), None) => false,
                     (None, _) => true,
                 };
                 assert_eq!(shapes.overreaches(i, j), expected, "{a:?} / {d:?}");
             }
-            let pattern = a.map(|(v, t)| route_pattern(v, t));
+            let pattern = a.verb().map(|v| route_pattern(v, a.segments()));
             assert_eq!(shapes.pattern(i), pattern.as_deref());
         }
-        assert!(!shapes.overreaches(0, 99));
-        assert!(shapes.overreaches(99, 0));
+        let http = routes.iter().position(|r| r.verb().is_some()).unwrap();
+        assert!(!shapes.overreaches(http, 99));
+        assert!(shapes.overreaches(99, http));
         // Memoized answers are the same answers.
         for i in 0..routes.len() {
             for j in 0..routes.len() {
@@ -367,45 +469,27 @@ mod tests {
 
     #[test]
     fn a_param_pattern_overreaches_into_deeper_routes() {
-        assert!(pattern_overreaches(
-            "get",
-            "/orders/{id}",
-            "get",
-            "/orders/{id}/secret"
-        ));
-        assert!(pattern_overreaches(
-            "get",
-            "/orders/{id}",
-            "any",
-            "/orders/{id}/secret"
-        ));
-        assert!(!pattern_overreaches(
-            "get",
-            "/orders/{id}",
-            "post",
-            "/orders/{id}/secret"
-        ));
-        assert!(!pattern_overreaches(
-            "get",
-            "/orders/{id}",
-            "get",
-            "/users/{id}"
-        ));
-        assert!(!pattern_overreaches(
-            "get",
-            "/orders/{id}",
-            "get",
-            "/orders"
-        ));
+        let e = engine(&[
+            "get /orders/{id}",
+            "get /orders/{id}/secret",
+            "any /orders/{id}/secret",
+            "post /orders/{id}/secret",
+            "get /users/{id}",
+            "get /orders",
+            "get /orders/export",
+            "any /orders",
+            "delete /orders",
+        ]);
+        let over = |a, d| pattern_overreaches(&e, a, d);
+        assert!(over("get /orders/{id}", "get /orders/{id}/secret"));
+        assert!(over("get /orders/{id}", "any /orders/{id}/secret"));
+        assert!(!over("get /orders/{id}", "post /orders/{id}/secret"));
+        assert!(!over("get /orders/{id}", "get /users/{id}"));
+        assert!(!over("get /orders/{id}", "get /orders"));
         // A literal sibling is matched by the pattern.
-        assert!(pattern_overreaches(
-            "get",
-            "/orders/{id}",
-            "get",
-            "/orders/export"
-        ));
+        assert!(over("get /orders/{id}", "get /orders/export"));
         // Any verb reaches every verb.
-        assert!(pattern_overreaches("any", "/orders", "delete", "/orders"));
-        assert!(!pattern_overreaches("get", "/orders", "delete", "/orders"));
+        assert!(over("any /orders", "delete /orders"));
+        assert!(!over("get /orders", "delete /orders"));
     }
 }

@@ -51,10 +51,13 @@
 
 pub mod cache_safe;
 pub mod config;
+mod error;
 pub mod event;
 pub mod identity;
 mod json;
+mod outcome;
 pub mod response;
+mod target;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -63,71 +66,12 @@ use identity::Credential;
 use l42_cedar::{Engine, PolicyConfig, Principal, RequestFacts};
 use l42_core::session::{DynamoStore, SessionStore, StoreError};
 use l42_core::{ConfigError, TokenUse, VerifiedClaims, Verifier, unix_now};
-use serde::Serialize;
 
 pub use config::{AuthorizerConfig, HttpApiResponse, IdentitySource};
+pub use error::StartupError;
 pub use event::{EventKind, MethodArn, RawEvent};
+pub use outcome::{Explain, Outcome};
 use response::{AllowContext, Joined};
-
-/// Why a request was decided as it was: what `--explain` prints and what is logged.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Explain {
-    /// The event kind, when it was recognised.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event: Option<&'static str>,
-    /// The step that decided: `event`, `identity`, `token`, `route` or `policy`.
-    pub stage: &'static str,
-    /// What happened at that step.
-    pub reason: Cow<'static, str>,
-    /// The Cedar action, once known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
-    /// The caller's `sub`, once verified.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
-    /// The policies that determined the decision.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub policies: Vec<String>,
-    /// Evaluation errors and fail-closed reasons.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
-}
-
-/// The result of one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// No usable token: the Lambda returns the error `Unauthorized` (401).
-    Unauthorized {
-        /// Why.
-        explain: Explain,
-    },
-    /// The decision could not be made (the session store did not answer): the Lambda
-    /// returns another error, which API Gateway answers with 500. Nothing is allowed.
-    Failed {
-        /// Why.
-        explain: Explain,
-    },
-    /// A response document to return as is (Allow, or an explicit Deny).
-    Respond {
-        /// The response JSON.
-        body: Vec<u8>,
-        /// Whether it allows the request.
-        allowed: bool,
-        /// Why.
-        explain: Explain,
-    },
-}
-
-impl Outcome {
-    /// The explanation, whatever the outcome.
-    pub fn explain(&self) -> &Explain {
-        match self {
-            Outcome::Unauthorized { explain }
-            | Outcome::Failed { explain }
-            | Outcome::Respond { explain, .. } => explain,
-        }
-    }
-}
 
 /// Why a session cookie gave no token.
 enum SessionProblem {
@@ -136,60 +80,6 @@ enum SessionProblem {
     /// The store did not answer: no decision can be made.
     Unavailable(String),
 }
-
-/// Start-up failed: bad configuration or an unusable policy store.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    /// An environment variable is wrong.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The Cedar schema or policies cannot be used: the variable that chose them
-    /// (`CEDAR_POLICY_DIR`, `CEDAR_APPLICATION`; `None` for the embedded example), and why.
-    #[error("{}{source}", Var(*var))]
-    Policies {
-        /// The variable at fault.
-        var: Option<&'static str>,
-        /// What is wrong.
-        source: Box<l42_cedar::LoadError>,
-    },
-}
-
-impl StartupError {
-    /// A policy store error, with the variable that chose the store.
-    fn policies(config: &PolicyConfig, source: l42_cedar::LoadError) -> StartupError {
-        use l42_cedar::LoadError;
-        let var = match &source {
-            LoadError::EnvNotUnicode { name } => Some(*name),
-            LoadError::Application { .. } => Some(PolicyConfig::APPLICATION_VAR),
-            _ if config.policy_dir.is_some() => Some(PolicyConfig::POLICY_DIR_VAR),
-            _ => None,
-        };
-        StartupError::Policies {
-            var,
-            source: Box::new(source),
-        }
-    }
-}
-
-/// What comes before a policy store error: the variable at fault, as a
-/// [`ConfigError`] names it.
-struct Var(Option<&'static str>);
-
-impl std::fmt::Display for Var {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(var) => write!(
-                f,
-                "invalid configuration: {var}: invalid Cedar policy store: "
-            ),
-            None => f.write_str("invalid embedded Cedar policy store: "),
-        }
-    }
-}
-
-/// The longest resource list put in a cache-safe policy, in bytes (the whole response
-/// must stay under API Gateway's 8 KB).
-const MAX_RESOURCE_BYTES: usize = 6 * 1024;
 
 /// The authorizer: verifier, policy engine and configuration, shared by every invocation.
 pub struct Authorizer {
@@ -207,34 +97,6 @@ impl std::fmt::Debug for Authorizer {
         f.debug_struct("Authorizer")
             .field("config", &self.config)
             .finish_non_exhaustive()
-    }
-}
-
-/// The route a request maps to, and the facts Cedar sees.
-struct Target<'e> {
-    action: Option<&'e l42_cedar::ActionRef>,
-    method: Cow<'e, str>,
-    path: Cow<'e, str>,
-    path_parameters: PathParams<'e>,
-    /// The ARN API Gateway evaluates the policy against.
-    arn: &'e str,
-    /// `…/{stage}/`, when the ARN parses.
-    arn_prefix: Option<&'e str>,
-}
-
-/// A route's path parameters: the event's own (borrowed) or those the route table
-/// resolved from the concrete path.
-enum PathParams<'e> {
-    Event(&'e [(event::Str<'e>, event::Str<'e>)]),
-    Resolved(Vec<(String, String)>),
-}
-
-impl PathParams<'_> {
-    fn params(&self) -> l42_cedar::Params<'_> {
-        match self {
-            PathParams::Event(pairs) => l42_cedar::Params::Borrowed(pairs),
-            PathParams::Resolved(pairs) => l42_cedar::Params::Pairs(pairs),
-        }
     }
 }
 
@@ -268,11 +130,7 @@ impl Authorizer {
             );
         }
         let shapes = if config.policy_cache_safe {
-            cache_safe::RouteShapes::new(engine.routes().map(|r| {
-                r.verb()
-                    .zip(r.template())
-                    .map(|(verb, template)| (verb.as_str(), template))
-            }))
+            cache_safe::RouteShapes::new(engine.routes())
         } else {
             cache_safe::RouteShapes::default()
         };
@@ -319,7 +177,7 @@ impl Authorizer {
     /// Decides one event, given as its JSON bytes. Never panics on any input.
     pub async fn handle(&self, bytes: &[u8]) -> Outcome {
         let outcome = self.decide(bytes).await;
-        log_outcome(&outcome);
+        outcome::log_outcome(&outcome);
         outcome
     }
 
@@ -377,7 +235,7 @@ impl Authorizer {
         };
         explain.sub = Some(claims.sub.clone());
 
-        let target = self.target(&event, kind);
+        let target = target::target(&self.engine, &event, kind);
         let context = allow_context(&claims, subprotocol);
         let simple =
             kind == EventKind::HttpV2 && self.config.http_api_response == HttpApiResponse::Simple;
@@ -403,7 +261,8 @@ impl Authorizer {
                 response::simple(false, None)
             } else {
                 let elsewhere = if cache_safe {
-                    self.cache_safe_patterns(&target, &principal, &facts)
+                    self.shapes
+                        .allowed_patterns(&self.engine, &target, &principal, &facts)
                 } else {
                     Vec::new()
                 };
@@ -480,7 +339,9 @@ impl Authorizer {
         let body = if simple {
             response::simple(true, Some(&context))
         } else if cache_safe {
-            let patterns = self.cache_safe_patterns(&target, &principal, &facts);
+            let patterns = self
+                .shapes
+                .allowed_patterns(&self.engine, &target, &principal, &facts);
             let mut resources = Vec::with_capacity(1 + patterns.len());
             resources.push(target.arn.to_string());
             resources.extend(patterns);
@@ -554,192 +415,10 @@ impl Authorizer {
             _ => false,
         }
     }
-
-    /// Maps the event to a route, per event kind. (Every kind [`RawEvent::kind`] returns
-    /// carries its ARN; an ARN that does not parse leaves `arn_prefix` empty.)
-    fn target<'e>(&'e self, event: &'e RawEvent<'e>, kind: EventKind) -> Target<'e> {
-        let arn: &str = match kind {
-            EventKind::HttpV2 => event.route_arn.as_deref(),
-            _ => event.method_arn.as_deref(),
-        }
-        .unwrap_or("");
-        let parsed = MethodArn::parse(arn);
-        let arn_prefix = parsed.as_ref().map(|p| p.prefix);
-        match kind {
-            EventKind::RestToken => {
-                let m = parsed
-                    .as_ref()
-                    .and_then(|p| self.engine.resolve(p.verb, &p.path));
-                Target {
-                    action: m.as_ref().map(|m| m.action()),
-                    method: upper(parsed.as_ref().map_or("", |p| p.verb)),
-                    path: Cow::Owned(parsed.as_ref().map_or_else(String::new, |p| p.path.clone())),
-                    path_parameters: PathParams::Resolved(
-                        m.map(|m| m.path_parameters().to_vec()).unwrap_or_default(),
-                    ),
-                    arn,
-                    arn_prefix,
-                }
-            }
-            EventKind::RestRequest | EventKind::HttpV1 => {
-                let method = upper(
-                    event
-                        .http_method
-                        .as_deref()
-                        .or(parsed.as_ref().map(|p| p.verb))
-                        .unwrap_or(""),
-                );
-                let path = match (event.path.as_deref(), &parsed) {
-                    (Some(p), _) => Cow::Borrowed(p),
-                    (None, Some(p)) => Cow::Owned(p.path.clone()),
-                    (None, None) => Cow::Borrowed("/"),
-                };
-                let by_key = event
-                    .request_context
-                    .route_key
-                    .as_deref()
-                    .filter(|k| is_http_route_key(k))
-                    .and_then(|k| self.engine.action_by_route_key(k));
-                let by_template = event
-                    .resource
-                    .as_deref()
-                    .and_then(|r| self.engine.action_by_template(&method, r));
-                let named = by_key.or(by_template);
-                self.named_or_resolved(named, event, method, path, arn, arn_prefix)
-            }
-            EventKind::HttpV2 => {
-                let http = event.request_context.http.as_ref();
-                let method = upper(
-                    http.and_then(|h| h.method.as_deref())
-                        .or(parsed.as_ref().map(|p| p.verb))
-                        .unwrap_or(""),
-                );
-                let path = Cow::Borrowed(
-                    event
-                        .raw_path
-                        .as_deref()
-                        .or(http.and_then(|h| h.path.as_deref()))
-                        .unwrap_or("/"),
-                );
-                let named = event
-                    .route_key
-                    .as_deref()
-                    .filter(|k| is_http_route_key(k))
-                    .and_then(|k| self.engine.action_by_route_key(k));
-                self.named_or_resolved(named, event, method, path, arn, arn_prefix)
-            }
-            EventKind::WebSocketConnect => Target {
-                action: self.engine.action_by_route_key("$connect"),
-                method: Cow::Borrowed("$connect"),
-                path: Cow::Borrowed("$connect"),
-                path_parameters: PathParams::Resolved(Vec::new()),
-                arn,
-                arn_prefix,
-            },
-        }
-    }
-
-    /// The route the event names (route key or template), with the event's path
-    /// parameters; else the concrete path resolved through the route table.
-    fn named_or_resolved<'e>(
-        &'e self,
-        named: Option<&'e l42_cedar::ActionRef>,
-        event: &'e RawEvent<'e>,
-        method: Cow<'e, str>,
-        path: Cow<'e, str>,
-        arn: &'e str,
-        arn_prefix: Option<&'e str>,
-    ) -> Target<'e> {
-        let (action, path_parameters) = match named {
-            Some(action) => (
-                Some(action),
-                PathParams::Event(event.path_parameters.0.as_slice()),
-            ),
-            None => match self.engine.resolve(&method, &path) {
-                Some(m) => (
-                    Some(m.action()),
-                    PathParams::Resolved(m.path_parameters().to_vec()),
-                ),
-                None => (None, PathParams::Resolved(Vec::new())),
-            },
-        };
-        Target {
-            action,
-            method,
-            path,
-            path_parameters,
-            arn,
-            arn_prefix,
-        }
-    }
-
-    /// Every route Cedar allows this principal whatever the request (see
-    /// [`Engine::allowed_routes`]), as ARN patterns that cannot reach a route of the table
-    /// it is denied (see [`cache_safe`]), other than the requested ARN itself. Empty when
-    /// they do not fit in one response. (The requested ARN's own wildcards are refused by
-    /// [`Authorizer::handle`] before any response names it.)
-    fn cache_safe_patterns(
-        &self,
-        target: &Target<'_>,
-        principal: &Principal<'_>,
-        facts: &RequestFacts<'_>,
-    ) -> Vec<String> {
-        let Some(prefix) = target.arn_prefix else {
-            return Vec::new();
-        };
-        let allowed = self.engine.allowed_route_indices(principal, facts);
-        let mut is_allowed = vec![false; self.shapes.route_count()];
-        for &i in &allowed {
-            if let Some(slot) = is_allowed.get_mut(i) {
-                *slot = true;
-            }
-        }
-        let mut patterns: Vec<String> = Vec::new();
-        let mut bytes = target.arn.len();
-        for &route in &allowed {
-            let Some(pattern) = self.shapes.pattern(route) else {
-                continue;
-            };
-            let overreaches = is_allowed
-                .iter()
-                .enumerate()
-                .any(|(denied, &ok)| !ok && self.shapes.overreaches(route, denied));
-            if overreaches {
-                continue;
-            }
-            let arn = format!("{prefix}{pattern}");
-            if arn == target.arn || patterns.contains(&arn) {
-                continue;
-            }
-            bytes += arn.len() + 3;
-            if bytes > MAX_RESOURCE_BYTES {
-                tracing::warn!(
-                    "the allowed routes do not fit in one policy; listing only the requested ARN"
-                );
-                return Vec::new();
-            }
-            patterns.push(arn);
-        }
-        patterns
-    }
 }
 
-/// Whether an HTTP API route key names a route (`GET /orders/{id}`): `$default` names
-/// none (the concrete path is resolved instead), and `$connect` is a WebSocket route key
-/// that an HTTP event must never reach (only a connect event is decided as one).
-fn is_http_route_key(key: &str) -> bool {
-    key.contains(' ')
-}
-
-/// `verb` in upper case, borrowed when it already is (as API Gateway sends it).
-fn upper(verb: &str) -> Cow<'_, str> {
-    if verb.bytes().any(|b| b.is_ascii_lowercase()) {
-        Cow::Owned(verb.to_ascii_uppercase())
-    } else {
-        Cow::Borrowed(verb)
-    }
-}
-
+/// The Cedar principal of verified claims: `sub`, groups as parents, and the attributes
+/// a schema may declare.
 fn principal(c: &VerifiedClaims) -> Principal<'_> {
     let mut p = Principal::new(&c.sub, &c.groups);
     p.username = Some(&c.username);
@@ -765,33 +444,5 @@ fn allow_context<'a>(c: &'a VerifiedClaims, subprotocol: Option<&'a str>) -> All
         client_id: &c.client_id,
         token_use: token_use_name(c.token_use),
         subprotocol,
-    }
-}
-
-/// Security events: every rejection and decision, without tokens.
-fn log_outcome(outcome: &Outcome) {
-    let e = outcome.explain();
-    match outcome {
-        Outcome::Unauthorized { .. } => tracing::info!(
-            event_kind = e.event.unwrap_or("unknown"),
-            stage = e.stage,
-            reason = %e.reason,
-            "token rejected"
-        ),
-        Outcome::Failed { .. } => tracing::error!(
-            event_kind = e.event.unwrap_or("unknown"),
-            stage = e.stage,
-            reason = %e.reason,
-            "no decision"
-        ),
-        Outcome::Respond { allowed, .. } => tracing::info!(
-            event_kind = e.event.unwrap_or("unknown"),
-            sub = e.sub.as_deref().unwrap_or(""),
-            action = e.action.as_deref().unwrap_or(""),
-            decision = if *allowed { "allow" } else { "deny" },
-            policies = ?e.policies,
-            errors = ?e.errors,
-            "authorization decision"
-        ),
     }
 }

@@ -66,7 +66,9 @@ fn main() -> ExitCode {
         }
         return runtime.block_on(serve_stdin(&authorizer, explain));
     }
-    let authorizer: &'static Authorizer = Box::leak(Box::new(authorizer));
+    // The handler borrows the authorizer, which outlives the runtime loop (as in the
+    // runtime's shared-resource example): sequential `run` needs no `'static` handler.
+    let authorizer = &authorizer;
     let result = runtime.block_on(lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| lambda_handler(authorizer, event),
     )));

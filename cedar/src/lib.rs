@@ -43,6 +43,7 @@
 //! # }
 //! ```
 
+mod analysis;
 mod context;
 mod engine;
 mod entities;
@@ -54,8 +55,8 @@ mod routes;
 mod shape;
 
 pub use context::{Params, RequestFacts};
-pub use engine::{ActionRef, Decision, Engine, RequestParts};
+pub use engine::{Decision, Engine, RequestParts};
 pub use entities::Principal;
 pub use error::{LoadError, ValidationProblem};
 pub use loader::PolicyConfig;
-pub use routes::{Route, RouteKind, RouteMatch, Verb};
+pub use routes::{ActionRef, Route, RouteKind, RouteMatch, Segment, Verb};

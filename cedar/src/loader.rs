@@ -1,17 +1,26 @@
-//! Finding and parsing the schema and policy files.
+//! Loading: finding and parsing the schema and policy files, then building the
+//! [`Engine`] from them (entity types checked, per action its policy slice, context plan,
+//! lineage and route).
 
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use std::collections::HashMap;
-
 use cedar_policy::{
-    Policy, PolicyId, PolicySet, Schema, SchemaFragment, ValidationMode, Validator,
+    ActionConstraint, Authorizer, Entity, EntityId, EntityTypeName, EntityUid, Policy, PolicyId,
+    PolicySet, Schema, SchemaFragment, ValidationMode, Validator,
 };
 use serde_json::Value;
 
+use crate::analysis;
+use crate::context::{ContextPlan, PlanError};
+use crate::engine::{ActionEntry, Engine};
+use crate::entities::{EntityKit, UserPlan, UserPlanError};
 use crate::error::{LoadError, ValidationProblem, line_of, syntax_error_offset};
+use crate::memo::Memo;
+use crate::routes::{ActionRef, RouteTable, parse_route_name};
+use crate::shape::NamespaceJson;
 
 /// The shipped example schema.
 pub(crate) const EMBEDDED_SCHEMA: (&str, &str) = (
@@ -371,6 +380,340 @@ pub(crate) fn parse_policy_file(file: &SourceFile) -> Result<Vec<LocatedPolicy>,
     Ok(out)
 }
 
+/// Builds an engine from a schema file and policy files: the schema's one namespace, its
+/// entity types checked, the policies parsed (and validated unless `validation` says
+/// otherwise), and per action its slice, context plan, lineage and route.
+pub(crate) fn build(
+    schema_file: &SourceFile,
+    policy_files: &[SourceFile],
+    application: Option<&str>,
+    validation: Validation,
+) -> Result<Engine, LoadError> {
+    let file = schema_file.name.as_str();
+    let (schema, json) = parse_schema(schema_file)?;
+
+    // Exactly one named namespace.
+    let namespaces: Vec<(&String, &Value)> = json
+        .as_object()
+        .map(|m| m.iter().collect())
+        .unwrap_or_default();
+    let (namespace, ns_value) = match namespaces.as_slice() {
+        [(name, value)] if !name.is_empty() => ((*name).clone(), *value),
+        _ => {
+            return Err(LoadError::Namespace {
+                file: file.to_owned(),
+                found: namespaces.iter().map(|(n, _)| (*n).clone()).collect(),
+            });
+        }
+    };
+    let empty = serde_json::Map::new();
+    let ns = NamespaceJson::new(&namespace, ns_value.as_object().unwrap_or(&empty));
+
+    let configured = application.is_some();
+    let application = match application {
+        None => namespace.clone(),
+        Some("") => {
+            return Err(LoadError::Application {
+                name: String::new(),
+                reason: "it is empty",
+            });
+        }
+        Some(a) => a.to_owned(),
+    };
+    let user_plan = check_entity_types(file, &namespace, &ns, &application, configured)?;
+    let type_name = |basename: &str| {
+        EntityTypeName::from_str(&format!("{namespace}::{basename}")).map_err(|e| {
+            LoadError::Internal {
+                during: "building entity type names",
+                message: e.to_string(),
+            }
+        })
+    };
+    let user_type = type_name("User")?;
+    let group_type = type_name("UserGroup")?;
+    let application_type = type_name("Application")?;
+    let application_uid =
+        EntityUid::from_type_name_and_id(application_type.clone(), EntityId::new(&application));
+    let kit = EntityKit {
+        user_type: user_type.clone(),
+        group_type,
+        application: Entity::new_no_attrs(application_uid.clone(), HashSet::new()),
+        application_uid,
+        user_plan,
+    };
+
+    // Policies: parse, ids, duplicates, validation.
+    let (policies, located) = load_policies(
+        policy_files,
+        (validation == Validation::Strict).then_some(&schema),
+    )?;
+
+    // Actions: slices, context plans, routes.
+    let action_entities = schema.action_entities().map_err(|e| LoadError::Internal {
+        during: "building action entities",
+        message: e.to_string(),
+    })?;
+    let mut action_uids: Vec<&EntityUid> = schema.actions().collect();
+    action_uids.sort_by(|a, b| a.id().unescaped().cmp(b.id().unescaped()));
+    let has_groups = schema.action_groups().next().is_some();
+    let context_reads: HashMap<String, bool> = located
+        .iter()
+        .map(|p| (p.id.clone(), analysis::reads_request_context(&p.policy)))
+        .collect();
+
+    let mut actions = Vec::new();
+    let mut by_name = HashMap::new();
+    let mut routes = RouteTable::default();
+    let mut shapes = HashMap::new();
+    let mut context_sensitive = false;
+    for uid in action_uids {
+        let name = uid.id().unescaped();
+        let route = parse_route_name(name).map_err(|message| LoadError::Route {
+            file: file.to_owned(),
+            action: name.to_owned(),
+            message,
+        })?;
+        let decidable = schema
+            .principals_for_action(uid)
+            .is_some_and(|mut it| it.any(|t| *t == user_type))
+            && schema
+                .resources_for_action(uid)
+                .is_some_and(|mut it| it.any(|t| *t == application_type));
+        if !decidable {
+            if route.is_some() {
+                return Err(LoadError::Route {
+                    file: file.to_owned(),
+                    action: name.to_owned(),
+                    message: "a route action must apply to principal User and resource Application"
+                        .into(),
+                });
+            }
+            continue;
+        }
+        let declared = ns
+            .action_context(name)
+            .map_err(|message| LoadError::Internal {
+                during: "reading an action context",
+                message,
+            })?;
+        let plan = ContextPlan::from_declared(&declared).map_err(|e| match e {
+            PlanError::Unknown { attribute } => LoadError::UnknownContextAttribute {
+                file: file.to_owned(),
+                action: name.to_owned(),
+                attribute,
+            },
+            PlanError::Unsupported {
+                attribute,
+                found,
+                expected,
+            } => LoadError::UnsupportedContextType {
+                file: file.to_owned(),
+                action: name.to_owned(),
+                attribute,
+                found,
+                expected,
+            },
+        })?;
+
+        let ancestors: Vec<EntityUid> = action_entities
+            .ancestors(uid)
+            .map(|it| it.cloned().collect())
+            .unwrap_or_default();
+        let mut lineage = Vec::new();
+        if !ancestors.is_empty() {
+            lineage.extend(action_entities.get(uid).cloned());
+            lineage.extend(
+                ancestors
+                    .iter()
+                    .filter_map(|a| action_entities.get(a).cloned()),
+            );
+        }
+        let slice_policies: Vec<Policy> = located
+            .iter()
+            .filter(|p| applies_to(&p.policy, uid, &ancestors))
+            .map(|p| p.policy.clone())
+            .collect();
+        let request_sensitive = plan.uses_request_facts()
+            && slice_policies.iter().any(|p| {
+                context_reads
+                    .get(&p.id().to_string())
+                    .copied()
+                    .unwrap_or(true)
+            });
+        context_sensitive |= request_sensitive;
+        let slice = PolicySet::from_policies(slice_policies).map_err(|e| LoadError::Internal {
+            during: "building a policy slice",
+            message: e.to_string(),
+        })?;
+
+        let action = ActionRef::new(actions.len(), name);
+        if let Some((kind, segments)) = route {
+            routes
+                .insert(action.clone(), kind, segments, &mut shapes)
+                .map_err(|message| LoadError::Route {
+                    file: file.to_owned(),
+                    action: name.to_owned(),
+                    message,
+                })?;
+        }
+        by_name.insert(name.to_owned(), actions.len());
+        actions.push(ActionEntry {
+            action,
+            uid: uid.clone(),
+            slice,
+            plan,
+            lineage,
+            request_sensitive,
+        });
+    }
+    let all_action_entities = if has_groups {
+        action_entities.iter().cloned().collect()
+    } else {
+        Vec::new()
+    };
+
+    Ok(Engine {
+        namespace,
+        application,
+        schema,
+        policies,
+        actions,
+        by_name,
+        routes,
+        kit,
+        all_action_entities,
+        authorizer: Authorizer::new(),
+        context_sensitive,
+        decisions: Memo::default(),
+        allowed: Memo::default(),
+    })
+}
+
+/// Whether [`build`] validates the policies against the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Validation {
+    /// Strict validation; any problem is a [`LoadError::Validation`].
+    Strict,
+    /// None: only for the shipped store, which a test validates strictly.
+    Skip,
+}
+
+/// Checks `User`, `UserGroup`, `Application` and returns the `User` plan. `configured`:
+/// the application name was given (`CEDAR_APPLICATION`) rather than taken from the
+/// namespace, so an enumeration that lacks it is the name's fault.
+fn check_entity_types(
+    file: &str,
+    namespace: &str,
+    ns: &NamespaceJson<'_>,
+    application: &str,
+    configured: bool,
+) -> Result<UserPlan, LoadError> {
+    for entity_type in ["User", "UserGroup", "Application"] {
+        if ns.entity_type(entity_type).is_none() {
+            return Err(LoadError::MissingEntityType {
+                file: file.to_owned(),
+                namespace: namespace.to_owned(),
+                entity_type,
+            });
+        }
+    }
+    let shape_error = |entity_type: &'static str, message: String| LoadError::EntityShape {
+        file: file.to_owned(),
+        entity_type,
+        message,
+    };
+    if !ns.member_of("User", "UserGroup") {
+        return Err(shape_error(
+            "User",
+            "must be declared `in [UserGroup]` (groups are the user's parents)".into(),
+        ));
+    }
+    for entity_type in ["User", "UserGroup"] {
+        if ns
+            .entity_type(entity_type)
+            .is_some_and(|e| e.contains_key("enum"))
+        {
+            return Err(shape_error(
+                entity_type,
+                "must not be an enumerated type (ids come from tokens)".into(),
+            ));
+        }
+    }
+    if let Some(members) = ns
+        .entity_type("Application")
+        .and_then(|e| e.get("enum"))
+        .and_then(Value::as_array)
+        && !members.iter().any(|m| m.as_str() == Some(application))
+    {
+        if configured {
+            return Err(LoadError::Application {
+                name: application.to_owned(),
+                reason: "it is not one of the schema's enumerated Application ids",
+            });
+        }
+        return Err(shape_error(
+            "Application",
+            format!("the application name {application:?} is not one of its enumerated ids"),
+        ));
+    }
+    for entity_type in ["UserGroup", "Application"] {
+        let attrs = ns
+            .entity_attributes(entity_type)
+            .map_err(|m| shape_error(entity_type, m))?;
+        if let Some(a) = attrs.iter().find(|a| a.required) {
+            return Err(shape_error(
+                entity_type,
+                format!(
+                    "attribute {} is required, but the authorizer gives {entity_type} entities no attributes; declare it optional ({}?)",
+                    a.name, a.name
+                ),
+            ));
+        }
+    }
+    let user_attrs = ns
+        .entity_attributes("User")
+        .map_err(|m| shape_error("User", m))?;
+    UserPlan::from_declared(&user_attrs).map_err(|e| match e {
+        UserPlanError::Unknown { attribute } => LoadError::UnknownUserAttribute {
+            file: file.to_owned(),
+            attribute,
+        },
+        UserPlanError::Unsupported { attribute, found } => {
+            LoadError::UnsupportedUserAttributeType {
+                file: file.to_owned(),
+                attribute,
+                found,
+            }
+        }
+    })
+}
+
+/// Can `policy` apply to `action` (whose ancestors are given)?
+fn applies_to(policy: &Policy, action: &EntityUid, ancestors: &[EntityUid]) -> bool {
+    match policy.action_constraint() {
+        ActionConstraint::Any => true,
+        ActionConstraint::Eq(a) => a == *action,
+        ActionConstraint::In(list) => list.iter().any(|a| a == action || ancestors.contains(a)),
+    }
+}
+
+/// The shipped schema and policy files, as loader input.
+pub(crate) fn embedded_sources() -> (SourceFile, Vec<SourceFile>) {
+    sources_of(EMBEDDED_SCHEMA, &EMBEDDED_POLICIES)
+}
+
+/// Embedded `(name, text)` files as loader input: a schema and its policies.
+pub(crate) fn sources_of(
+    schema: (&str, &str),
+    policies: &[(&str, &str)],
+) -> (SourceFile, Vec<SourceFile>) {
+    let file = |(name, text): (&str, &str)| SourceFile {
+        name: name.to_owned(),
+        text: text.to_owned(),
+    };
+    (file(schema), policies.iter().copied().map(file).collect())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -434,6 +777,17 @@ mod tests {
         assert_eq!(
             PolicyConfig::from_lookup(|_| None).unwrap(),
             PolicyConfig::default()
+        );
+    }
+
+    /// `Engine::embedded` skips validation at start-up; this is where it happens.
+    #[test]
+    fn the_shipped_store_validates_strictly() {
+        let (schema, policies) = embedded_sources();
+        let engine = build(&schema, &policies, None, Validation::Strict).unwrap();
+        assert_eq!(
+            engine.policy_count(),
+            Engine::embedded().unwrap().policy_count()
         );
     }
 }

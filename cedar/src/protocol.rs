@@ -46,7 +46,7 @@ use cedar_policy::{
 use serde_json::{Map, Value};
 
 use crate::error::LoadError;
-use crate::loader::{SourceFile, load_policies, parse_schema};
+use crate::loader::{SourceFile, load_policies, parse_schema, sources_of};
 
 /// The namespace of the protocol schema.
 pub const NAMESPACE: &str = "App";
@@ -592,18 +592,7 @@ fn quoted(name: &str) -> String {
 }
 
 fn embedded_sources() -> (SourceFile, Vec<SourceFile>) {
-    let schema = SourceFile {
-        name: EMBEDDED_SCHEMA.0.to_owned(),
-        text: EMBEDDED_SCHEMA.1.to_owned(),
-    };
-    let policies = EMBEDDED_POLICIES
-        .iter()
-        .map(|(name, text)| SourceFile {
-            name: (*name).to_owned(),
-            text: (*text).to_owned(),
-        })
-        .collect();
-    (schema, policies)
+    sources_of(EMBEDDED_SCHEMA, &EMBEDDED_POLICIES)
 }
 
 #[cfg(test)]

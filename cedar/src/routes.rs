@@ -8,8 +8,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-
-use crate::engine::ActionRef;
+use std::sync::Arc;
 
 /// An HTTP verb as used in route action names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,11 +108,53 @@ pub enum RouteKind {
     WebSocketConnect,
 }
 
+/// One segment of a route's path template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
+pub enum Segment {
+    /// Literal text, matched exactly (`orders`).
     Literal(String),
+    /// `{name}`: any one segment, named `name`.
     Param(String),
+    /// `{name+}`: the rest of the path, one segment or more (only ever the last).
     Greedy(String),
+}
+
+/// A decidable action of a loaded [`Engine`](crate::Engine): one that applies to principal
+/// `User` and resource `Application`.
+///
+/// Obtained from [`Engine::action`](crate::Engine::action), a [`Route`] or a [`RouteMatch`]; cheap
+/// to clone. Only meaningful for the engine that produced it (another
+/// engine denies it as an unknown action).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ActionRef {
+    index: usize,
+    name: Arc<str>,
+}
+
+impl ActionRef {
+    /// The action at `index` of its engine's action list, named `name`.
+    pub(crate) fn new(index: usize, name: &str) -> ActionRef {
+        ActionRef {
+            index,
+            name: Arc::from(name),
+        }
+    }
+
+    /// Its index in the engine's action list.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The action name, e.g. `get /orders/{id}`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for ActionRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
 }
 
 /// A route: an action whose name is route-shaped.
@@ -149,6 +190,11 @@ impl Route {
             RouteKind::Http { template, .. } => Some(template),
             RouteKind::WebSocketConnect => None,
         }
+    }
+
+    /// The template's segments, in order (none for `/` and for `$connect`).
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
     }
 
     /// The names of the template's parameters (`{id}`, `{proxy+}`), in order.
@@ -267,9 +313,7 @@ fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
 }
 
 /// Classifies an action name: `Ok(None)` for a non-route action.
-pub(crate) fn parse_route_name(
-    name: &str,
-) -> Result<Option<(RouteKind, Vec<SegmentSpec>)>, String> {
+pub(crate) fn parse_route_name(name: &str) -> Result<Option<(RouteKind, Vec<Segment>)>, String> {
     if name == "$connect" {
         return Ok(Some((RouteKind::WebSocketConnect, Vec::new())));
     }
@@ -298,13 +342,9 @@ pub(crate) fn parse_route_name(
             verb,
             template: path.to_owned(),
         },
-        segments.into_iter().map(SegmentSpec).collect(),
+        segments,
     )))
 }
-
-/// A parsed template segment (opaque outside this module).
-#[derive(Debug, Clone)]
-pub(crate) struct SegmentSpec(Segment);
 
 /// Per-verb route indices.
 type VerbSlots = [Option<usize>; 8];
@@ -376,10 +416,9 @@ impl RouteTable {
         &mut self,
         action: ActionRef,
         kind: RouteKind,
-        segments: Vec<SegmentSpec>,
+        segments: Vec<Segment>,
         shapes: &mut HashMap<(Option<Verb>, String), String>,
     ) -> Result<(), String> {
-        let segments: Vec<Segment> = segments.into_iter().map(|s| s.0).collect();
         let idx = self.routes.len();
         let verb = match &kind {
             RouteKind::Http { verb, .. } => Some(*verb),
