@@ -23,9 +23,8 @@
 //!   memoized, and `-new-principal` for a user the engine has not seen), route resolution,
 //!   response building and the `block_on` overhead every `handle` figure includes;
 //! - `event-reader/<event>/<reader>`: REST REQUEST, HTTP API 2.0, WebSocket `$connect` and
-//!   REST TOKEN events read by `RawEvent::parse` (`event-rs`: `serde_json` through the
-//!   visitors of `event.rs`) and by `serde_json` into derived borrowing structs of the same
-//!   fields (`serde-derive`), in one group.
+//!   REST TOKEN events read by `RawEvent::parse` (`json-rs`) and by `serde_json` into
+//!   derived borrowing structs of the same fields (`serde-json`), in one group.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::cell::OnceCell;
@@ -499,10 +498,9 @@ fn bench_micro(c: &mut Criterion) {
     g.finish();
 }
 
-/// The event reader against plain derived `serde_json` structs: the same fields of the
-/// same events read by `RawEvent::parse` and by `serde_json`'s borrowing deserialisation
-/// into derived structs (below), for the four event shapes. (Until `json.rs` was replaced,
-/// `RawEvent::parse` was its hand-written reader, reported as `json-rs` in BENCHMARKS.md.)
+/// The event reader against `serde_json`: the same fields of the same events read by
+/// `RawEvent::parse` (`authorizer/src/json.rs` under `event.rs`) and by `serde_json`'s
+/// borrowing deserialisation into derived structs (below), for the four event shapes.
 fn bench_event_reader(c: &mut Criterion) {
     let f = Fixture::new();
     let bearer = format!("Bearer {}", f.token);
@@ -538,10 +536,10 @@ fn bench_event_reader(c: &mut Criterion) {
             theirs.summary(),
             "{name}"
         );
-        g.bench_function(format!("{name}/event-rs"), |b| {
+        g.bench_function(format!("{name}/json-rs"), |b| {
             b.iter(|| RawEvent::parse(black_box(ev.as_bytes())).unwrap())
         });
-        g.bench_function(format!("{name}/serde-derive"), |b| {
+        g.bench_function(format!("{name}/serde-json"), |b| {
             b.iter(|| serde_model::parse(black_box(ev.as_bytes())).unwrap())
         });
     }

@@ -54,6 +54,7 @@ pub mod config;
 mod error;
 pub mod event;
 pub mod identity;
+mod json;
 mod outcome;
 pub mod response;
 mod target;
