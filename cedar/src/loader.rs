@@ -421,14 +421,7 @@ pub(crate) fn build(
         Some(a) => a.to_owned(),
     };
     let user_plan = check_entity_types(file, &namespace, &ns, &application, configured)?;
-    let type_name = |basename: &str| {
-        EntityTypeName::from_str(&format!("{namespace}::{basename}")).map_err(|e| {
-            LoadError::Internal {
-                during: "building entity type names",
-                message: e.to_string(),
-            }
-        })
-    };
+    let type_name = |basename: &str| entity_type(&namespace, basename);
     let user_type = type_name("User")?;
     let group_type = type_name("UserGroup")?;
     let application_type = type_name("Application")?;
@@ -712,6 +705,14 @@ pub(crate) fn sources_of(
         text: text.to_owned(),
     };
     (file(schema), policies.iter().copied().map(file).collect())
+}
+
+/// The entity type `namespace::basename`.
+pub(crate) fn entity_type(namespace: &str, basename: &str) -> Result<EntityTypeName, LoadError> {
+    EntityTypeName::from_str(&format!("{namespace}::{basename}")).map_err(|e| LoadError::Internal {
+        during: "building entity type names",
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -37,7 +37,6 @@
 //! ```
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::str::FromStr;
 
 use cedar_policy::{
     Authorizer, Context, Decision as CedarDecision, Effect, Entities, Entity, EntityId,
@@ -505,14 +504,7 @@ impl ProtocolEngine {
                 });
             }
         }
-        let type_name = |basename: &str| {
-            EntityTypeName::from_str(&format!("{NAMESPACE}::{basename}")).map_err(|e| {
-                LoadError::Internal {
-                    during: "building entity type names",
-                    message: e.to_string(),
-                }
-            })
-        };
+        let type_name = |basename: &str| crate::loader::entity_type(NAMESPACE, basename);
         let user_type = type_name("User")?;
         let group_type = type_name("UserGroup")?;
         let resource_type = type_name("Resource")?;

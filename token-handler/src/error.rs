@@ -28,9 +28,6 @@ pub enum ApiError {
     /// Tokens posted to `/session` (or returned by Cognito) that do not verify: 403.
     #[error("Token verification failed")]
     TokenVerificationFailed,
-    /// A state-changing request without `X-L42-CSRF: 1`: 403.
-    #[error("CSRF validation failed")]
-    CsrfFailed,
     /// A body that is not the JSON the endpoint takes: 400.
     #[error("Invalid request body: {0}")]
     BadBody(String),
@@ -72,7 +69,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotAuthenticated | ApiError::SessionEnded { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::CsrfFailed | ApiError::TokenVerificationFailed => StatusCode::FORBIDDEN,
+            ApiError::TokenVerificationFailed => StatusCode::FORBIDDEN,
             ApiError::BadBody(_) | ApiError::BadRequest(_) | ApiError::InvalidCredential(_) => {
                 StatusCode::BAD_REQUEST
             }
