@@ -7,64 +7,19 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use l42_authorizer::{Authorizer, Outcome};
-use l42_core::session::{
-    CookieKeys, LeaseOutcome, MemoryStore, Replaced, Session, SessionId, SessionStore,
-    SessionTokens, StoreError, StoreFuture,
-};
+use l42_core::session::{CookieKeys, MemoryStore, Session, SessionId, SessionStore, SessionTokens};
 use l42_core::unix_now;
+use l42_tests::stores::{FaultyStore, StoreOp};
 use serde_json::{Value, json};
 
 const SECRET: &str = "authorizer-cookie-test-secret-0123456789";
 const OTHER: &str = "another-secret-that-signed-nothing-here0";
 const NAME: &str = "__Host-l42_session";
 
-/// A store that counts reads and can be made to fail, around the in-memory store.
-#[derive(Default)]
-struct Counting {
-    inner: MemoryStore,
-    gets: AtomicUsize,
-    down: std::sync::atomic::AtomicBool,
-}
-
-impl SessionStore for Counting {
-    fn backend(&self) -> &'static str {
-        "counting"
-    }
-    fn get<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<Session>> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        if self.down.load(Ordering::SeqCst) {
-            return Box::pin(async { Err(StoreError::Unavailable("test: down".into())) });
-        }
-        self.inner.get(id)
-    }
-    fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()> {
-        self.inner.create(session)
-    }
-    fn replace<'a>(&'a self, session: &'a Session, expected: u64) -> StoreFuture<'a, Replaced> {
-        self.inner.replace(session, expected)
-    }
-    fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()> {
-        self.inner.delete(id)
-    }
-    fn acquire_lease<'a>(
-        &'a self,
-        id: &'a SessionId,
-        owner: &'a str,
-        until: i64,
-        now: i64,
-    ) -> StoreFuture<'a, LeaseOutcome> {
-        self.inner.acquire_lease(id, owner, until, now)
-    }
-    fn release_lease<'a>(&'a self, id: &'a SessionId, owner: &'a str) -> StoreFuture<'a, bool> {
-        self.inner.release_lease(id, owner)
-    }
-}
-
 struct Setup {
-    store: Arc<Counting>,
+    store: Arc<FaultyStore>,
     authorizer: Authorizer,
     rt: tokio::runtime::Runtime,
 }
@@ -78,7 +33,7 @@ const APP: &str = "https://app.example.com";
 const OTHER_APP: &str = "https://admin.example.com";
 
 fn setup_with(sources: &str, extra: &[(&str, &str)]) -> Setup {
-    let store = Arc::new(Counting::default());
+    let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
     let mut vars = vec![
         ("IDENTITY_SOURCES", sources),
         ("SESSION_SECRET", SECRET),
@@ -121,7 +76,7 @@ impl Setup {
             auth_method: "handler".into(),
         };
         let session = Session::new(id.clone(), tokens, now, now + expires_in);
-        self.rt.block_on(self.store.inner.create(&session)).unwrap();
+        self.rt.block_on(self.store.create(&session)).unwrap();
         let value = CookieKeys::new(SECRET, None)
             .unwrap()
             .sign(&id, now + 3600)
@@ -135,7 +90,7 @@ impl Setup {
     }
 
     fn gets(&self) -> usize {
-        self.store.gets.load(Ordering::SeqCst)
+        self.store.calls(StoreOp::Get)
     }
 }
 
@@ -228,7 +183,7 @@ fn a_forged_cookie_costs_no_store_read() {
 fn a_missing_or_expired_session_is_unauthorized() {
     let s = setup("cookie");
     let (id, value) = s.session(&["readers"], 3600);
-    s.rt.block_on(s.store.inner.delete(&id)).unwrap();
+    s.rt.block_on(s.store.delete(&id)).unwrap();
     let out = s.handle(&rest(&format!("{NAME}={value}")));
     assert!(matches!(out, Outcome::Unauthorized { .. }), "{out:?}");
     assert_eq!(out.explain().reason, "no such session (ended or expired)");
@@ -243,7 +198,7 @@ fn a_missing_or_expired_session_is_unauthorized() {
 fn a_store_that_does_not_answer_gives_no_decision() {
     let s = setup("cookie");
     let (_, value) = s.session(&["readers"], 3600);
-    s.store.down.store(true, Ordering::SeqCst);
+    s.store.fail(StoreOp::Get, true);
     let out = s.handle(&rest(&format!("{NAME}={value}")));
     assert!(matches!(out, Outcome::Failed { .. }), "{out:?}");
     assert!(!allowed(&out));

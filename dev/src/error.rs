@@ -2,18 +2,17 @@
 
 use thiserror::Error;
 
-use crate::idp::DirectoryError;
-
-/// Why the dev identity provider could not start or could not do what was asked.
+/// Why the local stack could not start.
 #[derive(Debug, Error)]
 pub enum DevError {
-    /// The configuration is unusable (bad pool id, bad issuer, zero lifetime...).
+    /// The identity provider could not start, or refused what it was asked.
+    #[error(transparent)]
+    Idp(#[from] l42_idp::IdpError),
+    /// A setting is unusable: an `L42_DEV_*` variable, the demo policies, a part's
+    /// configuration.
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// The users file (or a programmatic directory) is invalid.
-    #[error(transparent)]
-    Directory(#[from] DirectoryError),
-    /// The listening socket could not be bound.
+    /// The site's listening socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         /// The address asked for.
@@ -21,19 +20,4 @@ pub enum DevError {
         /// Why binding failed.
         source: std::io::Error,
     },
-    /// A key could not be generated or a token not signed.
-    #[error(transparent)]
-    Signing(#[from] l42_core::SigningError),
-    /// No user has this username.
-    #[error("unknown user `{0}`")]
-    UnknownUser(String),
-    /// No app client has this id.
-    #[error("unknown app client `{0}`")]
-    UnknownClient(String),
-    /// Retiring the only signing key would leave nothing to sign with.
-    #[error("cannot retire the only signing key (rotate first)")]
-    LastKey,
-    /// The system random generator failed.
-    #[error("the random generator failed")]
-    Random,
 }

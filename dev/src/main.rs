@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use l42_dev::DevError;
-use l42_dev::idp::{DEFAULT_POOL_ID, Directory, Idp, IdpConfig};
 use l42_dev::stack::{Stack, StackConfig};
+use l42_idp::{DEFAULT_POOL_ID, Directory, Idp, IdpConfig, IdpError};
 
 const USAGE: &str = "\
 usage: l42-dev
@@ -88,7 +88,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
     Ok(Command::Idp(out))
 }
 
-async fn run_idp(args: IdpArgs) -> Result<(), DevError> {
+async fn run_idp(args: IdpArgs) -> Result<(), IdpError> {
     let directory = match &args.users {
         Some(path) => Directory::from_file(path)?,
         None => Directory::example(),
@@ -223,9 +223,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let is_stack = stack_config.is_some();
     let result = match (cmd, stack_config) {
-        (Command::Idp(a), _) => runtime.block_on(run_idp(a)),
+        (Command::Idp(a), _) => runtime.block_on(run_idp(a)).map_err(DevError::from),
         (_, Some(config)) => runtime.block_on(run_stack(config)),
         _ => Ok(()),
     };
@@ -233,7 +232,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let hint = match &e {
-                DevError::Bind { .. } if is_stack => {
+                DevError::Bind { .. } => {
                     " (another program uses the port: set L42_DEV_PORT, or L42_DEV_PORT=0 for a free one)"
                 }
                 _ => "",

@@ -4,19 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use l42_dev::stack::{ApiEvent, RunningStack, STACK_CLIENT_ID, Stack, StackConfig};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{Client, StatusCode, redirect};
+use reqwest::{Client, StatusCode};
 use serde_json::Value;
 
 fn client() -> Client {
-    Client::builder()
-        .redirect(redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    l42_idp::browser::client().unwrap()
 }
 
 async fn start(api_event: ApiEvent, dynamodb: BTreeMap<String, String>) -> RunningStack {
@@ -32,37 +27,6 @@ async fn start(api_event: ApiEvent, dynamodb: BTreeMap<String, String>) -> Runni
 
 fn location(r: &reqwest::Response) -> String {
     r.headers()[LOCATION].to_str().unwrap().to_string()
-}
-
-/// The `name="…" value="…"` pairs of the sign-in form's hidden inputs.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let unescape = |s: &str| {
-        s.replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    html.split("<input type=\"hidden\" ")
-        .skip(1)
-        .map(|rest| {
-            let name = rest
-                .split("name=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
-            let value = rest
-                .split("value=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
-            (name.to_string(), unescape(value))
-        })
-        .collect()
 }
 
 /// Signs in through `/_auth/login` and the hosted UI; returns the session cookie pair.
@@ -89,30 +53,7 @@ async fn sign_in(stack: &RunningStack, username: &str) -> String {
             .contains(&form_urlencoded::byte_serialize(callback.as_bytes()).collect::<String>()),
         "{authorize}"
     );
-    let form = http
-        .get(&authorize)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut fields = hidden_fields(&form);
-    assert!(!fields.is_empty(), "{form}");
-    fields.push(("username".into(), username.into()));
-    fields.push(("password".into(), format!("{username}-password")));
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&fields)
-        .finish();
-    let r = http
-        .post(format!("{}/login", stack.idp().base_url()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let back = location(&r);
+    let back = stack.idp().sign_in(&authorize, username).await.unwrap();
     assert!(back.starts_with(&callback), "{back}");
     // Without the binding (another browser opening this URL) nobody is signed in.
     let r = http.get(&back).send().await.unwrap();

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use l42_core::session::{Session, SessionId, SessionTokens};
 use l42_core::unix_now;
-use l42_dev::idp::{FaultEndpoint, FaultKind};
+use l42_idp::{FaultEndpoint, FaultKind};
 use l42_refresh::{Config, router};
 use l42_tests::idp::{PUBLIC_CLIENT, RunningIdp};
 use l42_tests::{mint, start_idp};

@@ -1,9 +1,9 @@
-//! The dev identity provider (`l42-dev`) for cross-component tests: Cognito's hosted
+//! The dev identity provider (`l42-idp`) for cross-component tests: Cognito's hosted
 //! endpoints on a free loopback port, tokens minted without a browser, and a verifier
 //! configured for them.
 
 use l42_core::{TokenUse, Verifier};
-pub use l42_dev::idp::{Idp, IdpConfig, RunningIdp, Tokens as IdpTokens};
+pub use l42_idp::{Idp, IdpConfig, RunningIdp, Tokens as IdpTokens};
 
 use crate::Error;
 

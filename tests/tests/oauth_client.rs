@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use l42_core::{CognitoClient, OAuthConfig, OAuthError, Pkce, TokenUse};
-use l42_dev::idp::{FaultEndpoint, FaultKind, IdpConfig, RunningIdp};
+use l42_idp::browser::query_param;
+use l42_idp::{FaultEndpoint, FaultKind, IdpConfig, RunningIdp};
 use l42_tests::idp::{CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, PUBLIC_CLIENT, verifier};
 use l42_tests::{mint, start_idp, start_idp_with};
 
@@ -28,60 +29,10 @@ fn confidential(idp: &RunningIdp) -> CognitoClient {
     client(idp, CONFIDENTIAL_CLIENT, Some(CONFIDENTIAL_SECRET))
 }
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let q = url.split_once('?')?.1;
-    form_urlencoded::parse(q.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// The hidden inputs of the sign-in form, unescaped.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let attr = |part: &str, name: &str| {
-        part.split(&format!("{name}=\""))
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .map(|v| {
-                v.replace("&quot;", "\"")
-                    .replace("&#39;", "'")
-                    .replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&amp;", "&")
-            })
-    };
-    html.split("<input type=\"hidden\" ")
-        .skip(1)
-        .filter_map(|part| Some((attr(part, "name")?, attr(part, "value")?)))
-        .collect()
-}
-
-/// Like a browser: opens `authorize_url`, fills in the form, follows nothing; returns the
-/// redirect's `code` after checking its `state`.
+/// Signs in at `authorize_url` as `username`; returns the redirect's `code` after
+/// checking its `state`.
 async fn sign_in(idp: &RunningIdp, authorize_url: &str, state: &str, username: &str) -> String {
-    let page = browser().get(authorize_url).send().await.unwrap();
-    assert_eq!(page.status(), 200, "the sign-in form");
-    let mut fields = hidden_fields(&page.text().await.unwrap());
-    fields.push(("username".into(), username.into()));
-    fields.push(("password".into(), format!("{username}-password")));
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .finish();
-    let resp = browser()
-        .post(format!("{}/login", idp.base_url()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 302);
-    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    let location = idp.sign_in(authorize_url, username).await.unwrap();
     assert_eq!(query_param(&location, "state").as_deref(), Some(state));
     query_param(&location, "code").expect("a code")
 }
@@ -326,7 +277,12 @@ async fn an_unreachable_provider_is_transient() {
 async fn logout_url_is_what_the_provider_accepts() {
     let idp = start_idp().await.unwrap();
     let url = public(&idp).logout_url(LOGOUT);
-    let resp = browser().get(&url).send().await.unwrap();
+    let resp = l42_idp::browser::client()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 302);
     assert_eq!(resp.headers()["location"].to_str().unwrap(), LOGOUT);
 }

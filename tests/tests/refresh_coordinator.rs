@@ -7,13 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use l42_core::session::refresh::{RefreshError, RefreshOptions, RefreshSource, Refresher};
-use l42_core::session::{
-    DynamoStore, LeaseOutcome, MemoryStore, Replaced, Session, SessionId, SessionStore,
-    SessionTokens, StoreError, StoreFuture,
-};
+use l42_core::session::{DynamoStore, MemoryStore, Replaced, Session, SessionStore, SessionTokens};
 use l42_core::{CognitoClient, OAuthConfig};
-use l42_dev::idp::{Directory, FaultEndpoint, FaultKind};
+use l42_idp::{Directory, FaultEndpoint, FaultKind};
 use l42_tests::idp::{IdpConfig, RunningIdp};
+use l42_tests::stores::{FaultyStore, StoreOp};
 use l42_tests::{fresh_table, start_idp_with};
 
 const ROTATING: &str = "refresh-rotating";
@@ -142,36 +140,11 @@ async fn the_in_memory_store_gives_the_same_single_flight() {
 
 /// A store whose process "dies" after Cognito answered: the write of the new tokens and
 /// the lease release never reach the table.
-struct DiesBeforeWriting(Arc<dyn SessionStore>);
-
-impl SessionStore for DiesBeforeWriting {
-    fn backend(&self) -> &'static str {
-        "dies-before-writing"
-    }
-    fn get<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<Session>> {
-        self.0.get(id)
-    }
-    fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()> {
-        self.0.create(session)
-    }
-    fn replace<'a>(&'a self, _s: &'a Session, _v: u64) -> StoreFuture<'a, Replaced> {
-        Box::pin(async { Err(StoreError::Unavailable("the process died".into())) })
-    }
-    fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()> {
-        self.0.delete(id)
-    }
-    fn acquire_lease<'a>(
-        &'a self,
-        id: &'a SessionId,
-        owner: &'a str,
-        until: i64,
-        now: i64,
-    ) -> StoreFuture<'a, LeaseOutcome> {
-        self.0.acquire_lease(id, owner, until, now)
-    }
-    fn release_lease<'a>(&'a self, _id: &'a SessionId, _owner: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async { Err(StoreError::Unavailable("the process died".into())) })
-    }
+fn dies_before_writing(store: Arc<dyn SessionStore>) -> Arc<dyn SessionStore> {
+    let dying = FaultyStore::new(store);
+    dying.fail(StoreOp::Replace, true);
+    dying.fail(StoreOp::ReleaseLease, true);
+    Arc::new(dying)
 }
 
 #[tokio::test]
@@ -180,7 +153,7 @@ async fn a_lease_holder_that_dies_after_cognito_answered_logs_nobody_out() {
     let table = fresh_table().await.unwrap();
     let store = dynamo(&table);
     let dying = Refresher::new(
-        Arc::new(DiesBeforeWriting(dynamo(&table))),
+        dies_before_writing(dynamo(&table)),
         cognito(&idp, GRACE),
         options(),
     );
@@ -299,46 +272,15 @@ async fn a_revoked_refresh_token_destroys_the_session() {
 /// A store in which someone else stores newer tokens right after our lease was taken
 /// (as a holder whose lease lapsed could), so that Cognito's `invalid_grant` is about a
 /// token the session no longer holds.
-struct ChangesAfterLease(Arc<dyn SessionStore>);
-
-impl SessionStore for ChangesAfterLease {
-    fn backend(&self) -> &'static str {
-        "changes-after-lease"
-    }
-    fn get<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<Session>> {
-        self.0.get(id)
-    }
-    fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()> {
-        self.0.create(session)
-    }
-    fn replace<'a>(&'a self, s: &'a Session, v: u64) -> StoreFuture<'a, Replaced> {
-        self.0.replace(s, v)
-    }
-    fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()> {
-        self.0.delete(id)
-    }
-    fn acquire_lease<'a>(
-        &'a self,
-        id: &'a SessionId,
-        owner: &'a str,
-        until: i64,
-        now: i64,
-    ) -> StoreFuture<'a, LeaseOutcome> {
-        Box::pin(async move {
-            let out = self.0.acquire_lease(id, owner, until, now).await?;
-            if let LeaseOutcome::Acquired(leased) = &out {
-                let mut newer = leased.clone();
-                newer.tokens.refresh_token = Some("someone-elses-newer-token".into());
-                newer.tokens.access_token = "newer-access".into();
-                newer.lease = None;
-                self.0.replace(&newer, leased.version).await?;
-            }
-            Ok(out)
-        })
-    }
-    fn release_lease<'a>(&'a self, id: &'a SessionId, owner: &'a str) -> StoreFuture<'a, bool> {
-        self.0.release_lease(id, owner)
-    }
+fn changes_after_lease(store: Arc<dyn SessionStore>) -> Arc<dyn SessionStore> {
+    let changing = FaultyStore::new(store);
+    changing.after_lease(|leased| {
+        let mut newer = leased.clone();
+        newer.tokens.refresh_token = Some("someone-elses-newer-token".into());
+        newer.tokens.access_token = "newer-access".into();
+        newer
+    });
+    Arc::new(changing)
 }
 
 #[tokio::test]
@@ -349,7 +291,7 @@ async fn invalid_grant_for_a_token_no_longer_stored_keeps_the_session() {
     idp.faults()
         .inject(FaultEndpoint::Token, FaultKind::InvalidGrant, 1);
     let r = Refresher::new(
-        Arc::new(ChangesAfterLease(store.clone())),
+        changes_after_lease(store.clone()),
         cognito(&idp, ROTATING),
         options(),
     );

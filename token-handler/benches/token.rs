@@ -30,7 +30,7 @@ use l42_core::session::{
     SessionTokens,
 };
 use l42_core::{CognitoClient, OAuthConfig, Verifier};
-use l42_dev::idp::IdpConfig;
+use l42_idp::IdpConfig;
 use l42_tests::idp::PUBLIC_CLIENT;
 use l42_token_handler::{AppState, Config, Sessions, router};
 use tokio::runtime::Runtime;

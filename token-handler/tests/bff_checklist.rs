@@ -8,13 +8,14 @@
 //! `Set-Cookie` headers the running server sends.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod bff;
+mod common;
 
 use std::sync::{Arc, Mutex};
 
-use bff::{Backend, Client, EVIL, FRONTEND, OTHER_ORIGIN, Options, SetCookie, Stack, query_param};
+use common::stack::{Backend, Client, EVIL, Options, Stack};
+use common::{FRONTEND, OTHER_ORIGIN, SetCookie, query_param};
 use l42_core::Pkce;
-use l42_dev::idp::{FaultEndpoint, FaultKind};
+use l42_idp::{FaultEndpoint, FaultKind};
 use reqwest::Method;
 use serde_json::json;
 
@@ -128,7 +129,7 @@ async fn s6_1_3_1_state_is_server_side_single_use_and_bound_to_the_origin() {
 
     let authorize = stack.start_login().await;
     let binding = stack.jar.cookie_header(None).unwrap();
-    let callback = bff::sign_in(&stack.idp, &authorize, "user").await;
+    let callback = stack.idp.sign_in(&authorize, "user").await.unwrap();
     let path = callback.strip_prefix(FRONTEND).unwrap();
     // The right state at another allowed origin.
     let foreign = stack
@@ -157,7 +158,7 @@ async fn s6_1_3_1_state_is_server_side_single_use_and_bound_to_the_origin() {
     // A fresh login completes once, and not twice.
     let authorize = stack.start_login().await;
     let binding = stack.jar.cookie_header(None).unwrap();
-    let callback = bff::sign_in(&stack.idp, &authorize, "user").await;
+    let callback = stack.idp.sign_in(&authorize, "user").await.unwrap();
     let path = callback.strip_prefix(FRONTEND).unwrap();
     let ok = stack.get(path, None).await;
     assert_eq!(ok.status, 303);
@@ -195,7 +196,7 @@ async fn s6_1_3_1_the_login_is_bound_to_the_browser_that_started_it() {
     assert!(!set.has("domain"));
     let attacker_binding = format!("{}={}", set.name, set.value);
     let authorize = start.header("location").unwrap().to_owned();
-    let callback = bff::sign_in(&stack.idp, &authorize, "admin").await;
+    let callback = stack.idp.sign_in(&authorize, "admin").await.unwrap();
     let path = callback.strip_prefix(FRONTEND).unwrap().to_owned();
 
     // The victim's browser opens it: no binding cookie at all, then one of the victim's
@@ -242,7 +243,7 @@ async fn s6_1_3_1_several_tabs_may_log_in_at_once() {
     let mut callbacks = Vec::new();
     for _ in 0..5 {
         let authorize = stack.start_login().await;
-        let callback = bff::sign_in(&stack.idp, &authorize, "user").await;
+        let callback = stack.idp.sign_in(&authorize, "user").await.unwrap();
         callbacks.push(callback.strip_prefix(FRONTEND).unwrap().to_owned());
     }
     let jar = stack.jar.cookie_header(None).unwrap();
@@ -644,7 +645,7 @@ async fn s6_1_refresh_token_never_in_a_log_line() {
     .unwrap();
 
     let stack = Stack::start(Options::default().short_lived()).await;
-    let mut secrets = vec![bff::SECRET.to_owned()];
+    let mut secrets = vec![common::stack::SECRET.to_owned()];
     let cookie = stack.login("admin").await;
     let first = stack.stored(&cookie).await.unwrap();
     secrets.push(cookie.split_once('=').unwrap().1.to_owned());
@@ -694,7 +695,7 @@ async fn s6_1_refresh_token_never_in_a_log_line() {
 /// refreshes: the session is deleted and the answer clears the cookie.
 #[tokio::test]
 async fn s6_1_2_2_session_ends_when_the_refresh_token_is_invalid() {
-    for backend in [Backend::Memory, Backend::Dynamo] {
+    for backend in [Backend::Memory, Backend::DynamoDb] {
         let stack = Stack::start(Options::default().backend(backend).short_lived()).await;
         for (method, path) in [
             (Method::GET, "/auth/token"),
@@ -767,7 +768,8 @@ async fn s6_1_2_1_logout_destroys_revokes_and_clears() {
     assert!(stack.stored(&cookie).await.is_none());
     assert_eq!(stack.idp.stats().endpoint("revoke"), 1);
     let client = l42_core::CognitoClient::new(
-        l42_core::OAuthConfig::new(stack.idp.base_url(), bff::PUBLIC_CLIENT, None).unwrap(),
+        l42_core::OAuthConfig::new(stack.idp.base_url(), common::stack::PUBLIC_CLIENT, None)
+            .unwrap(),
     );
     assert_eq!(
         client.refresh(&refresh).await,
@@ -813,7 +815,7 @@ async fn s6_1_3_6_redirects_go_only_to_allow_listed_origins() {
         let redirect_uri = query_param(authorize, "redirect_uri").unwrap();
         assert_eq!(redirect_uri, format!("{expected_origin}/auth/callback"));
         if expected_origin == FRONTEND {
-            let callback = bff::sign_in(&stack.idp, authorize, "user").await;
+            let callback = stack.idp.sign_in(authorize, "user").await.unwrap();
             let done = stack
                 .get(callback.strip_prefix(FRONTEND).unwrap(), None)
                 .await;

@@ -4,11 +4,12 @@
 //! ("Ported cases") names the test for each.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod bff;
+mod common;
 
 use std::time::Duration;
 
-use bff::{EVIL, FRONTEND, Options, SetCookie, Stack, query_param};
+use common::stack::{EVIL, Options, Stack};
+use common::{FRONTEND, SetCookie, query_param};
 use reqwest::Method;
 use serde_json::json;
 
@@ -201,7 +202,7 @@ async fn logout_clears_the_cookie_every_time() {
 async fn an_expired_authorization_code_is_refused() {
     let stack = Stack::start(Options::default()).await;
     let authorize = stack.start_login().await;
-    let callback = bff::sign_in(&stack.idp, &authorize, "user").await;
+    let callback = stack.idp.sign_in(&authorize, "user").await.unwrap();
     stack.idp.clock().advance(Duration::from_secs(6 * 60));
     let a = stack
         .get(callback.strip_prefix(FRONTEND).unwrap(), None)
@@ -218,7 +219,7 @@ async fn a_code_with_another_logins_state_is_refused() {
     let stack = Stack::start(Options::default()).await;
     let first = stack.start_login().await;
     let second = stack.start_login().await;
-    let callback = bff::sign_in(&stack.idp, &first, "user").await;
+    let callback = stack.idp.sign_in(&first, "user").await.unwrap();
     let code = query_param(&callback, "code").unwrap();
     let state = query_param(&second, "state").unwrap();
     let a = stack

@@ -5,11 +5,12 @@
 //! tokens that do not verify, and the pending login's ten minutes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod bff;
+mod common;
 
 use std::collections::HashMap;
 
-use bff::{Backend, Options, SetCookie, Stack, query_param};
+use common::stack::{Backend, Options, Stack};
+use common::{SetCookie, query_param};
 use l42_core::unix_now;
 use l42_tests::dynamo::{n, s};
 use reqwest::Method;
@@ -40,7 +41,7 @@ async fn call(
     path: &str,
     cookie: &str,
     body: Option<&Value>,
-) -> bff::Reply {
+) -> common::Answer {
     stack
         .send(method.clone(), path, Some(cookie), &[], body, true)
         .await
@@ -51,7 +52,7 @@ async fn call(
 /// every endpoint that serves a session.
 #[tokio::test]
 async fn a_gone_session_clears_the_cookie_on_every_session_endpoint() {
-    for backend in [Backend::Memory, Backend::Dynamo] {
+    for backend in [Backend::Memory, Backend::DynamoDb] {
         let stack = Stack::start(Options::default().backend(backend)).await;
         for (method, path, body) in session_endpoints() {
             let cookie = stack.login("user").await;
@@ -76,7 +77,7 @@ async fn a_gone_session_clears_the_cookie_on_every_session_endpoint() {
 
 #[tokio::test]
 async fn an_expired_item_still_in_dynamodb_clears_the_cookie() {
-    let stack = Stack::start(Options::default().backend(Backend::Dynamo)).await;
+    let stack = Stack::start(Options::default().backend(Backend::DynamoDb)).await;
     for (method, path, body) in session_endpoints() {
         let cookie = stack.login("user").await;
         let id = stack.session_id(&cookie);
@@ -174,7 +175,7 @@ async fn only_session_endpoints_and_logout_clear_the_cookie() {
 /// `DeleteItem` (the state taken) for a callback with an unknown state.
 #[tokio::test]
 async fn dynamodb_requests_of_the_other_endpoints() {
-    let stack = Stack::start(Options::default().backend(Backend::Dynamo)).await;
+    let stack = Stack::start(Options::default().backend(Backend::DynamoDb)).await;
     let cookie = stack.login("admin").await;
     let c = Some(cookie.as_str());
     stack.requests.take();
@@ -319,7 +320,7 @@ async fn a_pending_login_lives_ten_minutes() {
     let state = query_param(&authorize, "state").unwrap();
     let pending = stack.sessions.logins().take(&state).await.unwrap().unwrap();
     assert!((before + 600..=unix_now() + 600).contains(&pending.expires_at));
-    assert_eq!(pending.origin, bff::FRONTEND);
+    assert_eq!(pending.origin, common::FRONTEND);
     assert_eq!(pending.return_to, "/");
     assert!(pending.code_verifier.len() >= 43);
 }

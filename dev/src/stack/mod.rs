@@ -2,7 +2,7 @@
 //!
 //! [`Stack::start`] starts:
 //!
-//! - the dev identity provider ([`crate::idp`]) on its own port, with the example users
+//! - the dev identity provider (`l42-idp`) on its own port, with the example users
 //!   and one more app client, `l42-dev-stack`, whose callback and logout URLs are the
 //!   stack's own origin;
 //! - one listener for the site, as CloudFront serves it from one origin:
@@ -56,7 +56,7 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 
 use crate::DevError;
-use crate::idp::{AppClient, Directory, Idp, IdpConfig, RefreshRotation, RunningIdp};
+use l42_idp::{AppClient, Directory, Idp, IdpConfig, RefreshRotation, RunningIdp};
 
 /// The stack's default port (`L42_DEV_PORT`).
 pub const DEFAULT_PORT: u16 = 8042;
@@ -295,7 +295,8 @@ impl Stack {
         )
         .await?;
 
-        let secret = l42_core::oauth::random_state().map_err(|_| DevError::Random)?;
+        let secret = l42_core::oauth::random_state()
+            .map_err(|_| DevError::Idp(l42_idp::IdpError::Random))?;
         let mut vars: BTreeMap<String, String> = [
             ("COGNITO_CLIENT_ID", STACK_CLIENT_ID.to_string()),
             ("COGNITO_USER_POOL_ID", idp.pool_id().to_string()),
@@ -420,11 +421,10 @@ fn directory(origins: &[&str]) -> Result<Directory, DevError> {
         },
         require_pkce: true,
     });
-    Ok(Directory::new(
-        example.groups().to_vec(),
-        example.users().to_vec(),
-        clients,
-    )?)
+    Ok(
+        Directory::new(example.groups().to_vec(), example.users().to_vec(), clients)
+            .map_err(l42_idp::IdpError::from)?,
+    )
 }
 
 /// Creates the session table when it does not exist (a fresh local emulator).

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use l42_dev::idp::IdpConfig;
+use l42_idp::IdpConfig;
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -5,7 +5,7 @@
 use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use l42_dev::idp::{Directory, Idp, IdpConfig, RunningIdp};
+use l42_idp::{Directory, Idp, IdpConfig, RunningIdp};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -54,10 +54,7 @@ pub async fn start_with(config: IdpConfig) -> RunningIdp {
 
 /// A client that shows redirects instead of following them.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    l42_idp::browser::client().unwrap()
 }
 
 /// A PKCE verifier and its S256 challenge.
@@ -80,40 +77,7 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
     s.finish()
 }
 
-/// The value of `name` in a URL's query string.
-pub fn query_param(url: &str, name: &str) -> Option<String> {
-    let q = url.split_once('?')?.1;
-    form_urlencoded::parse(q.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-fn html_unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The `name`/`value` pairs of the form's hidden inputs.
-pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for part in html.split("<input type=\"hidden\" ").skip(1) {
-        let name = part
-            .split("name=\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next());
-        let value = part
-            .split("value=\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next());
-        if let (Some(n), Some(v)) = (name, value) {
-            out.push((n.to_string(), html_unescape(v)));
-        }
-    }
-    out
-}
+pub use l42_idp::browser::query_param;
 
 /// `GET /oauth2/authorize?…`.
 pub async fn get_authorize(base: &str, params: &[(&str, &str)]) -> reqwest::Response {
@@ -132,22 +96,8 @@ pub async fn sign_in_with(
     username: &str,
     password: &str,
 ) -> reqwest::Response {
-    let page = get_authorize(base, params).await;
-    assert_eq!(page.status(), StatusCode::OK, "authorize form");
-    let html = page.text().await.unwrap();
-    assert!(html.contains("action=\"/login\""), "{html}");
-    let mut fields = hidden_fields(&html);
-    fields.push(("username".into(), username.into()));
-    fields.push(("password".into(), password.into()));
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    http()
-        .post(format!("{base}/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&pairs))
-        .send()
+    let url = format!("{base}/oauth2/authorize?{}", form(params));
+    l42_idp::browser::submit_sign_in(&url, username, password)
         .await
         .unwrap()
 }

@@ -55,8 +55,8 @@ impl OAuthError {
     }
 }
 
-impl From<crate::DevError> for OAuthError {
-    fn from(e: crate::DevError) -> OAuthError {
+impl From<crate::IdpError> for OAuthError {
+    fn from(e: crate::IdpError) -> OAuthError {
         tracing::error!(error = %e, "internal failure");
         OAuthError::server(e.to_string())
     }

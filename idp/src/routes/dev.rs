@@ -15,10 +15,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::body_or_error;
-use crate::DevError;
-use crate::idp::faults::FaultSpec;
-use crate::idp::oauth::{OAuthError, json_response};
-use crate::idp::state::Shared;
+use crate::IdpError;
+use crate::faults::FaultSpec;
+use crate::oauth::{OAuthError, json_response};
+use crate::state::Shared;
 
 fn ok(v: &Value) -> Response {
     json_response(StatusCode::OK, v)
@@ -103,7 +103,7 @@ pub(super) async fn retire_key(State(shared): State<Arc<Shared>>) -> Response {
             v["retired"] = json!(kid);
             ok(&v)
         }
-        Err(DevError::LastKey) => OAuthError::new(
+        Err(IdpError::LastKey) => OAuthError::new(
             StatusCode::CONFLICT,
             "last_key",
             "cannot retire the only signing key (rotate first)",
@@ -162,7 +162,7 @@ pub(super) async fn mint(
     };
     match shared.mint(&m.username, &m.client_id) {
         Ok(t) => ok(&serde_json::to_value(t).unwrap_or(Value::Null)),
-        Err(e @ (DevError::UnknownUser(_) | DevError::UnknownClient(_))) => {
+        Err(e @ (IdpError::UnknownUser(_) | IdpError::UnknownClient(_))) => {
             OAuthError::request(e.to_string()).into_response()
         }
         Err(e) => OAuthError::from(e).into_response(),

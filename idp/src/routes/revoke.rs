@@ -15,10 +15,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::{authenticate_client, body_or_error, fault_gate, require_form};
-use crate::idp::faults::FaultEndpoint;
-use crate::idp::oauth::OAuthError;
-use crate::idp::state::Shared;
-use crate::idp::util::Params;
+use crate::faults::FaultEndpoint;
+use crate::oauth::OAuthError;
+use crate::state::Shared;
+use crate::util::Params;
 
 pub(super) async fn revoke(
     State(shared): State<Arc<Shared>>,

@@ -42,7 +42,7 @@ pub enum FaultKind {
     #[serde(rename = "status500")]
     Status500,
     /// Hang for the fault's delay (default: the configured
-    /// [`fault_delay`](crate::idp::IdpConfig::fault_delay), 30 s), then answer 500. A
+    /// [`fault_delay`](crate::IdpConfig::fault_delay), 30 s), then answer 500. A
     /// shutdown ends the wait early.
     #[serde(rename = "timeout")]
     Timeout,
@@ -66,7 +66,7 @@ pub struct FaultSpec {
     pub delay_ms: Option<u64>,
 }
 
-/// The pending faults; a handle shared by the server and [`RunningIdp`](crate::idp::RunningIdp).
+/// The pending faults; a handle shared by the server and [`RunningIdp`](crate::RunningIdp).
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     pending: Arc<Mutex<BTreeMap<FaultEndpoint, FaultSpec>>>,

@@ -17,9 +17,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::fault_gate;
-use crate::idp::faults::FaultEndpoint;
-use crate::idp::oauth::{OAuthError, json_response};
-use crate::idp::state::Shared;
+use crate::faults::FaultEndpoint;
+use crate::oauth::{OAuthError, json_response};
+use crate::state::Shared;
 
 #[derive(Deserialize)]
 struct Header {

@@ -1,24 +1,40 @@
-//! The dev identity provider: Cognito's hosted OAuth endpoints on loopback.
+//! # l42-idp
+//!
+//! The l42 dev identity provider, Cognito-compatible: Cognito's hosted OAuth endpoints
+//! (`/oauth2/authorize` with a sign-in form, `/oauth2/token`, `/oauth2/revoke`,
+//! `/oauth2/userInfo`, `/logout`, the discovery document and the JWKS) on loopback, with
+//! users and app clients from a JSON file, RS256 tokens shaped like Cognito's,
+//! refresh-token rotation with a grace period, and test controls: fault injection, key
+//! rotation, a clock that tests can advance, call counters and direct minting. It depends
+//! on `l42-core` only, so every other crate's tests can use it.
 //!
 //! Start it with [`Idp::start`]; the returned [`RunningIdp`] knows its URLs, mints
-//! tokens directly, injects faults, rotates keys, advances the clock and stops the server
-//! when dropped (or on [`RunningIdp::shutdown`]).
+//! tokens directly, signs in as a browser would ([`RunningIdp::sign_in`]), injects
+//! faults, rotates keys, advances the clock and stops the server when dropped (or on
+//! [`RunningIdp::shutdown`]).
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), l42_dev::DevError> {
-//! use l42_dev::idp::{Idp, IdpConfig};
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use l42_idp::{Idp, IdpConfig};
 //!
 //! let idp = Idp::start(IdpConfig::default(), "127.0.0.1:0").await?;
 //! let tokens = idp.mint("admin", "l42-dev-public")?;
-//! println!("{} signs with {}", idp.issuer(), idp.current_kid());
-//! # let _ = tokens;
+//!
+//! let verifier = l42_core::Verifier::new(idp.verifier_builder("l42-dev-public").build()?)?;
+//! let claims = verifier.verify(&tokens.access_token).await?;
+//! assert_eq!(claims.groups, ["admin"]);
 //! idp.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! As a process: `l42-dev idp --port 0 [--users FILE] [--issuer URL] [--pool-id ID]`
+//! (the `l42-dev` binary) prints its base URL on standard output. See `idp/README.md`.
 
+pub mod browser;
 mod clock;
 mod directory;
+mod error;
 mod faults;
 mod html;
 mod keys;
@@ -41,10 +57,10 @@ pub use directory::{
     AppClient, Directory, DirectoryError, EXAMPLE_USERS_JSON, MAX_GRACE_SECONDS,
     MAX_USERS_FILE_BYTES, RefreshRotation, STANDARD_SCOPES, User, derived_sub,
 };
+pub use error::IdpError;
 pub use faults::{FaultEndpoint, FaultKind, FaultSpec, Faults};
 pub use stats::{ENDPOINTS, GRANTS, Stats};
 
-use crate::DevError;
 use keys::KeyRing;
 use state::{Settings, Shared, Store};
 use stats::Counters;
@@ -95,8 +111,8 @@ impl Default for IdpConfig {
 }
 
 impl IdpConfig {
-    fn settings(&self) -> Result<Settings, DevError> {
-        let pool = PoolId::parse(&self.pool_id).map_err(DevError::Config)?;
+    fn settings(&self) -> Result<Settings, IdpError> {
+        let pool = PoolId::parse(&self.pool_id).map_err(IdpError::Config)?;
         let issuer = match &self.issuer {
             None => pool.issuer(),
             Some(i) => {
@@ -105,23 +121,23 @@ impl IdpConfig {
                     .strip_prefix("https://")
                     .or_else(|| i.strip_prefix("http://"));
                 if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
-                    return Err(DevError::Config(format!(
+                    return Err(IdpError::Config(format!(
                         "issuer `{i}` must be an http(s) URL"
                     )));
                 }
                 i.to_string()
             }
         };
-        let secs = |name: &str, d: Duration| -> Result<i64, DevError> {
+        let secs = |name: &str, d: Duration| -> Result<i64, IdpError> {
             match i64::try_from(d.as_secs()) {
                 Ok(s) if s >= 1 => Ok(s),
-                _ => Err(DevError::Config(format!(
+                _ => Err(IdpError::Config(format!(
                     "{name} must be at least one second"
                 ))),
             }
         };
         if self.max_body_bytes < 1024 {
-            return Err(DevError::Config(
+            return Err(IdpError::Config(
                 "max_body_bytes must be at least 1024".into(),
             ));
         }
@@ -162,16 +178,16 @@ pub struct Idp;
 impl Idp {
     /// Binds `addr` (e.g. `127.0.0.1:0` for a free port) and serves in a background task of
     /// the current Tokio runtime.
-    pub async fn start(config: IdpConfig, addr: &str) -> Result<RunningIdp, DevError> {
+    pub async fn start(config: IdpConfig, addr: &str) -> Result<RunningIdp, IdpError> {
         let settings = config.settings()?;
         let keys = KeyRing::new()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|source| DevError::Bind {
+            .map_err(|source| IdpError::Bind {
                 addr: addr.to_string(),
                 source,
             })?;
-        let local = listener.local_addr().map_err(|source| DevError::Bind {
+        let local = listener.local_addr().map_err(|source| IdpError::Bind {
             addr: addr.to_string(),
             source,
         })?;
@@ -305,15 +321,15 @@ impl RunningIdp {
     }
 
     /// Adds a new signing key: published at once, signs every new token. Returns its `kid`.
-    pub fn rotate_keys(&self) -> Result<String, DevError> {
+    pub fn rotate_keys(&self) -> Result<String, IdpError> {
         let kid = self.shared.keys_mut().rotate()?;
         tracing::info!(kid = %kid, "signing key rotated");
         Ok(kid)
     }
 
     /// Removes the oldest key from the JWKS; tokens it signed stop verifying. Returns its
-    /// `kid`; [`DevError::LastKey`] when only one key is left.
-    pub fn retire_old_key(&self) -> Result<String, DevError> {
+    /// `kid`; [`IdpError::LastKey`] when only one key is left.
+    pub fn retire_old_key(&self) -> Result<String, IdpError> {
         let kid = self.shared.keys_mut().retire_oldest()?;
         tracing::info!(kid = %kid, "signing key retired");
         Ok(kid)
@@ -322,12 +338,47 @@ impl RunningIdp {
     /// Signs `username` in at `client_id` (every scope the client allows) and returns the
     /// tokens a code exchange would: access, id (with `openid`) and a refresh token that
     /// works at `/oauth2/token` and `/oauth2/revoke`.
-    pub fn mint(&self, username: &str, client_id: &str) -> Result<Tokens, DevError> {
+    pub fn mint(&self, username: &str, client_id: &str) -> Result<Tokens, IdpError> {
         self.shared.mint(username, client_id)
     }
 
+    /// Signs in as `username` as a browser would, with the password the directory holds
+    /// for them: opens `authorize_url` (an `/oauth2/authorize` URL of this provider, as
+    /// a token handler's `/login` redirects to), submits the form, and returns the
+    /// `Location` the provider redirects to (the client's callback with `code` and
+    /// `state`).
+    ///
+    /// # Errors
+    /// [`IdpError::UnknownUser`] for a user the directory does not hold;
+    /// [`IdpError::SignIn`] when the form is not shown or the sign-in does not end in a
+    /// redirect (a refused client or redirect URI, an injected fault).
+    pub async fn sign_in(&self, authorize_url: &str, username: &str) -> Result<String, IdpError> {
+        let password = self
+            .directory()
+            .user(username)
+            .map(|u| u.password.clone())
+            .ok_or_else(|| IdpError::UnknownUser(username.to_string()))?;
+        let answer = browser::submit_sign_in(authorize_url, username, &password).await?;
+        let status = answer.status();
+        let location = answer
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match location {
+            Some(location) if status == reqwest::StatusCode::FOUND => Ok(location),
+            _ => {
+                let text = answer.text().await.unwrap_or_default();
+                Err(IdpError::SignIn(format!(
+                    "the sign-in as `{username}` answered {status}, not a redirect: {}",
+                    browser::excerpt(&text)
+                )))
+            }
+        }
+    }
+
     /// Signs arbitrary claims with the current key (for hostile or unusual tokens).
-    pub fn sign_claims(&self, claims: &serde_json::Value) -> Result<String, DevError> {
+    pub fn sign_claims(&self, claims: &serde_json::Value) -> Result<String, IdpError> {
         self.shared.sign(claims)
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use l42_core::{TokenUse, Verifier};
-use l42_dev::idp::{Directory, IdpConfig, RunningIdp};
+use l42_idp::{Directory, IdpConfig, RunningIdp};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -192,7 +192,7 @@ async fn sign_in_details() {
     .await;
     let p = payload(body["access_token"].as_str().unwrap());
     assert_eq!(p["username"], "admin");
-    assert_eq!(p["sub"], l42_dev::idp::derived_sub("admin"));
+    assert_eq!(p["sub"], l42_idp::derived_sub("admin"));
     // A user without email: no email claims; a fixed sub is kept.
     let body = full_sign_in(
         base,
@@ -255,7 +255,7 @@ async fn wrong_password_shows_the_form_again_without_a_code() {
         assert!(!html.contains("code="), "{html}");
         // The form still carries the request.
         assert!(
-            hidden_fields(&html)
+            l42_idp::browser::hidden_fields(&html)
                 .iter()
                 .any(|(k, v)| k == "code_challenge" && *v == challenge)
         );
@@ -1136,6 +1136,6 @@ async fn issuer_override_is_used() {
             ..test_config()
         },
     ] {
-        assert!(l42_dev::idp::Idp::start(bad, "127.0.0.1:0").await.is_err());
+        assert!(l42_idp::Idp::start(bad, "127.0.0.1:0").await.is_err());
     }
 }

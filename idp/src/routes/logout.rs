@@ -14,9 +14,9 @@ use axum::response::Response;
 
 use super::found;
 
-use crate::idp::html::error_page;
-use crate::idp::state::Shared;
-use crate::idp::util::Params;
+use crate::html::error_page;
+use crate::state::Shared;
+use crate::util::Params;
 
 pub(super) async fn logout(
     State(shared): State<Arc<Shared>>,

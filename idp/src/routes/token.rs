@@ -15,12 +15,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::{authenticate_client, body_or_error, fault_gate, require_form};
-use crate::idp::Tokens;
-use crate::idp::directory::AppClient;
-use crate::idp::faults::FaultEndpoint;
-use crate::idp::oauth::{OAuthError, json_response};
-use crate::idp::state::{RefreshState, Shared};
-use crate::idp::util::{Params, secrets_equal};
+use crate::Tokens;
+use crate::directory::AppClient;
+use crate::faults::FaultEndpoint;
+use crate::oauth::{OAuthError, json_response};
+use crate::state::{RefreshState, Shared};
+use crate::util::{Params, secrets_equal};
 
 pub(super) async fn token(
     State(shared): State<Arc<Shared>>,

@@ -14,11 +14,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::{body_or_error, fault_gate, found};
-use crate::idp::directory::AppClient;
-use crate::idp::faults::FaultEndpoint;
-use crate::idp::html::{error_page, login_form};
-use crate::idp::state::{CodeGrant, Shared};
-use crate::idp::util::{Params, random_uuid, secrets_equal, with_query};
+use crate::directory::AppClient;
+use crate::faults::FaultEndpoint;
+use crate::html::{error_page, login_form};
+use crate::state::{CodeGrant, Shared};
+use crate::util::{Params, random_uuid, secrets_equal, with_query};
 
 /// The request parameters carried through the form, in order.
 const CARRIED: [&str; 8] = [
@@ -308,7 +308,7 @@ pub(super) async fn submit(
 fn server_error_redirect(
     redirect_uri: &str,
     state: Option<String>,
-    e: &crate::DevError,
+    e: &crate::IdpError,
 ) -> Response {
     tracing::error!(error = %e, "sign-in failed internally");
     Refusal::Redirect {

@@ -27,8 +27,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
-use crate::idp::oauth::OAuthError;
-use crate::idp::state::Shared;
+use crate::oauth::OAuthError;
+use crate::state::Shared;
 
 /// The custom header that marks a `/_dev` request as not cross-site (its value must be `1`).
 pub(crate) const DEV_HEADER: &str = "x-l42-dev";

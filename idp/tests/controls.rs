@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use l42_core::{TokenUse, Verifier, VerifyError};
-use l42_dev::idp::{FaultEndpoint, FaultKind, IdpConfig, RunningIdp};
+use l42_idp::{FaultEndpoint, FaultKind, IdpConfig, RunningIdp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -255,7 +255,7 @@ async fn key_rotation_in_process() {
 
     assert!(matches!(
         idp.retire_old_key(),
-        Err(l42_dev::DevError::LastKey)
+        Err(l42_idp::IdpError::LastKey)
     ));
 }
 
@@ -349,7 +349,7 @@ async fn stats_count_calls_per_endpoint_and_grant() {
     let base = idp.base_url();
     let zero = idp.stats();
     assert!(zero.endpoints.values().all(|&n| n == 0));
-    assert_eq!(zero.endpoints.len(), l42_dev::idp::ENDPOINTS.len());
+    assert_eq!(zero.endpoints.len(), l42_idp::ENDPOINTS.len());
 
     let body = full_sign_in(
         base,
@@ -415,7 +415,7 @@ async fn stats_count_calls_per_endpoint_and_grant() {
     assert_eq!(s.endpoint("openid_configuration"), 1);
 
     // The same numbers over HTTP (the /_dev calls themselves are not counted).
-    let over_http: l42_dev::idp::Stats = http()
+    let over_http: l42_idp::Stats = http()
         .get(format!("{base}/_dev/stats"))
         .send()
         .await
@@ -431,7 +431,7 @@ async fn stats_count_calls_per_endpoint_and_grant() {
     refresh(base, Auth::Public(PUBLIC), "x").await;
     assert_eq!(idp.stats().endpoint("token"), 5);
 
-    let reset: l42_dev::idp::Stats = http()
+    let reset: l42_idp::Stats = http()
         .post(format!("{base}/_dev/stats/reset"))
         .header("x-l42-dev", "1")
         .send()
@@ -567,8 +567,8 @@ const DEV_WRITES: &[(&str, &str, &str)] = &[
 struct DevState {
     kids: Vec<String>,
     offset: i64,
-    stats: l42_dev::idp::Stats,
-    faults: Vec<l42_dev::idp::FaultSpec>,
+    stats: l42_idp::Stats,
+    faults: Vec<l42_idp::FaultSpec>,
 }
 
 fn dev_state(idp: &RunningIdp) -> DevState {

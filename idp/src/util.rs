@@ -7,24 +7,24 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use thiserror::Error;
 
-use crate::DevError;
+use crate::IdpError;
 
 /// `N` random bytes from the system generator.
-pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], DevError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], IdpError> {
     let mut b = [0u8; N];
     SystemRandom::new()
         .fill(&mut b)
-        .map_err(|_| DevError::Random)?;
+        .map_err(|_| IdpError::Random)?;
     Ok(b)
 }
 
 /// A random version-4 UUID, as Cognito uses for codes and `jti`.
-pub(crate) fn random_uuid() -> Result<String, DevError> {
+pub(crate) fn random_uuid() -> Result<String, IdpError> {
     Ok(format_uuid(random_bytes::<16>()?, 4))
 }
 
 /// An opaque refresh token: 48 random bytes, base64url (64 characters).
-pub(crate) fn random_token() -> Result<String, DevError> {
+pub(crate) fn random_token() -> Result<String, IdpError> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes::<48>()?))
 }
 
@@ -166,6 +166,15 @@ pub(crate) fn html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The inverse of [`html_escape`].
+pub(crate) fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// Constant-time equality of two secrets.

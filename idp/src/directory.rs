@@ -1,7 +1,7 @@
 //! Users, groups and app clients: the users file, its validation, and the embedded default.
 //!
 //! The file is JSON; unknown fields are rejected everywhere. See `dev/README.md` and
-//! `dev/users.example.json` (the embedded default) for the format.
+//! `idp/users.example.json` (the embedded default) for the format.
 
 use l42_core::urls;
 use std::collections::HashSet;
@@ -13,8 +13,8 @@ use thiserror::Error;
 
 use super::util::format_uuid;
 
-/// The embedded default directory (also shipped as `dev/users.example.json`).
-pub const EXAMPLE_USERS_JSON: &str = include_str!("../../users.example.json");
+/// The embedded default directory (also shipped as `idp/users.example.json`).
+pub const EXAMPLE_USERS_JSON: &str = include_str!("../users.example.json");
 
 /// The largest users file accepted.
 pub const MAX_USERS_FILE_BYTES: usize = 1024 * 1024;

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use l42_dev::idp::{Idp, IdpConfig};
+use l42_idp::{Idp, IdpConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_conformance_script_passes() {

@@ -8,7 +8,7 @@ use l42_core::SigningKey;
 use l42_core::jwks::RsaKey;
 
 use super::util::{hex, random_bytes};
-use crate::DevError;
+use crate::IdpError;
 
 /// One key: the private half for signing, the parsed public half for `userInfo`.
 pub(crate) struct Key {
@@ -18,7 +18,7 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    fn generate(serial: u32) -> Result<Key, DevError> {
+    fn generate(serial: u32) -> Result<Key, IdpError> {
         let kid = format!("dev-{serial}-{}", hex(&random_bytes::<6>()?));
         let signing = SigningKey::generate(&kid)?;
         let jwk = signing.jwk();
@@ -26,10 +26,10 @@ impl Key {
             jwk.get(name)
                 .and_then(serde_json::Value::as_str)
                 .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
-                .ok_or_else(|| DevError::Config(format!("generated JWK has no `{name}`")))
+                .ok_or_else(|| IdpError::Config(format!("generated JWK has no `{name}`")))
         };
         let public = RsaKey::from_components(&kid, &part("n")?, &part("e")?)
-            .map_err(|e| DevError::Config(format!("generated key: {e}")))?;
+            .map_err(|e| IdpError::Config(format!("generated key: {e}")))?;
         Ok(Key {
             signing,
             public,
@@ -46,7 +46,7 @@ pub(crate) struct KeyRing {
 
 impl KeyRing {
     /// A ring with one fresh key.
-    pub(crate) fn new() -> Result<KeyRing, DevError> {
+    pub(crate) fn new() -> Result<KeyRing, IdpError> {
         Ok(KeyRing {
             keys: vec![Arc::new(Key::generate(1)?)],
             serial: 1,
@@ -77,7 +77,7 @@ impl KeyRing {
     }
 
     /// Adds a new key, which signs from now on; returns its `kid`.
-    pub(crate) fn rotate(&mut self) -> Result<String, DevError> {
+    pub(crate) fn rotate(&mut self) -> Result<String, IdpError> {
         let serial = self.serial.saturating_add(1);
         let key = Key::generate(serial)?;
         let kid = key.signing.kid().to_string();
@@ -87,9 +87,9 @@ impl KeyRing {
     }
 
     /// Removes the oldest key (never the last one); returns its `kid`.
-    pub(crate) fn retire_oldest(&mut self) -> Result<String, DevError> {
+    pub(crate) fn retire_oldest(&mut self) -> Result<String, IdpError> {
         if self.keys.len() < 2 {
-            return Err(DevError::LastKey);
+            return Err(IdpError::LastKey);
         }
         let old = self.keys.remove(0);
         Ok(old.signing.kid().to_string())
@@ -105,7 +105,7 @@ mod tests {
     fn rotate_and_retire() {
         let mut ring = KeyRing::new().unwrap();
         let first = ring.kids()[0].clone();
-        assert!(matches!(ring.retire_oldest(), Err(DevError::LastKey)));
+        assert!(matches!(ring.retire_oldest(), Err(IdpError::LastKey)));
         let second = ring.rotate().unwrap();
         assert_eq!(ring.current().unwrap().signing.kid(), second);
         assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::fault_gate;
-use crate::idp::faults::FaultEndpoint;
-use crate::idp::oauth::{OAuthError, json_response};
-use crate::idp::state::Shared;
+use crate::faults::FaultEndpoint;
+use crate::oauth::{OAuthError, json_response};
+use crate::state::Shared;
 
 fn wrong_pool(shared: &Shared, pool: Result<Path<String>, PathRejection>) -> Option<Response> {
     match pool {

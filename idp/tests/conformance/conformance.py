@@ -4,7 +4,7 @@
 Usage: conformance.py BASE_URL
 
 Needs Python 3.11+ and PyJWT[crypto]; everything else is the standard library (urllib).
-Expects the provider's embedded example directory (dev/users.example.json): user
+Expects the provider's embedded example directory (idp/users.example.json): user
 `admin`/`admin-password`, public client `l42-dev-public` (PKCE required), confidential
 client `l42-dev-confidential` with secret `l42-dev-secret`, callback
 http://localhost:3000/auth/callback. Prints one line per check and exits 0 only if every

@@ -15,7 +15,7 @@ use super::faults::Faults;
 use super::keys::{Key, KeyRing};
 use super::stats::Counters;
 use super::util::{random_token, random_uuid};
-use crate::DevError;
+use crate::IdpError;
 
 /// Checked settings.
 #[derive(Debug, Clone)]
@@ -84,7 +84,7 @@ impl Store {
         signin: Arc<SignIn>,
         expires_at: i64,
         now: i64,
-    ) -> Result<String, DevError> {
+    ) -> Result<String, IdpError> {
         self.refresh.retain(|_, r| r.expires_at > now);
         let token = random_token()?;
         self.refresh.insert(
@@ -141,8 +141,8 @@ impl Shared {
         self.keys.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn signing_key(&self) -> Result<Arc<Key>, DevError> {
-        self.keys().current().ok_or(DevError::LastKey)
+    fn signing_key(&self) -> Result<Arc<Key>, IdpError> {
+        self.keys().current().ok_or(IdpError::LastKey)
     }
 
     /// A new sign-in of `user` at `client` now.
@@ -152,7 +152,7 @@ impl Shared {
         client: &AppClient,
         scopes: Vec<String>,
         nonce: Option<String>,
-    ) -> Result<SignIn, DevError> {
+    ) -> Result<SignIn, IdpError> {
         Ok(SignIn {
             username: user.username.clone(),
             client_id: client.client_id.clone(),
@@ -164,17 +164,17 @@ impl Shared {
     }
 
     /// Signs arbitrary claims with the current key.
-    pub(crate) fn sign(&self, claims: &Value) -> Result<String, DevError> {
+    pub(crate) fn sign(&self, claims: &Value) -> Result<String, IdpError> {
         Ok(self.signing_key()?.signing.sign_json(claims)?)
     }
 
     /// Mints the access token and, when `openid` was granted, the id token of `signin`.
     /// `with_nonce` puts the sign-in's nonce in the id token (code exchange only).
-    pub(crate) fn issue(&self, signin: &SignIn, with_nonce: bool) -> Result<Issued, DevError> {
+    pub(crate) fn issue(&self, signin: &SignIn, with_nonce: bool) -> Result<Issued, IdpError> {
         let user = self
             .directory
             .user(&signin.username)
-            .ok_or_else(|| DevError::UnknownUser(signin.username.clone()))?;
+            .ok_or_else(|| IdpError::UnknownUser(signin.username.clone()))?;
         let now = self.clock.now();
         let s = &self.settings;
         let mut access = json!({
@@ -231,7 +231,7 @@ impl Shared {
     }
 
     /// A complete token response for a fresh sign-in (tokens plus a new refresh family).
-    pub(crate) fn tokens_for(&self, signin: SignIn, with_nonce: bool) -> Result<Tokens, DevError> {
+    pub(crate) fn tokens_for(&self, signin: SignIn, with_nonce: bool) -> Result<Tokens, IdpError> {
         let issued = self.issue(&signin, with_nonce)?;
         let now = self.clock.now();
         let expires_at = signin.auth_time.saturating_add(self.settings.refresh_ttl);
@@ -248,15 +248,15 @@ impl Shared {
     }
 
     /// Signs `username` in at `client_id` with every scope the client allows.
-    pub(crate) fn mint(&self, username: &str, client_id: &str) -> Result<Tokens, DevError> {
+    pub(crate) fn mint(&self, username: &str, client_id: &str) -> Result<Tokens, IdpError> {
         let user = self
             .directory
             .user(username)
-            .ok_or_else(|| DevError::UnknownUser(username.to_string()))?;
+            .ok_or_else(|| IdpError::UnknownUser(username.to_string()))?;
         let client = self
             .directory
             .client(client_id)
-            .ok_or_else(|| DevError::UnknownClient(client_id.to_string()))?;
+            .ok_or_else(|| IdpError::UnknownClient(client_id.to_string()))?;
         let signin = self.sign_in(user, client, client.allowed_scopes.clone(), None)?;
         self.tokens_for(signin, false)
     }
