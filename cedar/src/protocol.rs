@@ -170,7 +170,7 @@ pub struct ProtocolRequest<'a> {
     pub groups: &'a [String],
     /// The action name, e.g. `read:content`.
     pub action: &'a str,
-    /// The resource.
+    /// The resource the action is on (its id, type and owner, each optional).
     pub resource: ResourceRef<'a>,
     /// The caller's context object. Only the attributes the action's schema declares are
     /// used (the shipped schema declares none, so it is ignored there).

@@ -99,7 +99,7 @@ impl fmt::Display for Verb {
 pub enum RouteKind {
     /// `"<verb> <template>"`.
     Http {
-        /// The verb.
+        /// The HTTP method the route matches (`Any`: every method).
         verb: Verb,
         /// The path template as written, e.g. `/orders/{id}`.
         template: String,

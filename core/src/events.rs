@@ -188,7 +188,7 @@ impl SecurityEvent {
         self
     }
 
-    /// The severity.
+    /// Sets the severity (by default Informational for a success, Medium for a failure).
     pub fn severity(mut self, severity: Severity) -> Self {
         self.severity = severity;
         self

@@ -226,7 +226,7 @@ pub async fn run_lambda(app: Router) -> Result<(), lambda_http::Error> {
 /// outside Lambda.
 #[derive(Debug)]
 pub struct Serve {
-    /// The router.
+    /// The application: every route and layer, served as is in Lambda or on `listen`.
     pub app: Router,
     /// `HOST:PORT`, used only outside Lambda.
     pub listen: SocketAddr,

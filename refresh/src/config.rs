@@ -48,7 +48,7 @@ pub struct Config {
     pub oauth: OAuthConfig,
     /// The coordinator's options.
     pub refresh: RefreshOptions,
-    /// The store.
+    /// The session store, as `SESSION_BACKEND` chose it.
     pub store: Arc<dyn SessionStore>,
 }
 

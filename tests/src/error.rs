@@ -22,7 +22,7 @@ pub enum Error {
     BadEnv {
         /// The variable.
         var: &'static str,
-        /// Its value.
+        /// The value it holds, as read.
         value: String,
         /// What is wrong with it.
         message: String,

@@ -126,7 +126,7 @@ impl AppState {
         }
     }
 
-    /// The configuration.
+    /// The configuration the application was built with (read once at start-up).
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
@@ -214,7 +214,7 @@ impl AppStateBuilder {
         self
     }
 
-    /// The state.
+    /// The application state, with the allowed origins computed from the configuration.
     pub fn build(self) -> AppState {
         let origins = self.config.allowed_origins();
         AppState {

@@ -19,7 +19,6 @@
 //! | [`webauthn`] | reading WebAuthn registrations for `validate-credential` |
 //! | [`owners`] | resource owners for `authorize` when `ENTITY_TABLE` is set |
 //! | [`session`] | the session layer: cookie, store, pending logins, Cognito, the caller |
-//! | [`refresh`] | the [`Refresher`] seam and its direct implementation |
 //! | [`aws`] | AWS clients from the configuration |
 //!
 //! ```
@@ -52,7 +51,6 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod owners;
-pub mod refresh;
 pub mod routes;
 pub mod session;
 pub mod webauthn;
@@ -60,5 +58,4 @@ pub mod webauthn;
 pub use app::{AppState, Caller, Identity, IdentityProvider, MaybeCaller, NoSessions, router};
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
-pub use refresh::{CoordinatedRefresher, DirectRefresher, RefreshFailure, Refresher};
 pub use session::{SessionIdentity, Sessions};

@@ -1,12 +1,15 @@
 //! The session layer of the token handler: the cookie, the store, pending logins, the
-//! Cognito client, the verifier and the refresh seam, and the identity of a request.
+//! Cognito client, the verifier and `l42-core`'s single-flight refresh coordinator, and the
+//! identity of a request.
 //!
 //! - A request's session: the cookie is read and its MAC checked first
 //!   ([`SessionCookies::read`]); only a cookie that verifies leads to one
 //!   [`SessionStore::get`]. A missing, bad or stale cookie, or an absent or corrupt record,
 //!   is no session; a store failure is a 503.
 //! - Usable tokens ([`Sessions::fresh`]): both stored tokens verify and the access token
-//!   lives more than [`REFRESH_MARGIN_SECS`]; otherwise the [`Refresher`] refreshes them
+//!   lives more than [`REFRESH_MARGIN_SECS`]; otherwise the coordinator
+//!   ([`l42_core::session::Refresher`], the same code as the refresh Lambda's: one Cognito
+//!   call per session however many callers, across processes) refreshes them
 //!   (`invalid_grant` ends the session, a transient failure is a 503 that keeps it).
 //! - The caller ([`SessionIdentity`]): `sub`, email and groups from the verified id token.
 //!
@@ -21,8 +24,9 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use l42_core::session::{
-    DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates, MemoryStore,
-    RefreshOptions, Session, SessionCookies, SessionId, SessionStore, SessionTokens, StoreError,
+    DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates, MemoryStore, RefreshError,
+    RefreshOptions, Refresher, Session, SessionCookies, SessionId, SessionStore, SessionTokens,
+    StoreError,
 };
 use l42_core::{CognitoClient, ConfigError, TokenUse, VerifiedClaims, Verifier, unix_now};
 
@@ -31,7 +35,6 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::events::{self, Activity, Severity, Status};
 use crate::owners::BoxFuture;
-use crate::refresh::{CoordinatedRefresher, RefreshFailure, Refresher};
 use l42_core::session::Backend;
 
 /// How long a session lives from its creation (30 days).
@@ -81,7 +84,7 @@ pub struct Sessions {
     cookies: SessionCookies,
     oauth: Arc<CognitoClient>,
     verifier: Arc<Verifier>,
-    refresher: Arc<dyn Refresher>,
+    refresher: Refresher,
 }
 
 impl fmt::Debug for Sessions {
@@ -96,7 +99,8 @@ impl fmt::Debug for Sessions {
 
 impl Sessions {
     /// The session layer over these parts, refreshing with `l42-core`'s single-flight
-    /// coordinator ([`CoordinatedRefresher`], default options for the client's timeout).
+    /// coordinator (default options for the client's timeout; see
+    /// [`Sessions::with_refresh_options`]).
     pub fn new(
         store: Arc<dyn SessionStore>,
         logins: Arc<dyn LoginStateStore>,
@@ -105,11 +109,7 @@ impl Sessions {
         verifier: Arc<Verifier>,
     ) -> Sessions {
         let options = RefreshOptions::for_cognito_timeout(oauth.config().timeout);
-        let refresher = Arc::new(CoordinatedRefresher::new(
-            &oauth,
-            Arc::clone(&store),
-            options,
-        ));
+        let refresher = coordinator(&oauth, &store, options);
         Sessions {
             store,
             logins,
@@ -120,9 +120,10 @@ impl Sessions {
         }
     }
 
-    /// The same layer refreshing through `refresher` (the single-flight coordinator).
-    pub fn with_refresher(mut self, refresher: Arc<dyn Refresher>) -> Sessions {
-        self.refresher = refresher;
+    /// The same layer with the coordinator's `options` (see
+    /// [`RefreshOptions::from_lookup`]).
+    pub fn with_refresh_options(mut self, options: RefreshOptions) -> Sessions {
+        self.refresher = coordinator(&self.oauth, &self.store, options);
         self
     }
 
@@ -150,18 +151,13 @@ impl Sessions {
                 }
             };
         let options = RefreshOptions::from_lookup(&lookup, oauth.config().timeout)?;
-        let refresher = Arc::new(CoordinatedRefresher::new(
-            &oauth,
-            Arc::clone(&store),
-            options,
-        ));
         Ok(
             Sessions::new(store, logins, config.cookies.clone(), oauth, verifier)
-                .with_refresher(refresher),
+                .with_refresh_options(options),
         )
     }
 
-    /// The session store.
+    /// The session store (memory or DynamoDB, as configured).
     pub fn store(&self) -> &dyn SessionStore {
         self.store.as_ref()
     }
@@ -286,20 +282,25 @@ impl Sessions {
         };
         tracing::debug!(session = %session.id.short(), reason = %why, "refreshing session tokens");
         let refreshed = match self.refresher.refresh(&session).await {
-            Ok(s) => s,
-            Err(RefreshFailure::NoRefreshToken) => {
+            Ok(outcome) => outcome.session,
+            Err(RefreshError::NoRefreshToken) => {
                 return Ok(Fresh::Unusable);
             }
-            Err(f @ (RefreshFailure::InvalidGrant | RefreshFailure::SessionGone)) => {
-                refresh_event(Status::Failure, &f.to_string());
+            // The session is gone, or the coordinator destroyed it after Cognito's
+            // `invalid_grant` for the token it still held.
+            Err(e @ (RefreshError::NotAuthenticated | RefreshError::RefreshFailed)) => {
+                refresh_event(Status::Failure, &e.to_string());
                 if let Err(e) = self.store.delete(&session.id).await {
                     tracing::warn!(error = %e, "could not delete the ended session");
                 }
                 return Ok(Fresh::Ended);
             }
-            Err(f @ (RefreshFailure::Transient(_) | RefreshFailure::Rejected(_))) => {
-                refresh_event(Status::Failure, &f.to_string());
-                return Err(ApiError::Unavailable(f.to_string()));
+            Err(e @ RefreshError::Unavailable { .. }) => {
+                refresh_event(Status::Failure, &e.to_string());
+                return Err(ApiError::Unavailable(format!(
+                    "refresh unavailable: {}",
+                    e.code()
+                )));
             }
         };
         match self
@@ -358,6 +359,17 @@ impl Sessions {
             .await
             .map_err(|e| store_unavailable(&e))
     }
+}
+
+/// `l42-core`'s coordinator over `store`, calling Cognito through its own client
+/// configured as `oauth`.
+fn coordinator(
+    oauth: &CognitoClient,
+    store: &Arc<dyn SessionStore>,
+    options: RefreshOptions,
+) -> Refresher {
+    let client = CognitoClient::new(oauth.config().clone());
+    Refresher::new(Arc::clone(store), client, options)
 }
 
 /// A store failure as an answer (503); the detail is logged, not returned.

@@ -62,7 +62,7 @@ pub struct Lease {
 pub struct Session {
     /// The session id (the partition key).
     pub id: SessionId,
-    /// The tokens.
+    /// The Cognito tokens the session holds; the refresh token never leaves the server.
     pub tokens: SessionTokens,
     /// When the session was made, Unix seconds.
     pub created_at: i64,

@@ -327,17 +327,17 @@ impl Refresher {
         }
     }
 
-    /// The store.
+    /// The store the coordinator leases, reads and writes sessions in.
     pub fn store(&self) -> &Arc<dyn SessionStore> {
         &self.inner.store
     }
 
-    /// The Cognito client.
+    /// The Cognito client refreshes go through.
     pub fn oauth(&self) -> &CognitoClient {
         &self.inner.oauth
     }
 
-    /// The options.
+    /// The lease, wait and reuse settings in force.
     pub fn options(&self) -> &RefreshOptions {
         &self.inner.options
     }

@@ -51,7 +51,7 @@ use l42_core::session::{
     SessionCookies, SessionStore,
 };
 use l42_core::{CognitoClient, OAuthConfig, Verifier};
-use l42_token_handler::{AppState, CoordinatedRefresher, Sessions};
+use l42_token_handler::{AppState, Sessions};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
@@ -353,9 +353,8 @@ impl Stack {
         let verifier = Arc::new(Verifier::new(th_config.verifier.clone()).map_err(|e| th(&e))?);
         let options =
             RefreshOptions::from_lookup(lookup, oauth.config().timeout).map_err(|e| th(&e))?;
-        let refresher = CoordinatedRefresher::new(&oauth, Arc::clone(&store), options);
         let sessions = Sessions::new(Arc::clone(&store), logins, cookies.clone(), oauth, verifier)
-            .with_refresher(Arc::new(refresher));
+            .with_refresh_options(options);
         let protocol = ProtocolEngine::embedded().map_err(|e| th(&e))?;
         let token_handler = l42_token_handler::router(
             AppState::builder(th_config)

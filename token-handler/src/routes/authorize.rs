@@ -54,7 +54,8 @@ pub struct ResourceBody {
     pub owner: Option<String>,
 }
 
-/// The handler.
+/// Answers `POST {P}/authorize`: 200 with the decision when Cedar allows, 403 when it
+/// does not, 401 without a caller, 503 when no engine is loaded (fail closed).
 pub async fn handler(
     State(state): State<AppState>,
     Caller(identity): Caller,

@@ -30,7 +30,8 @@ use crate::events::{self, Activity, Severity, Status};
 use crate::routes::login::{query_param, redirect_uri, request_origin};
 use crate::session::{TokenRejection, verification_failed_event};
 
-/// The handler.
+/// Answers `GET {P}/callback` with a 303: to the login's `return_to` with a new session
+/// cookie, or to `<origin>/login?error=<code>` with none.
 pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,

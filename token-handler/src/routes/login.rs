@@ -88,7 +88,8 @@ pub fn redirect_uri(state: &AppState, origin: &Origin) -> String {
     format!("{origin}{}", state.config().route("/callback"))
 }
 
-/// The handler.
+/// Answers `GET {P}/login` with a 302 to Cognito's authorize URL and the login binding
+/// cookie.
 pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::events::{self, Activity, Status};
 use crate::routes::login::request_origin;
 
-/// The handler.
+/// Answers `POST {P}/logout` as the module says: the session ends here whatever Cognito
+/// says about the revocation.
 pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::app::Caller;
 
-/// The handler.
+/// Answers `GET {P}/me` from the caller the session layer identified.
 pub async fn handler(Caller(identity): Caller) -> Response {
     (
         [(header::CACHE_CONTROL, "no-store")],

@@ -40,7 +40,8 @@ pub struct SessionBody {
 /// The longest `auth_method` kept.
 const MAX_AUTH_METHOD_CHARS: usize = 32;
 
-/// The handler.
+/// Answers `POST {P}/session`: 200 and a new session cookie (the request's session, if
+/// any, is deleted), 403 when the tokens do not verify as a pair, 400 when one is missing.
 pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -18,7 +18,8 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::session::{Fresh, Lookup};
 
-/// The handler.
+/// Answers `GET {P}/token` per the table above, refreshing first when the access token
+/// is about to expire.
 pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,

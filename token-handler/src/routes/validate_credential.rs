@@ -39,7 +39,7 @@ pub struct ValidateCredentialBody {
     pub client_data_json: String,
 }
 
-/// The handler.
+/// Answers `POST {P}/validate-credential` with whether the registration may proceed.
 pub async fn handler(
     State(state): State<AppState>,
     Caller(identity): Caller,

@@ -19,7 +19,7 @@ use l42_idp::{IdpConfig, RunningIdp};
 use l42_tests::browser::Jar;
 use l42_tests::requests::{Requests, counted};
 use l42_tests::{TestTable, fresh_table, start_idp_with};
-use l42_token_handler::{AppState, Config, CoordinatedRefresher, Sessions, router};
+use l42_token_handler::{AppState, Config, Sessions, router};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -382,11 +382,6 @@ async fn serve(
     let oauth = Arc::new(CognitoClient::new(config.oauth.clone()));
     let options =
         RefreshOptions::from_lookup(|k| vars.get(k).cloned(), oauth.config().timeout).unwrap();
-    let refresher = Arc::new(CoordinatedRefresher::new(
-        &oauth,
-        Arc::clone(store),
-        options,
-    ));
     let verifier = Arc::new(Verifier::new(config.verifier.clone()).unwrap());
     let sessions = Arc::new(
         Sessions::new(
@@ -396,7 +391,7 @@ async fn serve(
             oauth,
             verifier,
         )
-        .with_refresher(refresher),
+        .with_refresh_options(options),
     );
     let app = router(
         AppState::builder(config.clone())
