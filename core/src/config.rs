@@ -239,17 +239,33 @@ pub fn valid_region(r: &str) -> bool {
             .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Variable `name` through `lookup`, trimmed; unset or blank is `None`. Every variable of
+/// every l42 binary is read so.
+///
+/// ```
+/// let env = |name: &str| (name == "TABLE").then(|| "  sessions \n".to_string());
+/// assert_eq!(l42_core::config::var(env, "TABLE").as_deref(), Some("sessions"));
+/// assert_eq!(l42_core::config::var(|_| Some("   ".to_string()), "TABLE"), None);
+/// ```
+pub fn var(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether `lookup` says the process runs inside AWS Lambda: `AWS_LAMBDA_RUNTIME_API` is
+/// set (the Runtime API's address, which Lambda always sets).
+pub fn in_lambda(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    var(lookup, "AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
 /// The local listener of a service binary: `HOST` (an IP address or `localhost`, default
 /// `127.0.0.1`) and `PORT` (1-65535, default `default_port`). Unused inside Lambda.
 pub fn listen_address(
     lookup: impl Fn(&str) -> Option<String>,
     default_port: u16,
 ) -> Result<SocketAddr, ConfigError> {
-    let get = |name: &str| {
-        lookup(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |name: &str| var(&lookup, name);
     let port =
         match get("PORT") {
             None => default_port,

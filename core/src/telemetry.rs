@@ -20,7 +20,7 @@ const HANDLER_ERRORS: &str = "lambda_runtime::layers::panic";
 
 /// True when running inside AWS Lambda (the Runtime API address is set).
 pub fn in_lambda() -> bool {
-    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+    crate::config::in_lambda(|name| std::env::var(name).ok())
 }
 
 /// Installs the global subscriber once; later calls do nothing.

@@ -74,12 +74,8 @@ impl Config {
 
     /// Reads the configuration through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let in_lambda = get("AWS_LAMBDA_RUNTIME_API").is_some();
+        let get = |name: &str| l42_core::config::var(&lookup, name);
+        let in_lambda = l42_core::config::in_lambda(&lookup);
         let oauth = OAuthConfig::from_lookup(&lookup)?;
         let cookies = SessionCookies::from_lookup(&lookup)?;
         let refresh = RefreshOptions::from_lookup(&lookup, oauth.timeout)?;

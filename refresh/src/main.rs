@@ -27,11 +27,10 @@ fn main() -> ExitCode {
 async fn start() -> Result<Serve, String> {
     // Built inside the runtime: the DynamoDB client wants one. The cookie key comes from
     // Secrets Manager when SESSION_SECRET_ARN is set.
-    let secret = SessionSecret::load_from_env()
+    let env = SessionSecret::load_environment()
         .await
         .map_err(|e| e.to_string())?;
-    let config =
-        Config::from_lookup(SessionSecret::environment(secret)).map_err(|e| e.to_string())?;
+    let config = Config::from_lookup(env).map_err(|e| e.to_string())?;
     tracing::info!(backend = config.store.backend(), "session store ready");
     Ok(Serve {
         app: router(&config),

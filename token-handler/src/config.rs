@@ -179,14 +179,10 @@ impl Config {
     /// # Errors
     /// A [`ConfigError`] naming the first variable at fault.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| l42_core::config::var(&lookup, name);
         let required =
             |name: &'static str| get(name).ok_or_else(|| ConfigError::new(name, "is required"));
-        let in_lambda = lookup("AWS_LAMBDA_RUNTIME_API").is_some_and(|v| !v.trim().is_empty());
+        let in_lambda = l42_core::config::in_lambda(&lookup);
 
         let client_id = required("COGNITO_CLIENT_ID")?;
         check_client_id("COGNITO_CLIENT_ID", &client_id)?;

@@ -30,10 +30,9 @@ fn main() -> ExitCode {
 
 async fn start() -> Result<Serve, String> {
     // The cookie key from Secrets Manager when SESSION_SECRET_ARN is set.
-    let secret = SessionSecret::load_from_env()
+    let env = SessionSecret::load_environment()
         .await
         .map_err(|e| e.to_string())?;
-    let env = SessionSecret::environment(secret);
     let config = Config::from_lookup(&env).map_err(|e| e.to_string())?;
     let cedar = match ProtocolEngine::embedded() {
         Ok(engine) => Some(Arc::new(engine)),

@@ -426,14 +426,10 @@ impl CookieSettings {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<CookieSettings, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| crate::config::var(&lookup, name);
         // Every binary reads the attribute so: inside Lambda (HTTPS behind API Gateway or
         // CloudFront) the cookie is Secure unless the deployment says otherwise.
-        let in_lambda = get("AWS_LAMBDA_RUNTIME_API").is_some();
+        let in_lambda = crate::config::in_lambda(&lookup);
         let secure = crate::config::bool_var(get, "SESSION_HTTPS_ONLY", in_lambda)?;
         let same_site = match get("SESSION_SAME_SITE") {
             None => SameSite::Lax,

@@ -120,11 +120,7 @@ impl DynamoOptions {
 /// # Errors
 /// A [`ConfigError`] naming the variable that is missing or malformed.
 pub fn client_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client, ConfigError> {
-    let get = |name: &str| {
-        lookup(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |name: &str| crate::config::var(&lookup, name);
     let aws = AwsSettings::from_lookup(&get, "DYNAMODB_ENDPOINT", "DynamoDB")?;
     let mut options = DynamoOptions::default();
     if let Some(v) = get("DYNAMODB_TIMEOUT_MS") {
@@ -203,9 +199,7 @@ impl DynamoStore {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<DynamoStore, ConfigError> {
-        let table = lookup("DYNAMODB_TABLE")
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+        let table = crate::config::var(&lookup, "DYNAMODB_TABLE")
             .unwrap_or_else(|| DEFAULT_TABLE.to_string());
         check_table_name(&table)?;
         Ok(DynamoStore {

@@ -71,13 +71,9 @@ impl Backend {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Backend, crate::ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_ascii_lowercase())
-                .filter(|v| !v.is_empty())
-        };
-        match get("SESSION_BACKEND").as_deref() {
-            None if get("AWS_LAMBDA_RUNTIME_API").is_some() => Ok(Backend::DynamoDb),
+        let chosen = crate::config::var(&lookup, "SESSION_BACKEND").map(|v| v.to_ascii_lowercase());
+        match chosen.as_deref() {
+            None if crate::config::in_lambda(&lookup) => Ok(Backend::DynamoDb),
             None => Ok(Backend::Memory),
             Some("memory") => Ok(Backend::Memory),
             Some("dynamodb") => Ok(Backend::DynamoDb),

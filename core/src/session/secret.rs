@@ -78,6 +78,17 @@ impl SessionSecret {
         runtime.block_on(Self::load_from_env())
     }
 
+    /// What a service binary hands its configuration: the process environment, with
+    /// `SESSION_SECRET` and `SESSION_SECRET_PREVIOUS` read from Secrets Manager when
+    /// `SESSION_SECRET_ARN` is set ([`load_from_env`](Self::load_from_env) and
+    /// [`environment`](Self::environment)).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming `SESSION_SECRET_ARN` when the secret cannot be read.
+    pub async fn load_environment() -> Result<impl Fn(&str) -> Option<String>, ConfigError> {
+        Ok(Self::environment(Self::load_from_env().await?))
+    }
+
     /// The process environment, with `SESSION_SECRET` and `SESSION_SECRET_PREVIOUS`
     /// answered from `secret` when there is one: what a binary hands its configuration.
     pub fn environment(secret: Option<SessionSecret>) -> impl Fn(&str) -> Option<String> {
@@ -93,11 +104,7 @@ impl SessionSecret {
     pub async fn load(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<SessionSecret>, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| crate::config::var(&lookup, name);
         let Some(arn) = get(ARN_VAR) else {
             if get(PREVIOUS_ARN_VAR).is_some() {
                 return Err(ConfigError::new(

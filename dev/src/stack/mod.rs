@@ -150,11 +150,7 @@ impl StackConfig {
     /// # Errors
     /// [`DevError::Config`] naming the variable at fault.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<StackConfig, DevError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| l42_core::config::var(&lookup, name);
         let bad = |name: &str, value: &str, why: &str| {
             DevError::Config(format!("{name}: `{value}` {why}"))
         };
