@@ -145,6 +145,10 @@ pub struct VerifierConfig {
     pub fetch_timeout: Duration,
     /// Entries in the verified-claims cache (0 disables it).
     pub claims_cache_size: u64,
+    /// Claims kept in [`VerifiedClaims::claims`](crate::VerifiedClaims::claims) as the
+    /// token carries them, by name (a Cedar schema's principal attributes, for example).
+    /// Empty keeps none, and costs nothing.
+    pub keep_claims: Vec<String>,
 }
 
 /// The largest leeway accepted, in seconds.
@@ -505,6 +509,7 @@ impl VerifierConfigBuilder {
             refetch_cooldown: self.refetch_cooldown,
             fetch_timeout: self.fetch_timeout,
             claims_cache_size: self.claims_cache_size,
+            keep_claims: Vec::new(),
         })
     }
 }

@@ -22,6 +22,8 @@ pub(crate) struct Decoded<'a> {
     pub signing_input: &'a [u8],
     pub kid: String,
     pub claims: RawClaims,
+    /// The claims the caller asked to keep (see [`crate::claims::kept_claims`]).
+    pub kept: Vec<(String, serde_json::Value)>,
     pub signature: Vec<u8>,
 }
 
@@ -61,8 +63,9 @@ fn is_json_object(json: &[u8]) -> bool {
 }
 
 /// Splits, decodes and parses a token. Checks sizes first, then the header (RS256 only,
-/// no embedded keys), then the claims' JSON types. The signature is not checked here.
-pub(crate) fn decode(token: &str) -> Result<Decoded<'_>, VerifyError> {
+/// no embedded keys), then the claims' JSON types, and keeps the claims named in `keep`.
+/// The signature is not checked here.
+pub(crate) fn decode<'t>(token: &'t str, keep: &[String]) -> Result<Decoded<'t>, VerifyError> {
     let bytes = token.as_bytes();
     if bytes.is_empty() {
         return Err(VerifyError::Missing);
@@ -136,12 +139,23 @@ pub(crate) fn decode(token: &str) -> Result<Decoded<'_>, VerifyError> {
         }
     })?;
 
+    let kept = if keep.is_empty() {
+        Vec::new()
+    } else {
+        crate::claims::kept_claims(&payload, keep).map_err(|e| {
+            let mut msg = e.to_string();
+            crate::error::truncate_on_char_boundary(&mut msg, 160);
+            VerifyError::InvalidClaims(msg)
+        })?
+    };
+
     let signature = b64(s, "signature is not base64url").map_err(|_| VerifyError::BadSignature)?;
     let signing_input = &bytes[..h.len() + 1 + p.len()];
     Ok(Decoded {
         signing_input,
         kid,
         claims,
+        kept,
         signature,
     })
 }
@@ -190,7 +204,7 @@ mod tests {
             enc(CLAIMS),
             enc("sig")
         );
-        let d = decode(&t).unwrap();
+        let d = decode(&t, &[]).unwrap();
         assert_eq!(d.kid, "k");
         assert_eq!(d.claims.sub, "s");
         assert_eq!(d.signature, b"sig");
@@ -200,9 +214,9 @@ mod tests {
     fn rejects_padding_and_standard_alphabet() {
         let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k"}"#);
         let t = format!("{h}=.{}.{}", enc(CLAIMS), enc("sig"));
-        assert!(matches!(decode(&t), Err(VerifyError::Malformed(_))));
+        assert!(matches!(decode(&t, &[]), Err(VerifyError::Malformed(_))));
         let t = format!("{h}.{}+/.{}", enc(CLAIMS), enc("sig"));
-        assert!(matches!(decode(&t), Err(VerifyError::Malformed(_))));
+        assert!(matches!(decode(&t, &[]), Err(VerifyError::Malformed(_))));
     }
 
     #[test]
@@ -214,14 +228,17 @@ mod tests {
             enc(c),
             enc("sig")
         );
-        assert!(matches!(decode(&t), Err(VerifyError::InvalidClaims(_))));
+        assert!(matches!(
+            decode(&t, &[]),
+            Err(VerifyError::InvalidClaims(_))
+        ));
     }
 
     #[test]
     fn positional_arrays_are_not_objects() {
         let t = format!("{}.{}.{}", enc(r#"["RS256","k"]"#), enc(CLAIMS), enc("sig"));
         assert_eq!(
-            decode(&t).unwrap_err(),
+            decode(&t, &[]).unwrap_err(),
             VerifyError::Malformed("header is not a JSON object")
         );
         let t = format!(
@@ -231,7 +248,7 @@ mod tests {
             enc("sig")
         );
         assert_eq!(
-            decode(&t).unwrap_err(),
+            decode(&t, &[]).unwrap_err(),
             VerifyError::Malformed("payload is not a JSON object")
         );
     }
@@ -245,6 +262,9 @@ mod tests {
             enc(c),
             enc("sig")
         );
-        assert!(matches!(decode(&t), Err(VerifyError::InvalidClaims(_))));
+        assert!(matches!(
+            decode(&t, &[]),
+            Err(VerifyError::InvalidClaims(_))
+        ));
     }
 }

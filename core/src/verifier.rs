@@ -182,8 +182,9 @@ impl Verifier {
             signing_input,
             kid,
             claims: c,
+            kept,
             signature,
-        } = decode(token)?;
+        } = decode(token, &self.config.keep_claims)?;
         let pool = *self
             .issuers
             .get(c.iss.as_str())
@@ -242,6 +243,7 @@ impl Verifier {
             iat: c.iat,
             auth_time: c.auth_time.unwrap_or(c.iat),
             jti: c.jti,
+            claims: kept,
         };
         Ok(Pending {
             signing_input,
