@@ -110,7 +110,7 @@ impl Authorizer {
     /// An authorizer reading sessions from `sessions` for the `cookie` identity source
     /// (which needs one).
     pub fn with_sessions(
-        config: AuthorizerConfig,
+        mut config: AuthorizerConfig,
         engine: Engine,
         sessions: Option<Arc<dyn SessionStore>>,
     ) -> Result<Authorizer, StartupError> {
@@ -120,6 +120,9 @@ impl Authorizer {
                 "`cookie` needs a session store",
             )));
         }
+        // The claims the schema's principal attributes read are kept at verification (and
+        // cached with the rest).
+        config.verifier.keep_claims = engine.principal_claims();
         let verifier = Verifier::new(config.verifier.clone())?;
         if config.policy_cache_safe && engine.has_context_sensitive_policies() {
             tracing::warn!(
@@ -425,6 +428,7 @@ fn principal(c: &VerifiedClaims) -> Principal<'_> {
     p.email = c.email.as_deref();
     p.client_id = Some(&c.client_id);
     p.token_use = Some(token_use_name(c.token_use));
+    p.claims = &c.claims;
     p
 }
 

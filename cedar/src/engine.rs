@@ -182,6 +182,14 @@ impl Engine {
         &self.application
     }
 
+    /// The token claims the schema's `User` attributes read, by name: every declared
+    /// attribute but `username`, `email`, `clientId` and `tokenUse`, whose meaning is fixed.
+    /// Hand them to the verifier (`l42_core::VerifierConfig::keep_claims`) and pass the
+    /// kept claims as [`Principal::claims`].
+    pub fn principal_claims(&self) -> Vec<String> {
+        self.kit.user_plan.claims()
+    }
+
     /// The number of policies loaded.
     pub fn policy_count(&self) -> usize {
         self.policies.num_of_policies()

@@ -6,13 +6,15 @@ use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpres
 
 use crate::shape::{Attr, Ty};
 
-/// The `User` attribute names the authorizer can supply.
-pub(crate) const USER_ATTRIBUTES: [&str; 4] = ["username", "email", "clientId", "tokenUse"];
+/// The types a claim attribute may be declared with.
+pub(crate) const CLAIM_TYPES: &str =
+    "String, Long, Bool, Set<String>, or a record whose fields are of these types";
 
 /// The signed-in caller, built cheaply from verified token claims.
 ///
 /// Only the attributes the schema declares on `User` are given to Cedar; a
-/// declared *required* attribute that is `None` here makes the decision Deny.
+/// declared *required* attribute that is missing here (or whose claim does not coerce to
+/// its declared type) makes the decision Deny.
 #[derive(Debug, Clone, Copy)]
 pub struct Principal<'a> {
     /// The `sub` claim; the `User` entity id.
@@ -28,6 +30,10 @@ pub struct Principal<'a> {
     pub client_id: Option<&'a str>,
     /// `User` attribute `tokenUse` (`access` or `id`).
     pub token_use: Option<&'a str>,
+    /// The token's claims by name, for every other declared attribute (see
+    /// [`Engine::principal_claims`](crate::Engine::principal_claims) for the names an
+    /// engine reads).
+    pub claims: &'a [(String, serde_json::Value)],
 }
 
 impl<'a> Principal<'a> {
@@ -40,6 +46,7 @@ impl<'a> Principal<'a> {
             email: None,
             client_id: None,
             token_use: None,
+            claims: &[],
         }
     }
 
@@ -51,8 +58,14 @@ impl<'a> Principal<'a> {
             UserAttr::TokenUse => self.token_use,
         }
     }
+
+    fn claim(&self, name: &str) -> Option<&'a serde_json::Value> {
+        self.claims.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
 }
 
+/// The `User` attributes with a fixed meaning; any other declared attribute reads the
+/// token's claim of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UserAttr {
     Username,
@@ -62,12 +75,13 @@ enum UserAttr {
 }
 
 impl UserAttr {
-    fn name(self) -> &'static str {
-        match self {
-            UserAttr::Username => "username",
-            UserAttr::Email => "email",
-            UserAttr::ClientId => "clientId",
-            UserAttr::TokenUse => "tokenUse",
+    fn of(name: &str) -> Option<UserAttr> {
+        match name {
+            "username" => Some(UserAttr::Username),
+            "email" => Some(UserAttr::Email),
+            "clientId" => Some(UserAttr::ClientId),
+            "tokenUse" => Some(UserAttr::TokenUse),
+            _ => None,
         }
     }
 }
@@ -75,40 +89,164 @@ impl UserAttr {
 /// Why a declared `User` shape cannot be satisfied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum UserPlanError {
-    Unknown { attribute: String },
+    /// One of [`USER_ATTRIBUTES`] declared with a type other than `String`.
     Unsupported { attribute: String, found: String },
+    /// A claim attribute (or a field of one) of a type no claim coerces to.
+    UnsupportedClaim { attribute: String, found: String },
 }
 
-/// Which principal attributes the schema declares on `User`.
+/// Where one declared attribute's value comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// One of the four attributes with a fixed meaning.
+    Fixed(UserAttr),
+    /// The token's claim of the attribute's name, coerced to `Ty`.
+    Claim(Ty),
+}
+
+#[derive(Debug, Clone)]
+struct Planned {
+    name: String,
+    source: Source,
+    required: bool,
+}
+
+/// Which principal attributes the schema declares on `User`, and where each comes from.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UserPlan {
-    attrs: Vec<(UserAttr, bool)>,
+    attrs: Vec<Planned>,
 }
 
 impl UserPlan {
     pub(crate) fn from_declared(attrs: &[Attr]) -> Result<Self, UserPlanError> {
         let mut out = Vec::with_capacity(attrs.len());
         for a in attrs {
-            let which = match a.name.as_str() {
-                "username" => UserAttr::Username,
-                "email" => UserAttr::Email,
-                "clientId" => UserAttr::ClientId,
-                "tokenUse" => UserAttr::TokenUse,
-                _ => {
-                    return Err(UserPlanError::Unknown {
+            let source = match UserAttr::of(&a.name) {
+                Some(fixed) if a.ty == Ty::String => Source::Fixed(fixed),
+                Some(_) => {
+                    return Err(UserPlanError::Unsupported {
                         attribute: a.name.clone(),
+                        found: a.ty.describe(),
                     });
                 }
+                None => {
+                    check_claim_type(&a.name, &a.ty)?;
+                    Source::Claim(a.ty.clone())
+                }
             };
-            if a.ty != Ty::String {
-                return Err(UserPlanError::Unsupported {
-                    attribute: a.name.clone(),
-                    found: a.ty.describe(),
-                });
-            }
-            out.push((which, a.required));
+            out.push(Planned {
+                name: a.name.clone(),
+                source,
+                required: a.required,
+            });
         }
         Ok(Self { attrs: out })
+    }
+
+    /// The claims the plan reads, by name, in declaration order.
+    pub(crate) fn claims(&self) -> Vec<String> {
+        self.attrs
+            .iter()
+            .filter(|p| matches!(p.source, Source::Claim(_)))
+            .map(|p| p.name.clone())
+            .collect()
+    }
+}
+
+/// Whether a claim can be coerced to `ty`; the error names the attribute (or field path).
+fn check_claim_type(path: &str, ty: &Ty) -> Result<(), UserPlanError> {
+    match ty {
+        Ty::String | Ty::Long | Ty::Bool => Ok(()),
+        Ty::Set(inner) if **inner == Ty::String => Ok(()),
+        Ty::Record(fields) => fields
+            .iter()
+            .try_for_each(|f| check_claim_type(&format!("{path}.{}", f.name), &f.ty)),
+        other => Err(UserPlanError::UnsupportedClaim {
+            attribute: path.to_owned(),
+            found: other.describe(),
+        }),
+    }
+}
+
+/// A claim's JSON value as a Cedar value of the declared type, the way Cognito writes
+/// claims: `Long` also from a string of decimal digits (custom number attributes arrive
+/// as strings), `Bool` also from `"true"`/`"false"`, `Set<String>` also from a
+/// space-separated string (as `scope` is), a record from an object (its declared fields
+/// only). `Err` says why not.
+fn coerce(ty: &Ty, value: &serde_json::Value) -> Result<RestrictedExpression, String> {
+    use serde_json::Value as J;
+    match (ty, value) {
+        (Ty::String, J::String(s)) => Ok(RestrictedExpression::new_string(s.clone())),
+        (Ty::Long, J::Number(n)) => n
+            .as_i64()
+            .map(RestrictedExpression::new_long)
+            .ok_or_else(|| format!("{n} is not a whole number in Cedar's Long range")),
+        (Ty::Long, J::String(s)) => parse_long(s)
+            .map(RestrictedExpression::new_long)
+            .ok_or_else(|| format!("{} is not a string of decimal digits", quoted(s))),
+        (Ty::Bool, J::Bool(b)) => Ok(RestrictedExpression::new_bool(*b)),
+        (Ty::Bool, J::String(s)) if s == "true" || s == "false" => {
+            Ok(RestrictedExpression::new_bool(s == "true"))
+        }
+        (Ty::Set(_), J::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                J::String(s) => Ok(RestrictedExpression::new_string(s.clone())),
+                _ => Err("the array holds something other than strings".to_owned()),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(RestrictedExpression::new_set),
+        (Ty::Set(_), J::String(s)) => Ok(RestrictedExpression::new_set(
+            s.split_ascii_whitespace()
+                .map(|w| RestrictedExpression::new_string(w.to_owned())),
+        )),
+        (Ty::Record(fields), J::Object(object)) => {
+            let mut out = Vec::with_capacity(fields.len());
+            for f in fields {
+                match object.get(&f.name) {
+                    Some(v) => out.push((
+                        f.name.clone(),
+                        coerce(&f.ty, v).map_err(|why| format!("field {}: {why}", f.name))?,
+                    )),
+                    None if f.required => return Err(format!("field {} is missing", f.name)),
+                    None => {}
+                }
+            }
+            RestrictedExpression::new_record(out).map_err(|e| e.to_string())
+        }
+        (ty, v) => Err(format!(
+            "a JSON {} is not a {}",
+            json_kind(v),
+            ty.describe()
+        )),
+    }
+}
+
+/// `-?[0-9]+` as an `i64`, nothing else (no spaces, no `+`, no exponent).
+fn parse_long(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn quoted(s: &str) -> String {
+    let mut short: String = s.chars().take(40).collect();
+    if short.len() < s.len() {
+        short.push('…');
+    }
+    format!("{short:?}")
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
     }
 }
 
@@ -133,16 +271,23 @@ impl EntityKit {
         }
         let mut problems = Vec::new();
         let mut attrs = Vec::with_capacity(self.user_plan.attrs.len());
-        for &(which, required) in &self.user_plan.attrs {
-            match principal.candidate(which) {
-                Some(v) => attrs.push((
-                    which.name().to_owned(),
-                    RestrictedExpression::new_string(v.to_owned()),
-                )),
-                None if required => {
-                    problems.push(format!("missing principal attribute {}", which.name()));
+        for planned in &self.user_plan.attrs {
+            let value = match &planned.source {
+                Source::Fixed(which) => principal
+                    .candidate(*which)
+                    .map(|v| Ok(RestrictedExpression::new_string(v.to_owned()))),
+                Source::Claim(ty) => principal.claim(&planned.name).map(|v| coerce(ty, v)),
+            };
+            match value {
+                Some(Ok(v)) => attrs.push((planned.name.clone(), v)),
+                Some(Err(why)) if planned.required => {
+                    problems.push(format!("principal attribute {}: {why}", planned.name))
                 }
-                None => {}
+                None if planned.required => {
+                    problems.push(format!("missing principal attribute {}", planned.name))
+                }
+                // An optional attribute that is absent or does not coerce is left out.
+                Some(Err(_)) | None => {}
             }
         }
         if !problems.is_empty() {

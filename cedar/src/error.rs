@@ -107,19 +107,23 @@ pub enum LoadError {
         message: String,
     },
 
-    /// `User` declares an attribute the authorizer cannot supply.
+    /// A `User` attribute read from a token claim is declared with a type no claim
+    /// coerces to.
     #[error(
-        "{file}: entity User: unknown attribute {attribute}; the authorizer supplies only {}",
-        crate::entities::USER_ATTRIBUTES.join(", ")
+        "{file}: entity User: attribute {attribute} has unsupported type {found}; a claim attribute is {}",
+        crate::entities::CLAIM_TYPES
     )]
-    UnknownUserAttribute {
+    UnsupportedClaimType {
         /// The schema file.
         file: String,
-        /// The declared attribute.
+        /// The declared attribute (`a.b` for a field of a record attribute).
         attribute: String,
+        /// The declared type.
+        found: String,
     },
 
-    /// A `User` attribute has a type the authorizer cannot supply.
+    /// One of the attributes with a fixed meaning (`username`, `email`, `clientId`,
+    /// `tokenUse`) is declared with a type other than `String`.
     #[error(
         "{file}: entity User: attribute {attribute} has unsupported type {found}; expected String"
     )]

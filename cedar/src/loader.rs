@@ -667,9 +667,10 @@ fn check_entity_types(
         .entity_attributes("User")
         .map_err(|m| shape_error("User", m))?;
     UserPlan::from_declared(&user_attrs).map_err(|e| match e {
-        UserPlanError::Unknown { attribute } => LoadError::UnknownUserAttribute {
+        UserPlanError::UnsupportedClaim { attribute, found } => LoadError::UnsupportedClaimType {
             file: file.to_owned(),
             attribute,
+            found,
         },
         UserPlanError::Unsupported { attribute, found } => {
             LoadError::UnsupportedUserAttributeType {

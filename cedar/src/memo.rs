@@ -84,6 +84,13 @@ fn principal(key: &mut Vec<u8>, p: &Principal<'_>) {
     for attr in [p.username, p.email, p.client_id, p.token_use] {
         text(key, attr);
     }
+    // The claims the schema's attributes read: two tokens of one `sub` may carry different
+    // tenants, and must not share an answer.
+    key.extend_from_slice(&p.claims.len().to_le_bytes());
+    for (name, value) in p.claims {
+        text(key, Some(name));
+        text(key, Some(&value.to_string()));
+    }
 }
 
 /// The key of [`Engine::decide`](crate::Engine::decide) for the action at
@@ -155,6 +162,37 @@ mod tests {
             k(&Principal::new("s", &none))
         );
         assert_eq!(k(&Principal::new("s", &ab)), k(&Principal::new("s", &ab)));
+    }
+
+    #[test]
+    fn claims_are_part_of_the_key() {
+        let none: Vec<String> = Vec::new();
+        let facts = RequestFacts::new("GET", "/");
+        let key = |claims: &[(String, serde_json::Value)]| {
+            let mut p = Principal::new("s", &none);
+            p.claims = claims;
+            (
+                routes_key(&p, &facts),
+                decision_key(0, &p, &ContextPlan::default(), &facts),
+            )
+        };
+        let claim = |name: &str, value: serde_json::Value| vec![(name.to_owned(), value)];
+        let acme = key(&claim("custom:tenant", serde_json::json!("acme")));
+        assert_ne!(
+            acme,
+            key(&claim("custom:tenant", serde_json::json!("globex")))
+        );
+        assert_ne!(acme, key(&[]));
+        assert_ne!(acme, key(&claim("custom:other", serde_json::json!("acme"))));
+        // A string and a number of the same text differ.
+        assert_ne!(
+            key(&claim("level", serde_json::json!("3"))),
+            key(&claim("level", serde_json::json!(3)))
+        );
+        assert_eq!(
+            acme,
+            key(&claim("custom:tenant", serde_json::json!("acme")))
+        );
     }
 
     #[test]

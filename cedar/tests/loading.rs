@@ -242,12 +242,27 @@ fn user_attribute_errors() {
             "namespace App {{ entity UserGroup; entity User in [UserGroup] {{ {attrs} }}; entity Application; {GET_A} }}"
         )
     };
-    let err = load_error(&schema("department: String"), PERMIT_ALL);
-    assert!(
-        matches!(err, LoadError::UnknownUserAttribute { .. }),
-        "{err}"
+    // Any other attribute reads the claim of its name; a type no claim coerces to is
+    // refused at load, naming the attribute (and the field of a record).
+    for (declared, named) in [
+        ("department: Application", "department"),
+        ("\"custom:score\": Set<Long>", "custom:score"),
+        ("profile: { nested: Set<Set<String>> }", "profile.nested"),
+        ("ip: ipaddr", "ip"),
+    ] {
+        let err = load_error(&schema(declared), PERMIT_ALL);
+        assert!(
+            matches!(err, LoadError::UnsupportedClaimType { .. }),
+            "{declared}: {err}"
+        );
+        assert!(err.to_string().contains(named), "{declared}: {err}");
+    }
+    engine(
+        &schema(
+            "department: String, \"custom:tenant\"?: String, level: Long, admin?: Bool, roles: Set<String>, profile?: { team: String, rank?: Long }",
+        ),
+        PERMIT_ALL,
     );
-    assert!(err.to_string().contains("department"), "{err}");
     let err = load_error(&schema("email: Long"), PERMIT_ALL);
     assert!(
         matches!(err, LoadError::UnsupportedUserAttributeType { .. }),
