@@ -237,6 +237,61 @@ fn expect_allowed(rt: &Runtime, a: &Authorizer, event: &str) {
     }
 }
 
+/// The embedded example's schema with five more `User` attributes read from token claims.
+fn claims_engine(declare: bool) -> Engine {
+    let attributes = if declare {
+        r#"{ "custom:tenant": String, "custom:level": Long, "custom:admin": Bool, roles: Set<String>, department: String }"#
+    } else {
+        ""
+    };
+    let schema = format!(
+        "namespace Claims {{\n  entity UserGroup;\n  entity User in [UserGroup] {attributes};\n  entity Application;\n  action \"get /orders/{{id}}\" appliesTo {{ principal: [User], resource: [Application] }};\n}}\n"
+    );
+    let when = if declare {
+        r#" when { principal["custom:tenant"] == "acme" && principal["custom:level"] >= 2 && principal.roles.contains("orders") }"#
+    } else {
+        ""
+    };
+    let policies = format!(
+        "@id(\"readers\")\npermit(principal in Claims::UserGroup::\"{}\", action == Claims::Action::\"get /orders/{{id}}\", resource){when};\n",
+        GROUPS[0]
+    );
+    Engine::from_sources(&schema, &[("claims.cedar", policies)], None).unwrap()
+}
+
+/// Five declared claim attributes against none, in one run: the cost of filling the
+/// principal from claims (kept at verification, coerced per decision).
+fn bench_claims(c: &mut Criterion) {
+    let f = Fixture::new();
+    let rt = runtime();
+    let payload = f.token.split('.').nth(1).unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["custom:tenant"] = json!("acme");
+    claims["custom:level"] = json!("3");
+    claims["custom:admin"] = json!("true");
+    claims["roles"] = json!(["orders", "billing"]);
+    claims["department"] = json!("sales");
+    let token = f.key.sign_json(&claims).unwrap();
+    let event = http_v2_event(
+        &token,
+        "GET /orders/{id}",
+        "/orders/42",
+        json!({ "id": "42" }),
+    );
+    let mut g = c.benchmark_group("claims");
+    for (label, declare) in [("none", false), ("five", true)] {
+        for (mode, cache) in [("uncached", false), ("cached", true)] {
+            let a = f.authorizer(claims_engine(declare), cache, false);
+            expect_allowed(&rt, &a, &event);
+            g.bench_function(format!("{label}/{mode}"), |b| {
+                b.iter(|| rt.block_on(a.handle(black_box(event.as_bytes()))))
+            });
+        }
+    }
+    g.finish();
+}
+
 fn bench_handle(c: &mut Criterion) {
     let f = Fixture::new();
     let rt = runtime();
@@ -798,6 +853,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(5));
-    targets = bench_handle, bench_policies, bench_micro, bench_event_reader
+    targets = bench_handle, bench_policies, bench_micro, bench_event_reader, bench_claims
 }
 criterion_main!(benches);

@@ -317,3 +317,68 @@ fn a_claim_cannot_pose_as_a_fixed_attribute_or_another_claim() {
     let out = decide(&a, &http_event(&forged, "GET /nick", "/nick", json!(null)));
     assert!(matches!(out, Outcome::Unauthorized { .. }), "{out:?}");
 }
+
+/// Principal attributes come from the token, which API Gateway's cache is keyed on, so a
+/// policy over a claim keeps its route in the cached Allow; a route whose policy reads the
+/// request (its path parameters) stays out of it.
+#[test]
+fn a_policy_over_a_claim_keeps_its_route_cache_safe() {
+    let schema = r#"
+namespace App {
+  entity UserGroup;
+  entity User in [UserGroup] { "custom:tenant"?: String };
+  entity Application;
+  action "get /acme", "get /tenants/{tenantId}/orders"
+    appliesTo { principal: [User], resource: [Application],
+                context: { pathParameters?: { tenantId?: String } } };
+}
+"#;
+    let policies = r#"
+@id("acme-only")
+permit(principal, action == App::Action::"get /acme", resource)
+when { principal has "custom:tenant" && principal["custom:tenant"] == "acme" };
+@id("own-tenant")
+permit(principal, action == App::Action::"get /tenants/{tenantId}/orders", resource)
+when { principal has "custom:tenant" && context has pathParameters
+       && context.pathParameters has tenantId
+       && principal["custom:tenant"] == context.pathParameters.tenantId };
+"#;
+    let engine = l42_cedar::Engine::from_sources(
+        schema,
+        &[("app.cedar".to_string(), policies.to_string())],
+        None,
+    )
+    .unwrap();
+    let a = Authorizer::new(common::config(&[("POLICY_CACHE_SAFE", "true")]), engine).unwrap();
+    let resources = |out: &Outcome| -> Vec<String> {
+        let Outcome::Respond { body, .. } = out else {
+            return Vec::new();
+        };
+        let v: Value = serde_json::from_slice(body).unwrap();
+        v["policyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .flat_map(|s| s["Resource"].as_array().unwrap().clone())
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let acme = token(json!({"custom:tenant": "acme"}));
+    let out = decide(&a, &rest_event(&acme, "/acme", "/acme", json!(null)));
+    assert!(allowed(&out), "{out:?}");
+    let listed = resources(&out);
+    assert!(
+        listed.iter().any(|r| r.ends_with("/GET/acme")),
+        "{listed:?}"
+    );
+    assert!(
+        !listed.iter().any(|r| r.contains("tenants")),
+        "a route whose policy reads the path is not cached: {listed:?}"
+    );
+    let globex = token(json!({"custom:tenant": "globex"}));
+    denied(&decide(
+        &a,
+        &rest_event(&globex, "/acme", "/acme", json!(null)),
+    ));
+}
