@@ -112,9 +112,9 @@ impl Engine {
         loader::build(&schema, &policies, application, Validation::Skip)
     }
 
-    /// Loads a folder holding exactly one `*.cedarschema` file and at least
-    /// one `*.cedar` file (read in file-name order); application name =
-    /// namespace.
+    /// Loads a folder holding exactly one schema (`*.cedarschema`, or `*.cedarschema.json`
+    /// in Cedar's JSON format) and at least one `*.cedar` file (read in file-name order);
+    /// application name = namespace.
     ///
     /// # Errors
     /// Any [`LoadError`]; messages name the file.

@@ -35,16 +35,19 @@ pub enum LoadError {
         name: &'static str,
     },
 
-    /// The policy directory holds no `*.cedarschema` file.
-    #[error("no *.cedarschema file in {}; exactly one is required", dir.display())]
+    /// The policy directory holds no schema (`*.cedarschema` or `*.cedarschema.json`).
+    #[error(
+        "no schema (*.cedarschema or *.cedarschema.json) in {}; exactly one is required",
+        dir.display()
+    )]
     NoSchema {
         /// The policy directory.
         dir: PathBuf,
     },
 
-    /// The policy directory holds more than one `*.cedarschema` file.
+    /// The policy directory holds more than one schema, in either format.
     #[error(
-        "several *.cedarschema files in {}: {}; exactly one is allowed",
+        "several schemas in {}: {}; exactly one (*.cedarschema or *.cedarschema.json) is allowed",
         dir.display(),
         files.join(", ")
     )]

@@ -47,7 +47,8 @@ pub(crate) const EMBEDDED_POLICIES: [(&str, &str); 3] = [
 /// Where to load policies from, usually read from the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicyConfig {
-    /// Folder holding one `*.cedarschema` and the `*.cedar` files
+    /// Folder holding one schema (`*.cedarschema` or `*.cedarschema.json`) and the
+    /// `*.cedar` files
     /// (`CEDAR_POLICY_DIR`); `None` uses the embedded example.
     pub policy_dir: Option<PathBuf>,
     /// The `Application` entity id (`CEDAR_APPLICATION`); `None` uses the
@@ -121,11 +122,16 @@ pub(crate) fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), Load
     let mut policies = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         let path = entry.map_err(|e| io_error(dir, e))?.path();
-        let ext = path.extension().and_then(|e| e.to_str());
-        let bucket = match ext {
-            Some("cedarschema") => &mut schemas,
-            Some("cedar") => &mut policies,
-            _ => continue,
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let bucket = if name.ends_with(".cedarschema") || name.ends_with(".cedarschema.json") {
+            &mut schemas
+        } else if name.ends_with(".cedar") {
+            &mut policies
+        } else {
+            continue;
         };
         let meta = std::fs::metadata(&path).map_err(|e| io_error(&path, e))?;
         if meta.is_file() {
@@ -164,10 +170,13 @@ pub(crate) fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), Load
     Ok((schema, policies))
 }
 
-/// Parses a `.cedarschema` file once: the fragment gives both the schema (exactly as
-/// `Schema::from_cedarschema_str` builds it from the same fragment) and its JSON form,
-/// which the loaders read for what cedar-policy does not expose. Parsing the text is most
-/// of the start-up, so it is done only here.
+/// Parses a schema file once, in either of Cedar's formats: the human one
+/// (`*.cedarschema`) or the JSON one (`*.cedarschema.json`, as Verified Permissions' console
+/// and `aws verifiedpermissions get-schema` give it; a text that starts with `{` is read
+/// so too). The fragment gives both the schema (exactly as `Schema::from_cedarschema_str`
+/// or `Schema::from_json_str` builds it) and its JSON form, which the loaders read for
+/// what cedar-policy does not expose. Parsing the text is most of the start-up, so it is
+/// done only here.
 pub(crate) fn parse_schema(file: &SourceFile) -> Result<(Schema, Value), LoadError> {
     let src = file.text.as_str();
     let schema_error = |message: String, debug: String| LoadError::SchemaParse {
@@ -175,8 +184,14 @@ pub(crate) fn parse_schema(file: &SourceFile) -> Result<(Schema, Value), LoadErr
         line: syntax_error_offset(&debug).map(|o| line_of(src, o)),
         message,
     };
-    let (fragment, _warnings) = SchemaFragment::from_cedarschema_str(src)
-        .map_err(|e| schema_error(e.to_string(), format!("{e:?}")))?;
+    let fragment = if is_json_schema(file) {
+        SchemaFragment::from_json_str(src)
+            .map_err(|e| schema_error(e.to_string(), String::new()))?
+    } else {
+        SchemaFragment::from_cedarschema_str(src)
+            .map_err(|e| schema_error(e.to_string(), format!("{e:?}")))?
+            .0
+    };
     let json_text = fragment.to_json_string();
     let schema = Schema::from_schema_fragments([fragment])
         .map_err(|e| schema_error(e.to_string(), format!("{e:?}")))?;
@@ -188,6 +203,12 @@ pub(crate) fn parse_schema(file: &SourceFile) -> Result<(Schema, Value), LoadErr
             message,
         })?;
     Ok((schema, json))
+}
+
+/// Whether a schema file is in Cedar's JSON format: by its name, or (for a schema given
+/// as text) by its first character, which no human-format schema can start with.
+fn is_json_schema(file: &SourceFile) -> bool {
+    file.name.ends_with(".json") || file.text.trim_start().starts_with('{')
 }
 
 /// Every policy of `files` with its id (unique across the files) and place, assembled

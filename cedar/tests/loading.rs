@@ -105,6 +105,24 @@ fn folder_errors() {
     );
     assert!(err.to_string().contains("a.cedarschema"), "{err}");
 
+    // One schema in either format: a human one and a JSON one are two.
+    let dir = TempDir::new("two-formats");
+    dir.write("a.cedarschema", schema_with(GET_A));
+    dir.write("a.cedarschema.json", json_schema());
+    dir.write("p.cedar", PERMIT_ALL);
+    let err = Engine::from_dir(&dir.0).err().unwrap();
+    assert!(
+        matches!(err, LoadError::SeveralSchemas { ref files, .. } if files.len() == 2),
+        "{err}"
+    );
+    assert!(err.to_string().contains("a.cedarschema.json"), "{err}");
+    // A JSON file that is not a schema's name is not read as one.
+    let dir = TempDir::new("other-json");
+    dir.write("a.cedarschema", schema_with(GET_A));
+    dir.write("package.json", "{}");
+    dir.write("p.cedar", PERMIT_ALL);
+    Engine::from_dir(&dir.0).unwrap();
+
     let dir = TempDir::new("no-schema");
     dir.write("p.cedar", PERMIT_ALL);
     let err = Engine::from_dir(&dir.0).err().unwrap();
@@ -468,4 +486,46 @@ fn an_enumerated_application_must_list_the_configured_name() {
         ),
         "{err}"
     );
+}
+
+/// The schema of `schema_with(GET_A)` in Cedar's JSON format, as Verified Permissions'
+/// console and `aws verifiedpermissions get-schema` give it.
+fn json_schema() -> String {
+    serde_json::json!({
+        "App": {
+            "entityTypes": {
+                "UserGroup": {},
+                "User": {
+                    "memberOfTypes": ["UserGroup"],
+                    "shape": {"type": "Record", "attributes": {
+                        "custom:tenant": {"type": "String", "required": false}
+                    }}
+                },
+                "Application": {}
+            },
+            "actions": {
+                "get /a": {"appliesTo": {"principalTypes": ["User"], "resourceTypes": ["Application"]}}
+            }
+        }
+    })
+    .to_string()
+}
+
+#[test]
+fn a_json_schema_loads_as_its_human_form_does() {
+    let dir = TempDir::new("json-schema");
+    dir.write("schema.cedarschema.json", json_schema());
+    dir.write("p.cedar", PERMIT_ALL);
+    let from_dir = Engine::from_dir(&dir.0).unwrap();
+    assert_eq!(from_dir.principal_claims(), ["custom:tenant"]);
+    // Given as text, a schema that starts with `{` is JSON too.
+    let from_text = engine(&json_schema(), PERMIT_ALL);
+    assert_eq!(from_text.routes().count(), from_dir.routes().count());
+    // A broken JSON schema is an error naming its file, not a panic.
+    let dir = TempDir::new("json-broken");
+    dir.write("schema.cedarschema.json", "{\"App\": {\"entityTypes\": 7}}");
+    dir.write("p.cedar", PERMIT_ALL);
+    let err = Engine::from_dir(&dir.0).err().unwrap();
+    assert!(matches!(err, LoadError::SchemaParse { .. }), "{err}");
+    assert!(err.to_string().contains("schema.cedarschema.json"), "{err}");
 }
