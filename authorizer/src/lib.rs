@@ -65,7 +65,7 @@ use std::sync::Arc;
 use identity::Credential;
 use l42_cedar::{Engine, PolicyConfig, Principal, RequestFacts};
 use l42_core::session::{DynamoStore, SessionStore, StoreError};
-use l42_core::{ConfigError, TokenUse, VerifiedClaims, Verifier, unix_now};
+use l42_core::{ConfigError, PoolId, TokenUse, VerifiedClaims, Verifier, unix_now};
 
 pub use config::{AuthorizerConfig, HttpApiResponse, IdentitySource};
 pub use error::StartupError;
@@ -246,7 +246,7 @@ impl Authorizer {
         let cache_safe =
             !simple && self.config.policy_cache_safe && kind != EventKind::WebSocketConnect;
 
-        let principal = principal(&claims);
+        let principal = principal(&claims, &self.config.verifier.pools);
         let facts = RequestFacts::new(&target.method, &target.path)
             .with_source_ip(event.source_ip())
             .with_scopes(&claims.scopes)
@@ -422,8 +422,9 @@ impl Authorizer {
 
 /// The Cedar principal of verified claims: `sub`, groups as parents, and the attributes
 /// a schema may declare.
-fn principal(c: &VerifiedClaims) -> Principal<'_> {
+fn principal<'a>(c: &'a VerifiedClaims, pools: &'a [PoolId]) -> Principal<'a> {
     let mut p = Principal::new(&c.sub, &c.groups);
+    p.pool_id = pools.get(c.pool).map(PoolId::as_str);
     p.username = Some(&c.username);
     p.email = c.email.as_deref();
     p.client_id = Some(&c.client_id);

@@ -8,7 +8,7 @@ use cedar_policy::{
 };
 
 use crate::context::{ContextPlan, Params, RequestFacts};
-use crate::entities::{EntityKit, Principal};
+use crate::entities::{EntityIds, EntityKit, Principal};
 use crate::error::LoadError;
 use crate::loader::{self, PolicyConfig, SourceFile, Validation, read_dir};
 use crate::memo::{self, Memo};
@@ -158,10 +158,18 @@ impl Engine {
     /// Any [`LoadError`].
     pub fn from_config(config: &PolicyConfig) -> Result<Self, LoadError> {
         let application = config.application.as_deref();
-        match &config.policy_dir {
+        let engine = match &config.policy_dir {
             Some(dir) => Self::from_dir_with_application(dir, application),
             None => Self::embedded_with_application(application),
-        }
+        }?;
+        Ok(engine.with_entity_ids(config.entity_ids))
+    }
+
+    /// The same engine writing principal and group ids as `ids` says (see
+    /// [`EntityIds`]).
+    pub fn with_entity_ids(mut self, ids: EntityIds) -> Self {
+        self.kit.entity_ids = ids;
+        self
     }
 
     /// [`PolicyConfig::from_env`] then [`from_config`](Self::from_config).

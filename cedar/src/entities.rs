@@ -6,6 +6,29 @@ use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpres
 
 use crate::shape::{Attr, Ty};
 
+/// How the principal's and its groups' entity ids are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EntityIds {
+    /// `User::"<sub>"`, `UserGroup::"<group>"`.
+    #[default]
+    Plain,
+    /// As Amazon Verified Permissions' Cognito identity source writes them:
+    /// `User::"<userPoolId>|<sub>"`, `UserGroup::"<userPoolId>|<group>"`, so policies
+    /// written for an AVP policy store decide the same here (`CEDAR_ENTITY_IDS=avp`).
+    Avp,
+}
+
+impl EntityIds {
+    /// `plain` or `avp`, any case, surrounding spaces ignored.
+    pub fn parse(value: &str) -> Option<EntityIds> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "plain" => Some(EntityIds::Plain),
+            "avp" => Some(EntityIds::Avp),
+            _ => None,
+        }
+    }
+}
+
 /// The types a claim attribute may be declared with.
 pub(crate) const CLAIM_TYPES: &str =
     "String, Long, Bool, Set<String>, or a record whose fields are of these types";
@@ -30,6 +53,9 @@ pub struct Principal<'a> {
     pub client_id: Option<&'a str>,
     /// `User` attribute `tokenUse` (`access` or `id`).
     pub token_use: Option<&'a str>,
+    /// The user pool the token came from (`us-east-1_AbC123`): the prefix of the ids
+    /// with [`EntityIds::Avp`], which denies a principal without one.
+    pub pool_id: Option<&'a str>,
     /// The token's claims by name, for every other declared attribute (see
     /// [`Engine::principal_claims`](crate::Engine::principal_claims) for the names an
     /// engine reads).
@@ -46,6 +72,7 @@ impl<'a> Principal<'a> {
             email: None,
             client_id: None,
             token_use: None,
+            pool_id: None,
             claims: &[],
         }
     }
@@ -258,6 +285,7 @@ pub(crate) struct EntityKit {
     pub(crate) application_uid: EntityUid,
     pub(crate) application: Entity,
     pub(crate) user_plan: UserPlan,
+    pub(crate) entity_ids: EntityIds,
 }
 
 impl EntityKit {
@@ -294,17 +322,26 @@ impl EntityKit {
             return Err(problems);
         }
 
+        let id = |name: &str| -> Result<EntityId, Vec<String>> {
+            match (self.entity_ids, principal.pool_id) {
+                (EntityIds::Plain, _) => Ok(EntityId::new(name)),
+                (EntityIds::Avp, Some(pool)) if !pool.is_empty() => {
+                    Ok(EntityId::new(format!("{pool}|{name}")))
+                }
+                (EntityIds::Avp, _) => Err(vec![
+                    "no user pool id for the AVP-style principal id".to_owned(),
+                ]),
+            }
+        };
         let mut entities = Vec::with_capacity(principal.groups.len() + 1);
         let mut parents = HashSet::with_capacity(principal.groups.len());
         for group in principal.groups {
-            let uid =
-                EntityUid::from_type_name_and_id(self.group_type.clone(), EntityId::new(group));
+            let uid = EntityUid::from_type_name_and_id(self.group_type.clone(), id(group)?);
             if parents.insert(uid.clone()) {
                 entities.push(Entity::new_no_attrs(uid, HashSet::new()));
             }
         }
-        let uid =
-            EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(principal.sub));
+        let uid = EntityUid::from_type_name_and_id(self.user_type.clone(), id(principal.sub)?);
         let user = Entity::new_with_tags(uid.clone(), attrs, parents, [])
             .map_err(|e| vec![format!("cannot build principal entity: {e}")])?;
         entities.push(user);

@@ -35,6 +35,17 @@ pub enum LoadError {
         name: &'static str,
     },
 
+    /// A variable holds a value the loader does not know.
+    #[error("{name}=`{value}`: {expected}")]
+    Variable {
+        /// The variable name.
+        name: &'static str,
+        /// The value it holds.
+        value: String,
+        /// What it may hold.
+        expected: &'static str,
+    },
+
     /// The policy directory holds no schema (`*.cedarschema` or `*.cedarschema.json`).
     #[error(
         "no schema (*.cedarschema or *.cedarschema.json) in {}; exactly one is required",

@@ -56,7 +56,7 @@ mod shape;
 
 pub use context::{Params, RequestFacts};
 pub use engine::{Decision, Engine, RequestParts};
-pub use entities::Principal;
+pub use entities::{EntityIds, Principal};
 pub use error::{LoadError, ValidationProblem};
 pub use loader::PolicyConfig;
 pub use routes::{ActionRef, Route, RouteKind, RouteMatch, Segment, Verb};

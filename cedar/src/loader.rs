@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::analysis;
 use crate::context::{ContextPlan, PlanError};
 use crate::engine::{ActionEntry, Engine};
-use crate::entities::{EntityKit, UserPlan, UserPlanError};
+use crate::entities::{EntityIds, EntityKit, UserPlan, UserPlanError};
 use crate::error::{LoadError, ValidationProblem, line_of, syntax_error_offset};
 use crate::memo::Memo;
 use crate::routes::{ActionRef, RouteTable, parse_route_name};
@@ -54,6 +54,9 @@ pub struct PolicyConfig {
     /// The `Application` entity id (`CEDAR_APPLICATION`); `None` uses the
     /// schema's namespace name, as Amazon Verified Permissions does.
     pub application: Option<String>,
+    /// How principal and group entity ids are written (`CEDAR_ENTITY_IDS`: `plain`, the
+    /// default, or `avp`).
+    pub entity_ids: EntityIds,
 }
 
 impl PolicyConfig {
@@ -61,12 +64,15 @@ impl PolicyConfig {
     pub const POLICY_DIR_VAR: &'static str = "CEDAR_POLICY_DIR";
     /// The variable naming the application.
     pub const APPLICATION_VAR: &'static str = "CEDAR_APPLICATION";
+    /// The variable choosing how entity ids are written.
+    pub const ENTITY_IDS_VAR: &'static str = "CEDAR_ENTITY_IDS";
 
-    /// Reads `CEDAR_POLICY_DIR` and `CEDAR_APPLICATION`. An unset or empty
-    /// variable means "not configured".
+    /// Reads `CEDAR_POLICY_DIR`, `CEDAR_APPLICATION` and `CEDAR_ENTITY_IDS`. An unset or
+    /// empty variable means "not configured".
     ///
     /// # Errors
-    /// [`LoadError::EnvNotUnicode`] if a variable is not valid UTF-8.
+    /// [`LoadError::EnvNotUnicode`] if a variable is not valid UTF-8;
+    /// [`LoadError::Variable`] for a `CEDAR_ENTITY_IDS` other than `plain` or `avp`.
     pub fn from_env() -> Result<Self, LoadError> {
         Self::from_lookup(|name| std::env::var_os(name))
     }
@@ -87,9 +93,18 @@ impl PolicyConfig {
                 }
             }
         };
+        let entity_ids = match read(Self::ENTITY_IDS_VAR)? {
+            None => EntityIds::default(),
+            Some(v) => EntityIds::parse(&v).ok_or(LoadError::Variable {
+                name: Self::ENTITY_IDS_VAR,
+                value: v,
+                expected: "expected plain or avp",
+            })?,
+        };
         Ok(Self {
             policy_dir: read(Self::POLICY_DIR_VAR)?.map(PathBuf::from),
             application: read(Self::APPLICATION_VAR)?,
+            entity_ids,
         })
     }
 }
@@ -454,6 +469,7 @@ pub(crate) fn build(
         application: Entity::new_no_attrs(application_uid.clone(), HashSet::new()),
         application_uid,
         user_plan,
+        entity_ids: EntityIds::default(),
     };
 
     // Policies: parse, ids, duplicates, validation.

@@ -81,7 +81,7 @@ fn principal(key: &mut Vec<u8>, p: &Principal<'_>) {
     for g in p.groups {
         text(key, Some(g));
     }
-    for attr in [p.username, p.email, p.client_id, p.token_use] {
+    for attr in [p.username, p.email, p.client_id, p.token_use, p.pool_id] {
         text(key, attr);
     }
     // The claims the schema's attributes read: two tokens of one `sub` may carry different

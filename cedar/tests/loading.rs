@@ -49,6 +49,7 @@ fn config_selects_folder_and_application() {
     let config = PolicyConfig {
         policy_dir: Some(dir.0.clone()),
         application: Some("orders-api".into()),
+        ..PolicyConfig::default()
     };
     let engine = Engine::from_config(&config).unwrap();
     assert_eq!(engine.application(), "orders-api");
