@@ -130,6 +130,46 @@ fn example_events_deny_a_user_without_groups() {
     }
 }
 
+/// The golden store with a tenant claim on `User` and a policy over it alone: a token
+/// whose `custom:tenant` is `acme` may do everything, any other tenant nothing.
+fn tenant_run(ev: &Value) -> Value {
+    let schema = common::GOLDEN_SCHEMA.replace(
+        "entity User in [UserGroup];",
+        "entity User in [UserGroup] { \"custom:tenant\"?: String };",
+    );
+    let policies = r#"@id("acme")
+permit(principal, action, resource)
+when { principal has "custom:tenant" && principal["custom:tenant"] == "acme" };"#;
+    let engine =
+        l42_cedar::Engine::from_sources(&schema, &[("tenant.cedar", policies)], None).unwrap();
+    let a = l42_authorizer::Authorizer::new(common::config(&[]), engine).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    match rt.block_on(a.handle(ev.to_string().as_bytes())) {
+        Outcome::Respond { body, .. } => serde_json::from_slice(&body).unwrap(),
+        other => panic!("no decision: {other:?}"),
+    }
+}
+
+fn tenant_token(tenant: &str) -> String {
+    let mut claims = common::claims("tenant-user-1", &[]);
+    claims["custom:tenant"] = json!(tenant);
+    common::key().sign_json(&claims).unwrap()
+}
+
+#[test]
+fn example_events_decide_on_a_claim() {
+    for (case, file) in CASES {
+        let out = tenant_run(&with_token(event(file), &tenant_token("acme")));
+        conforms(&out);
+        check(&format!("{case}.claim-allow"), &out);
+        let out = tenant_run(&with_token(event(file), &tenant_token("globex")));
+        conforms(&out);
+        check(&format!("{case}.claim-deny"), &out);
+    }
+}
+
 #[test]
 fn example_events_without_a_token_are_unauthorized() {
     for (_, file) in CASES {
