@@ -89,8 +89,19 @@ fn principal(key: &mut Vec<u8>, p: &Principal<'_>) {
     key.extend_from_slice(&p.claims.len().to_le_bytes());
     for (name, value) in p.claims {
         text(key, Some(name));
-        text(key, Some(&value.to_string()));
+        json(key, value);
     }
+}
+
+/// Appends a JSON value's text, length-prefixed, written in place (no string is built).
+fn json(key: &mut Vec<u8>, value: &serde_json::Value) {
+    const LEN: usize = std::mem::size_of::<usize>();
+    let start = key.len();
+    key.extend_from_slice(&[0; LEN]);
+    // Writing into a Vec cannot fail, and a Value always serializes.
+    let _ = serde_json::to_writer(&mut *key, value);
+    let len = key.len() - start - LEN;
+    key[start..start + LEN].copy_from_slice(&len.to_le_bytes());
 }
 
 /// The key of [`Engine::decide`](crate::Engine::decide) for the action at
