@@ -4,7 +4,7 @@
 //! `idp/users.example.json` (the embedded default) for the format.
 
 use l42_core::urls;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use aws_lc_rs::digest;
@@ -75,7 +75,19 @@ pub struct User {
     /// Group names (each must be listed in `groups`), in `cognito:groups` order.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// Custom attributes by name without the prefix (`{"tenant": "acme"}`): the id token
+    /// and userInfo carry each as `custom:<name>`, a string, as Cognito writes custom
+    /// attributes whatever their declared type (`"custom:level": "3"`). Names are 1 to
+    /// [`MAX_CUSTOM_NAME`] letters, digits, `_` or `-`; values at most
+    /// [`MAX_CUSTOM_VALUE`] bytes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
 }
+
+/// The longest custom attribute name, as in Cognito.
+pub const MAX_CUSTOM_NAME: usize = 20;
+/// The longest custom attribute value, in bytes, as Cognito's string attributes.
+pub const MAX_CUSTOM_VALUE: usize = 2048;
 
 fn yes() -> bool {
     true
@@ -282,6 +294,27 @@ impl Directory {
                     return Err(DirectoryError::new(
                         format!("{at}.email"),
                         format!("`{email}` is not an email address"),
+                    ));
+                }
+            }
+            for (name, value) in &u.custom {
+                let ok = !name.is_empty()
+                    && name.len() <= MAX_CUSTOM_NAME
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !ok {
+                    return Err(DirectoryError::new(
+                        format!("{at}.custom"),
+                        format!(
+                            "`{name}` is not a custom attribute name (1 to {MAX_CUSTOM_NAME} letters, digits, _ or -; no custom: prefix)"
+                        ),
+                    ));
+                }
+                if value.len() > MAX_CUSTOM_VALUE {
+                    return Err(DirectoryError::new(
+                        format!("{at}.custom.{name}"),
+                        format!("is longer than {MAX_CUSTOM_VALUE} bytes"),
                     ));
                 }
             }

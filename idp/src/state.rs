@@ -217,6 +217,9 @@ impl Shared {
                 id["email"] = json!(email);
                 id["email_verified"] = json!(user.email_verified);
             }
+            for (name, value) in &user.custom {
+                id[format!("custom:{name}")] = json!(value);
+            }
             if with_nonce && let Some(n) = &signin.nonce {
                 id["nonce"] = json!(n);
             }

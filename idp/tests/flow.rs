@@ -1139,3 +1139,77 @@ async fn issuer_override_is_used() {
         assert!(l42_idp::Idp::start(bad, "127.0.0.1:0").await.is_err());
     }
 }
+
+/// Custom attributes reach the id token and userInfo as `custom:<name>` strings, as
+/// Cognito writes them; the access token does not carry them.
+#[tokio::test]
+async fn custom_attributes_are_id_token_and_userinfo_strings() {
+    let users = r#"{
+      "groups": [],
+      "users": [{"username": "ten", "password": "ten-password",
+                 "custom": {"tenant": "acme", "level": "3"}}],
+      "clients": [{"client_id": "c1", "callback_urls": ["http://localhost:3000/cb"]}]
+    }"#;
+    let idp = start_with(IdpConfig {
+        directory: Directory::from_json(users).unwrap(),
+        ..IdpConfig::default()
+    })
+    .await;
+    let tokens = idp.mint("ten", "c1").unwrap();
+    let payload = |jwt: &str| -> Value {
+        use base64::Engine as _;
+        let part = jwt.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let id = payload(tokens.id_token.as_deref().unwrap());
+    assert_eq!(id["custom:tenant"], "acme");
+    assert_eq!(id["custom:level"], "3");
+    let access = payload(&tokens.access_token);
+    assert!(access.get("custom:tenant").is_none(), "{access}");
+    let info: Value = http()
+        .get(format!("{}/oauth2/userInfo", idp.base_url()))
+        .bearer_auth(&tokens.access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["custom:tenant"], "acme", "{info}");
+}
+
+#[test]
+fn bad_custom_attributes_are_refused_naming_the_user() {
+    let users = |custom: &str| {
+        format!(
+            r#"{{"groups": [], "users": [{{"username": "u", "password": "p", "custom": {custom}}}],
+                "clients": [{{"client_id": "c1", "callback_urls": ["http://localhost:3000/cb"]}}]}}"#
+        )
+    };
+    for (custom, says) in [
+        (r#"{"custom:tenant": "acme"}"#, "no custom: prefix"),
+        (r#"{"": "x"}"#, "not a custom attribute name"),
+        (
+            r#"{"a_name_longer_than_twenty": "x"}"#,
+            "not a custom attribute name",
+        ),
+        (r#"{"ten ant": "x"}"#, "not a custom attribute name"),
+    ] {
+        let e = Directory::from_json(&users(custom))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("users[0].custom"), "{custom}: {e}");
+        assert!(e.contains(says), "{custom}: {e}");
+    }
+    // Values are strings, as Cognito's are in tokens; the JSON reader says where.
+    let e = Directory::from_json(&users(r#"{"level": 3}"#))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("expected a string"), "{e}");
+    let long = format!(r#"{{"tenant": "{}"}}"#, "x".repeat(2049));
+    let e = Directory::from_json(&users(&long)).unwrap_err().to_string();
+    assert!(e.contains("longer than 2048"), "{e}");
+}

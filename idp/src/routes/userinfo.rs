@@ -2,7 +2,8 @@
 //!
 //! The token is checked here as Cognito does: signature against a published key, issuer,
 //! `token_use`, expiry (by the provider's clock) and revocation of its sign-in. The
-//! answer is `{sub, email, email_verified, username}`; `email_verified` is the string
+//! answer is `{sub, email, email_verified, username}` and each custom attribute as
+//! `custom:<name>`; `email_verified` is the string
 //! `"true"`/`"false"`, as Cognito's userInfo gives it.
 
 use std::sync::Arc;
@@ -82,6 +83,9 @@ fn handle(shared: &Shared, headers: &HeaderMap) -> Result<serde_json::Value, OAu
     if let Some(email) = &user.email {
         out["email"] = json!(email);
         out["email_verified"] = json!(if user.email_verified { "true" } else { "false" });
+    }
+    for (name, value) in &user.custom {
+        out[format!("custom:{name}")] = json!(value);
     }
     Ok(out)
 }
