@@ -350,24 +350,10 @@ when { principal has "custom:tenant" && context has pathParameters
     )
     .unwrap();
     let a = Authorizer::new(common::config(&[("POLICY_CACHE_SAFE", "true")]), engine).unwrap();
-    let resources = |out: &Outcome| -> Vec<String> {
-        let Outcome::Respond { body, .. } = out else {
-            return Vec::new();
-        };
-        let v: Value = serde_json::from_slice(body).unwrap();
-        v["policyDocument"]["Statement"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["Effect"] == "Allow")
-            .flat_map(|s| s["Resource"].as_array().unwrap().clone())
-            .map(|r| r.as_str().unwrap().to_owned())
-            .collect()
-    };
     let acme = token(json!({"custom:tenant": "acme"}));
     let out = decide(&a, &rest_event(&acme, "/acme", "/acme", json!(null)));
     assert!(allowed(&out), "{out:?}");
-    let listed = resources(&out);
+    let listed = common::allowed_resources(&out);
     assert!(
         listed.iter().any(|r| r.ends_with("/GET/acme")),
         "{listed:?}"

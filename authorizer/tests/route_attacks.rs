@@ -48,23 +48,6 @@ fn is_401(o: &Outcome) -> bool {
     matches!(o, Outcome::Unauthorized { .. })
 }
 
-/// The Resource entries of every Allow statement of a response.
-fn allowed_resources(o: &Outcome) -> Vec<String> {
-    let Outcome::Respond { body, .. } = o else {
-        return Vec::new();
-    };
-    let v: Value = serde_json::from_slice(body).unwrap();
-    let Some(statements) = v["policyDocument"]["Statement"].as_array() else {
-        return Vec::new();
-    };
-    statements
-        .iter()
-        .filter(|s| s["Effect"] == "Allow")
-        .flat_map(|s| s["Resource"].as_array().unwrap().clone())
-        .map(|r| r.as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn token_event(auth: &str, tail: &str) -> Value {
     json!({"type": "TOKEN", "authorizationToken": auth, "methodArn": format!("{PREFIX}{tail}")})
 }
@@ -261,7 +244,7 @@ fn a_wildcard_in_the_request_path_is_never_allowed_as_a_resource() {
                 "{}",
                 describe(&out)
             );
-            let resources = allowed_resources(&out);
+            let resources = common::allowed_resources(&out);
             assert_eq!(resources[0], format!("{PREFIX}GET/orders/42"));
             if cache_safe == "false" {
                 assert_eq!(resources.len(), 1, "{resources:?}");

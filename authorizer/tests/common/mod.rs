@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use l42_authorizer::{Authorizer, AuthorizerConfig};
+use l42_authorizer::{Authorizer, AuthorizerConfig, Outcome};
 use l42_core::{SigningKey, unix_now};
 use serde_json::{Value, json};
 
@@ -79,4 +79,21 @@ pub fn golden_authorizer(extra: &[(&str, &str)]) -> Authorizer {
 
 pub fn embedded_authorizer(extra: &[(&str, &str)]) -> Authorizer {
     Authorizer::new(config(extra), l42_cedar::Engine::embedded().unwrap()).unwrap()
+}
+
+/// The Resource entries of every Allow statement of a response.
+pub fn allowed_resources(o: &Outcome) -> Vec<String> {
+    let Outcome::Respond { body, .. } = o else {
+        return Vec::new();
+    };
+    let v: Value = serde_json::from_slice(body).unwrap();
+    let Some(statements) = v["policyDocument"]["Statement"].as_array() else {
+        return Vec::new();
+    };
+    statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .flat_map(|s| s["Resource"].as_array().unwrap().clone())
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect()
 }
