@@ -430,6 +430,7 @@ fn principal<'a>(c: &'a VerifiedClaims, pools: &'a [PoolId]) -> Principal<'a> {
     p.client_id = Some(&c.client_id);
     p.token_use = Some(token_use_name(c.token_use));
     p.claims = &c.claims;
+    p.machine = c.machine;
     p
 }
 

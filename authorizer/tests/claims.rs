@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::{allowed, decide, denied, http_event, rest_event};
 use l42_authorizer::{Authorizer, Outcome};
 use serde_json::{Value, json};
 
@@ -68,53 +69,6 @@ fn token(extra: Value) -> String {
         claims[k] = v.clone();
     }
     common::key().sign_json(&claims).unwrap()
-}
-
-fn http_event(token: &str, route: &str, path: &str, params: Value) -> Value {
-    let (method, _) = route.split_once(' ').unwrap();
-    json!({
-        "version": "2.0", "type": "REQUEST",
-        "routeArn": format!("arn:aws:execute-api:us-east-1:123456789012:api1/prod/{method}{path}"),
-        "routeKey": route, "rawPath": path,
-        "headers": {"authorization": format!("Bearer {token}")},
-        "pathParameters": params,
-        "requestContext": {"routeKey": route,
-                           "http": {"method": method, "path": path, "sourceIp": "203.0.113.7"}},
-    })
-}
-
-fn rest_event(token: &str, resource: &str, path: &str, params: Value) -> Value {
-    json!({
-        "type": "REQUEST",
-        "methodArn": format!("arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET{path}"),
-        "resource": resource, "path": path, "httpMethod": "GET",
-        "headers": {"Authorization": format!("Bearer {token}")},
-        "pathParameters": params,
-        "requestContext": {"resourcePath": resource, "httpMethod": "GET",
-                           "identity": {"sourceIp": "203.0.113.7"}},
-    })
-}
-
-fn decide(a: &Authorizer, event: &Value) -> Outcome {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(a.handle(event.to_string().as_bytes()))
-}
-
-fn allowed(out: &Outcome) -> bool {
-    matches!(out, Outcome::Respond { allowed: true, .. })
-}
-
-/// Asserts an explicit Deny (a 403, never a 401 or a 500) and returns its explanation's
-/// errors, joined.
-fn denied(out: &Outcome) -> String {
-    assert!(
-        matches!(out, Outcome::Respond { allowed: false, .. }),
-        "expected a Deny: {out:?}"
-    );
-    out.explain().errors.join("; ")
 }
 
 fn tenant(a: &Authorizer, token: &str, tenant_in_path: &str) -> (Outcome, Outcome) {

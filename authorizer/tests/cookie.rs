@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::allowed;
+
 use std::sync::Arc;
 
 use l42_authorizer::{Authorizer, Outcome};
@@ -114,10 +116,6 @@ fn v2(cookies: &[&str]) -> Value {
         "cookies": cookies, "headers": {},
         "requestContext": {"http": {"method": "GET", "path": "/request", "sourceIp": "203.0.113.7"}},
     })
-}
-
-fn allowed(o: &Outcome) -> bool {
-    matches!(o, Outcome::Respond { allowed: true, .. })
 }
 
 fn stage(o: &Outcome) -> &'static str {

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::allowed;
+
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -47,10 +49,6 @@ fn handle(a: &Authorizer, bytes: &[u8]) -> Outcome {
         .build()
         .unwrap();
     rt.block_on(a.handle(bytes))
-}
-
-fn allowed(o: &Outcome) -> bool {
-    matches!(o, Outcome::Respond { allowed: true, .. })
 }
 
 /// Valid tokens for a few kinds of user (signing is slow in debug builds: made once).

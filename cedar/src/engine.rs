@@ -8,7 +8,7 @@ use cedar_policy::{
 };
 
 use crate::context::{ContextPlan, Params, RequestFacts};
-use crate::entities::{EntityIds, EntityKit, Principal};
+use crate::entities::{Accepts, EntityIds, EntityKit, Kind, Principal};
 use crate::error::LoadError;
 use crate::loader::{self, PolicyConfig, SourceFile, Validation, read_dir};
 use crate::memo::{self, Memo};
@@ -42,7 +42,8 @@ impl Decision {
 /// (`Request::new(.., Some(schema))`, `Entities::from_entities(.., Some(schema))`).
 #[derive(Debug, Clone)]
 pub struct RequestParts {
-    /// `<Namespace>::User::"<sub>"`.
+    /// `<Namespace>::User::"<sub>"`, or `<Namespace>::Client::"<client_id>"` for a
+    /// machine client on an action that lists `Client`.
     pub principal: EntityUid,
     /// `<Namespace>::Action::"<name>"`.
     pub action: EntityUid,
@@ -50,7 +51,7 @@ pub struct RequestParts {
     pub resource: EntityUid,
     /// The context, holding only the attributes the action declares.
     pub context: Context,
-    /// The user, its groups, the application and, when the schema has
+    /// The principal (a user and its groups, or a client), the application and, when the schema has
     /// action groups, the action and its ancestors.
     pub entities: Vec<Entity>,
 }
@@ -60,6 +61,8 @@ pub struct RequestParts {
 pub(crate) struct ActionEntry {
     pub(crate) action: ActionRef,
     pub(crate) uid: EntityUid,
+    /// Which of `User` and `Client` its principals include.
+    pub(crate) accepts: Accepts,
     pub(crate) slice: PolicySet,
     pub(crate) plan: ContextPlan,
     /// The action entity and its ancestors; empty if it has no ancestors.
@@ -190,12 +193,18 @@ impl Engine {
         &self.application
     }
 
-    /// The token claims the schema's `User` attributes read, by name: every declared
-    /// attribute but `username`, `email`, `clientId` and `tokenUse`, whose meaning is fixed.
-    /// Hand them to the verifier (`l42_core::VerifierConfig::keep_claims`) and pass the
-    /// kept claims as [`Principal::claims`].
+    /// The token claims the schema's `User` and `Client` attributes read, by name, each
+    /// once: every declared attribute but `username`, `email`, `clientId` and `tokenUse`,
+    /// whose meaning is fixed. Hand them to the verifier
+    /// (`l42_core::VerifierConfig::keep_claims`) and pass the kept claims as
+    /// [`Principal::claims`].
     pub fn principal_claims(&self) -> Vec<String> {
-        self.kit.user_plan.claims()
+        self.kit.claims()
+    }
+
+    /// Whether the schema declares a `Client` entity type for machine clients.
+    pub fn has_client_type(&self) -> bool {
+        self.kit.client.is_some()
     }
 
     /// The number of policies loaded.
@@ -213,7 +222,7 @@ impl Engine {
         &self.policies
     }
 
-    /// The action with this exact name, if it applies to `User` and
+    /// The action with this exact name, if it applies to `User` or `Client` and
     /// `Application` (action groups and actions for other types are not
     /// decidable and give `None`).
     pub fn action(&self, name: &str) -> Option<ActionRef> {
@@ -284,7 +293,7 @@ impl Engine {
     ///
     /// # Errors
     /// The reasons (unknown action, empty `sub`, missing or malformed
-    /// required attributes).
+    /// required attributes, a user on an action only machine clients may call).
     pub fn request_parts(
         &self,
         action: &ActionRef,
@@ -294,7 +303,11 @@ impl Engine {
         let entry = self
             .entry(action)
             .ok_or_else(|| vec![format!("unknown action {}", action.name())])?;
-        let (principal_uid, mut entities) = self.kit.principal_entities(principal)?;
+        let kind = entry
+            .accepts
+            .kind_of(principal)
+            .map_err(|why| vec![format!("{why} ({})", action.name())])?;
+        let (principal_uid, mut entities) = self.kit.principal_entities(principal, kind)?;
         let context = entry.plan.build(facts)?;
         entities.push(self.kit.application.clone());
         entities.extend(entry.lineage.iter().cloned());
@@ -447,9 +460,28 @@ impl Engine {
         principal: &Principal<'_>,
         facts: &RequestFacts<'_>,
     ) -> Vec<usize> {
-        let Ok((principal_uid, mut entities)) = self.kit.principal_entities(principal) else {
-            return Vec::new();
+        // The principal as each kind a route may need: a machine client is a `Client`
+        // where the action lists one and a `User` elsewhere; a kind that cannot be built
+        // (a required attribute missing) gets none of its routes.
+        let mut entities = Vec::new();
+        let mut as_kind = |kind: Kind| {
+            self.kit
+                .principal_entities(principal, kind)
+                .ok()
+                .map(|(uid, built)| {
+                    entities.extend(built);
+                    uid
+                })
         };
+        let user = as_kind(Kind::User);
+        let client = if principal.machine && self.kit.client.is_some() {
+            as_kind(Kind::Client)
+        } else {
+            None
+        };
+        if user.is_none() && client.is_none() {
+            return Vec::new();
+        }
         entities.push(self.kit.application.clone());
         entities.extend(self.all_action_entities.iter().cloned());
         let Ok(entities) = Entities::from_entities(entities, None) else {
@@ -466,6 +498,14 @@ impl Engine {
             if entry.request_sensitive {
                 continue;
             }
+            let principal_uid = match entry.accepts.kind_of(principal) {
+                Ok(Kind::User) => user.as_ref(),
+                Ok(Kind::Client) => client.as_ref(),
+                Err(_) => None,
+            };
+            let Some(principal_uid) = principal_uid else {
+                continue;
+            };
             // Stand-ins for what every request of the route carries: each template
             // parameter (API Gateway always fills them), a source IP when this request
             // has one (the events of one API are all of one kind). No policy reads them,

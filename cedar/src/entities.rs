@@ -60,6 +60,11 @@ pub struct Principal<'a> {
     /// [`Engine::principal_claims`](crate::Engine::principal_claims) for the names an
     /// engine reads).
     pub claims: &'a [(String, serde_json::Value)],
+    /// A machine client's token (client credentials: an access token without `username`
+    /// or `cognito:groups` whose `sub` is its `client_id`). For an action that lists
+    /// `Client` among its principals it is `Client::"<client_id>"`; otherwise the `User`
+    /// of its `sub`.
+    pub machine: bool,
 }
 
 impl<'a> Principal<'a> {
@@ -74,15 +79,19 @@ impl<'a> Principal<'a> {
             token_use: None,
             pool_id: None,
             claims: &[],
+            machine: false,
         }
     }
 
-    fn candidate(&self, attr: UserAttr) -> Option<&'a str> {
-        match attr {
-            UserAttr::Username => self.username,
-            UserAttr::Email => self.email,
-            UserAttr::ClientId => self.client_id,
-            UserAttr::TokenUse => self.token_use,
+    /// A fixed attribute's value for a principal of `kind`: a machine client has no
+    /// username or email.
+    fn candidate(&self, attr: UserAttr, kind: Kind) -> Option<&'a str> {
+        match (attr, kind) {
+            (UserAttr::Username | UserAttr::Email, Kind::Client) => None,
+            (UserAttr::Username, Kind::User) => self.username,
+            (UserAttr::Email, Kind::User) => self.email,
+            (UserAttr::ClientId, _) => self.client_id,
+            (UserAttr::TokenUse, _) => self.token_use,
         }
     }
 
@@ -277,6 +286,41 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Which entity type a request's principal is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `User::"<sub>"`, in its groups.
+    User,
+    /// `Client::"<client_id>"`, a machine client, in no group.
+    Client,
+}
+
+/// Which principal types an action lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Accepts {
+    pub(crate) user: bool,
+    pub(crate) client: bool,
+}
+
+impl Accepts {
+    /// The kind `principal` is for an action accepting these types, or why it cannot be
+    /// decided: a machine client is a `Client` where the action lists one, else a `User`.
+    pub(crate) fn kind_of(self, principal: &Principal<'_>) -> Result<Kind, String> {
+        match (principal.machine && self.client, self.user) {
+            (true, _) => Ok(Kind::Client),
+            (false, true) => Ok(Kind::User),
+            (false, false) => Err("the action accepts only machine clients".to_owned()),
+        }
+    }
+}
+
+/// The `Client` entity type, when the schema declares one.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientKit {
+    pub(crate) client_type: EntityTypeName,
+    pub(crate) plan: UserPlan,
+}
+
 /// Entity type names and fixed entities, computed once at load.
 #[derive(Debug, Clone)]
 pub(crate) struct EntityKit {
@@ -285,43 +329,62 @@ pub(crate) struct EntityKit {
     pub(crate) application_uid: EntityUid,
     pub(crate) application: Entity,
     pub(crate) user_plan: UserPlan,
+    pub(crate) client: Option<ClientKit>,
     pub(crate) entity_ids: EntityIds,
 }
 
 impl EntityKit {
-    /// The principal's uid, its entity and its group entities.
+    /// The claims the `User` and `Client` attributes read, each name once.
+    pub(crate) fn claims(&self) -> Vec<String> {
+        let mut names = self.user_plan.claims();
+        for name in self.client.iter().flat_map(|c| c.plan.claims()) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// The principal's uid and entities as `kind`: for a `User` its entity and its
+    /// groups', for a `Client` its entity alone.
     pub(crate) fn principal_entities(
+        &self,
+        principal: &Principal<'_>,
+        kind: Kind,
+    ) -> Result<(EntityUid, Vec<Entity>), Vec<String>> {
+        match kind {
+            Kind::User => self.user_entities(principal),
+            Kind::Client => self.client_entities(principal),
+        }
+    }
+
+    fn client_entities(
+        &self,
+        principal: &Principal<'_>,
+    ) -> Result<(EntityUid, Vec<Entity>), Vec<String>> {
+        let Some(client) = &self.client else {
+            return Err(vec!["the schema declares no Client entity type".to_owned()]);
+        };
+        let client_id = principal.client_id.unwrap_or_default();
+        if client_id.is_empty() {
+            return Err(vec!["empty client id for the Client principal".to_owned()]);
+        }
+        let attrs = attributes(&client.plan, principal, Kind::Client)?;
+        let uid =
+            EntityUid::from_type_name_and_id(client.client_type.clone(), EntityId::new(client_id));
+        let entity = Entity::new_with_tags(uid.clone(), attrs, HashSet::new(), [])
+            .map_err(|e| vec![format!("cannot build principal entity: {e}")])?;
+        Ok((uid, vec![entity]))
+    }
+
+    fn user_entities(
         &self,
         principal: &Principal<'_>,
     ) -> Result<(EntityUid, Vec<Entity>), Vec<String>> {
         if principal.sub.is_empty() {
             return Err(vec!["empty principal sub".to_owned()]);
         }
-        let mut problems = Vec::new();
-        let mut attrs = Vec::with_capacity(self.user_plan.attrs.len());
-        for planned in &self.user_plan.attrs {
-            let value = match &planned.source {
-                Source::Fixed(which) => principal
-                    .candidate(*which)
-                    .map(|v| Ok(RestrictedExpression::new_string(v.to_owned()))),
-                Source::Claim(ty) => principal.claim(&planned.name).map(|v| coerce(ty, v)),
-            };
-            match value {
-                Some(Ok(v)) => attrs.push((planned.name.clone(), v)),
-                Some(Err(why)) if planned.required => {
-                    problems.push(format!("principal attribute {}: {why}", planned.name))
-                }
-                None if planned.required => {
-                    problems.push(format!("missing principal attribute {}", planned.name))
-                }
-                // An optional attribute that is absent or does not coerce is left out.
-                Some(Err(_)) | None => {}
-            }
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-
+        let attrs = attributes(&self.user_plan, principal, Kind::User)?;
         let id = |name: &str| -> Result<EntityId, Vec<String>> {
             match (self.entity_ids, principal.pool_id) {
                 (EntityIds::Plain, _) => Ok(EntityId::new(name)),
@@ -346,5 +409,40 @@ impl EntityKit {
             .map_err(|e| vec![format!("cannot build principal entity: {e}")])?;
         entities.push(user);
         Ok((uid, entities))
+    }
+}
+
+/// The attributes `plan` gives `principal` as a `kind`, or the problems with the
+/// required ones.
+fn attributes(
+    plan: &UserPlan,
+    principal: &Principal<'_>,
+    kind: Kind,
+) -> Result<Vec<(String, RestrictedExpression)>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut attrs = Vec::with_capacity(plan.attrs.len());
+    for planned in &plan.attrs {
+        let value = match &planned.source {
+            Source::Fixed(which) => principal
+                .candidate(*which, kind)
+                .map(|v| Ok(RestrictedExpression::new_string(v.to_owned()))),
+            Source::Claim(ty) => principal.claim(&planned.name).map(|v| coerce(ty, v)),
+        };
+        match value {
+            Some(Ok(v)) => attrs.push((planned.name.clone(), v)),
+            Some(Err(why)) if planned.required => {
+                problems.push(format!("principal attribute {}: {why}", planned.name))
+            }
+            None if planned.required => {
+                problems.push(format!("missing principal attribute {}", planned.name))
+            }
+            // An optional attribute that is absent or does not coerce is left out.
+            Some(Err(_)) | None => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(attrs)
+    } else {
+        Err(problems)
     }
 }

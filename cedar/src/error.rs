@@ -115,21 +115,23 @@ pub enum LoadError {
     EntityShape {
         /// The schema file.
         file: String,
-        /// The entity type (`User`, `UserGroup` or `Application`).
+        /// The entity type (`User`, `UserGroup`, `Application` or `Client`).
         entity_type: &'static str,
         /// What is wrong.
         message: String,
     },
 
-    /// A `User` attribute read from a token claim is declared with a type no claim
-    /// coerces to.
+    /// A `User` or `Client` attribute read from a token claim is declared with a type no
+    /// claim coerces to.
     #[error(
-        "{file}: entity User: attribute {attribute} has unsupported type {found}; a claim attribute is {}",
+        "{file}: entity {entity_type}: attribute {attribute} has unsupported type {found}; a claim attribute is {}",
         crate::entities::CLAIM_TYPES
     )]
     UnsupportedClaimType {
         /// The schema file.
         file: String,
+        /// `User` or `Client`.
+        entity_type: &'static str,
         /// The declared attribute (`a.b` for a field of a record attribute).
         attribute: String,
         /// The declared type.
@@ -139,11 +141,13 @@ pub enum LoadError {
     /// One of the attributes with a fixed meaning (`username`, `email`, `clientId`,
     /// `tokenUse`) is declared with a type other than `String`.
     #[error(
-        "{file}: entity User: attribute {attribute} has unsupported type {found}; expected String"
+        "{file}: entity {entity_type}: attribute {attribute} has unsupported type {found}; expected String"
     )]
     UnsupportedUserAttributeType {
         /// The schema file.
         file: String,
+        /// `User` or `Client`.
+        entity_type: &'static str,
         /// The declared attribute.
         attribute: String,
         /// The declared type.

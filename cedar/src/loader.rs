@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::analysis;
 use crate::context::{ContextPlan, PlanError};
 use crate::engine::{ActionEntry, Engine};
-use crate::entities::{EntityIds, EntityKit, UserPlan, UserPlanError};
+use crate::entities::{Accepts, ClientKit, EntityIds, EntityKit, UserPlan, UserPlanError};
 use crate::error::{LoadError, ValidationProblem, line_of, syntax_error_offset};
 use crate::memo::Memo;
 use crate::routes::{ActionRef, RouteTable, parse_route_name};
@@ -456,9 +456,18 @@ pub(crate) fn build(
         }
         Some(a) => a.to_owned(),
     };
-    let user_plan = check_entity_types(file, &namespace, &ns, &application, configured)?;
+    let (user_plan, client_plan) =
+        check_entity_types(file, &namespace, &ns, &application, configured)?;
     let type_name = |basename: &str| entity_type(&namespace, basename);
     let user_type = type_name("User")?;
+    let client = match client_plan {
+        Some(plan) => Some(ClientKit {
+            client_type: type_name("Client")?,
+            plan,
+        }),
+        None => None,
+    };
+    let client_type = client.as_ref().map(|c| c.client_type.clone());
     let group_type = type_name("UserGroup")?;
     let application_type = type_name("Application")?;
     let application_uid =
@@ -469,6 +478,7 @@ pub(crate) fn build(
         application: Entity::new_no_attrs(application_uid.clone(), HashSet::new()),
         application_uid,
         user_plan,
+        client,
         entity_ids: EntityIds::default(),
     };
 
@@ -503,9 +513,17 @@ pub(crate) fn build(
             action: name.to_owned(),
             message,
         })?;
-        let decidable = schema
+        let principals: Vec<&EntityTypeName> = schema
             .principals_for_action(uid)
-            .is_some_and(|mut it| it.any(|t| *t == user_type))
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        let accepts = Accepts {
+            user: principals.contains(&&user_type),
+            client: client_type
+                .as_ref()
+                .is_some_and(|c| principals.contains(&c)),
+        };
+        let decidable = (accepts.user || accepts.client)
             && schema
                 .resources_for_action(uid)
                 .is_some_and(|mut it| it.any(|t| *t == application_type));
@@ -514,7 +532,7 @@ pub(crate) fn build(
                 return Err(LoadError::Route {
                     file: file.to_owned(),
                     action: name.to_owned(),
-                    message: "a route action must apply to principal User and resource Application"
+                    message: "a route action must apply to principal User (or Client) and resource Application"
                         .into(),
                 });
             }
@@ -590,6 +608,7 @@ pub(crate) fn build(
         actions.push(ActionEntry {
             action,
             uid: uid.clone(),
+            accepts,
             slice,
             plan,
             lineage,
@@ -628,16 +647,17 @@ pub(crate) enum Validation {
     Skip,
 }
 
-/// Checks `User`, `UserGroup`, `Application` and returns the `User` plan. `configured`:
-/// the application name was given (`CEDAR_APPLICATION`) rather than taken from the
-/// namespace, so an enumeration that lacks it is the name's fault.
+/// Checks `User`, `UserGroup`, `Application` and the optional `Client`, and returns the
+/// `User` plan and the `Client` one (when declared). `configured`: the application name
+/// was given (`CEDAR_APPLICATION`) rather than taken from the namespace, so an
+/// enumeration that lacks it is the name's fault.
 fn check_entity_types(
     file: &str,
     namespace: &str,
     ns: &NamespaceJson<'_>,
     application: &str,
     configured: bool,
-) -> Result<UserPlan, LoadError> {
+) -> Result<(UserPlan, Option<UserPlan>), LoadError> {
     for entity_type in ["User", "UserGroup", "Application"] {
         if ns.entity_type(entity_type).is_none() {
             return Err(LoadError::MissingEntityType {
@@ -658,7 +678,7 @@ fn check_entity_types(
             "must be declared `in [UserGroup]` (groups are the user's parents)".into(),
         ));
     }
-    for entity_type in ["User", "UserGroup"] {
+    for entity_type in ["User", "UserGroup", "Client"] {
         if ns
             .entity_type(entity_type)
             .is_some_and(|e| e.contains_key("enum"))
@@ -700,23 +720,52 @@ fn check_entity_types(
             ));
         }
     }
-    let user_attrs = ns
-        .entity_attributes("User")
-        .map_err(|m| shape_error("User", m))?;
-    UserPlan::from_declared(&user_attrs).map_err(|e| match e {
-        UserPlanError::UnsupportedClaim { attribute, found } => LoadError::UnsupportedClaimType {
-            file: file.to_owned(),
-            attribute,
-            found,
-        },
-        UserPlanError::Unsupported { attribute, found } => {
-            LoadError::UnsupportedUserAttributeType {
-                file: file.to_owned(),
-                attribute,
-                found,
+    let plan = |entity_type: &'static str| -> Result<UserPlan, LoadError> {
+        let attrs = ns
+            .entity_attributes(entity_type)
+            .map_err(|m| shape_error(entity_type, m))?;
+        UserPlan::from_declared(&attrs).map_err(|e| match e {
+            UserPlanError::UnsupportedClaim { attribute, found } => {
+                LoadError::UnsupportedClaimType {
+                    file: file.to_owned(),
+                    entity_type,
+                    attribute,
+                    found,
+                }
             }
+            UserPlanError::Unsupported { attribute, found } => {
+                LoadError::UnsupportedUserAttributeType {
+                    file: file.to_owned(),
+                    entity_type,
+                    attribute,
+                    found,
+                }
+            }
+        })
+    };
+    let client = match ns.entity_type("Client") {
+        Some(_) => {
+            let attrs = ns
+                .entity_attributes("Client")
+                .map_err(|m| shape_error("Client", m))?;
+            // A client-credentials token names no user: these could never be filled.
+            if let Some(a) = attrs
+                .iter()
+                .find(|a| a.required && (a.name == "username" || a.name == "email"))
+            {
+                return Err(shape_error(
+                    "Client",
+                    format!(
+                        "attribute {} is required, but a machine client has none; declare it optional ({}?) or remove it",
+                        a.name, a.name
+                    ),
+                ));
+            }
+            Some(plan("Client")?)
         }
-    })
+        None => None,
+    };
+    Ok((plan("User")?, client))
 }
 
 /// Can `policy` apply to `action` (whose ancestors are given)?

@@ -76,6 +76,8 @@ pub(crate) fn text(key: &mut Vec<u8>, value: Option<&str>) {
 
 /// Everything the principal's entities are built from.
 fn principal(key: &mut Vec<u8>, p: &Principal<'_>) {
+    // A machine client may be a `Client` where a user of the same ids is a `User`.
+    key.push(u8::from(p.machine));
     text(key, Some(p.sub));
     key.extend_from_slice(&p.groups.len().to_le_bytes());
     for g in p.groups {
@@ -173,6 +175,9 @@ mod tests {
             k(&Principal::new("s", &none))
         );
         assert_eq!(k(&Principal::new("s", &ab)), k(&Principal::new("s", &ab)));
+        let mut machine = Principal::new("s", &none);
+        machine.machine = true;
+        assert_ne!(k(&machine), k(&Principal::new("s", &none)));
     }
 
     #[test]

@@ -456,3 +456,70 @@ forbid(principal, action == App::Action::\"get /d\", resource) when { context.so
         RequestFacts::new("GET", "/h/7").with_path_parameters(&id)
     ));
 }
+
+/// A machine client is `Client::"<client_id>"` (no groups) where the action lists
+/// `Client`, the `User` of its `sub` elsewhere, and what is handed to Cedar conforms.
+#[test]
+fn a_machine_is_a_client_where_the_action_lists_one() {
+    let e = engine(
+        r#"namespace App { entity UserGroup; entity User in [UserGroup] { tier?: Long };
+             entity Client { clientId: String, tokenUse?: String, username?: String, tier?: Long };
+             entity Application;
+             action "get /both" appliesTo { principal: [User, Client], resource: [Application] };
+             action "get /users" appliesTo { principal: [User], resource: [Application] };
+             action "get /machines" appliesTo { principal: [Client], resource: [Application] }; }"#,
+        "permit(principal, action, resource);",
+    );
+    let tier = [("tier".to_owned(), serde_json::json!("3"))];
+    let groups = strings(&["g"]);
+    let machine = Principal {
+        client_id: Some("m2m-client"),
+        token_use: Some("access"),
+        username: Some("m2m-client"),
+        claims: &tier,
+        machine: true,
+        ..Principal::new("m2m-client", &groups)
+    };
+    let user = Principal {
+        machine: false,
+        ..machine
+    };
+    let facts = RequestFacts::new("GET", "/");
+    for (action, who, expected) in [
+        ("get /both", &machine, Some(r#"App::Client::"m2m-client""#)),
+        ("get /users", &machine, Some(r#"App::User::"m2m-client""#)),
+        ("get /machines", &machine, Some(r#"App::Client::"m2m-client""#)),
+        ("get /both", &user, Some(r#"App::User::"m2m-client""#)),
+        ("get /users", &user, Some(r#"App::User::"m2m-client""#)),
+        ("get /machines", &user, None),
+    ] {
+        let a = e.action(action).unwrap();
+        match expected {
+            Some(uid) => {
+                let parts = e.request_parts(&a, who, &facts).unwrap();
+                assert_eq!(parts.principal.to_string(), uid, "{action}");
+                if uid.contains("Client") {
+                    // No groups, no username: a client has neither.
+                    assert_eq!(parts.entities.len(), 2, "{action}: {:?}", parts.entities);
+                    let client = &parts.entities[0];
+                    assert!(client.attr("username").is_none());
+                    assert!(client.attr("tier").is_some());
+                }
+                assert_conforms(&e, &a, who, &facts);
+                assert!(e.decide(&a, who, &facts).allowed, "{action}");
+            }
+            None => {
+                let d = e.decide(&a, who, &facts);
+                assert!(!d.allowed);
+                assert!(d.errors[0].contains("only machine clients"), "{d:?}");
+            }
+        }
+    }
+    // A machine without a client id cannot be built as a Client.
+    let nameless = Principal {
+        client_id: None,
+        ..machine
+    };
+    let d = e.decide(&e.action("get /machines").unwrap(), &nameless, &facts);
+    assert!(!d.allowed && d.errors[0].contains("client id"), "{d:?}");
+}

@@ -294,6 +294,83 @@ fn user_attribute_errors() {
 }
 
 #[test]
+fn client_entity_type_errors() {
+    let schema = |client: &str, principals: &str| {
+        format!(
+            "namespace App {{ entity UserGroup; entity User in [UserGroup]; {client} entity Application;
+               action \"get /a\" appliesTo {{ principal: [{principals}], resource: [Application] }}; }}"
+        )
+    };
+    // Client attributes follow the User rules; errors name the Client type.
+    let err = load_error(
+        &schema("entity Client { level: Set<Long> };", "Client"),
+        PERMIT_ALL,
+    );
+    assert!(
+        matches!(err, LoadError::UnsupportedClaimType { entity_type: "Client", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("entity Client"), "{err}");
+    let err = load_error(
+        &schema("entity Client { clientId: Long };", "Client"),
+        PERMIT_ALL,
+    );
+    assert!(
+        matches!(err, LoadError::UnsupportedUserAttributeType { entity_type: "Client", .. }),
+        "{err}"
+    );
+    // A machine client has no username or email: requiring one could never be met.
+    for attr in ["username", "email"] {
+        let err = load_error(
+            &schema(&format!("entity Client {{ {attr}: String }};"), "Client"),
+            PERMIT_ALL,
+        );
+        assert!(
+            matches!(err, LoadError::EntityShape { entity_type: "Client", .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains(attr), "{err}");
+        engine(
+            &schema(&format!("entity Client {{ {attr}?: String }};"), "Client"),
+            PERMIT_ALL,
+        );
+    }
+    let err = load_error(
+        &schema("entity Client enum [\"c1\"];", "Client"),
+        PERMIT_ALL,
+    );
+    assert!(err.to_string().contains("enumerated"), "{err}");
+    // A route for machines alone loads; one for neither User nor Client does not.
+    let e = engine(
+        &schema(
+            "entity Client { clientId: String, tokenUse?: String, tier?: Long };",
+            "Client",
+        ),
+        PERMIT_ALL,
+    );
+    assert!(e.has_client_type());
+    assert_eq!(e.principal_claims(), ["tier"]);
+    assert!(e.action("get /a").is_some());
+    let err = load_error(&schema("entity Client;", "UserGroup"), PERMIT_ALL);
+    assert!(err.to_string().contains("User (or Client)"), "{err}");
+    // Without a Client type nothing changes.
+    assert!(!engine(&schema("", "User"), PERMIT_ALL).has_client_type());
+}
+
+/// The claims both principal types read are handed to the verifier once each.
+#[test]
+fn user_and_client_claims_are_named_once() {
+    let e = engine(
+        &format!(
+            "namespace App {{ entity UserGroup; entity User in [UserGroup] {{ tenant?: String, tier?: Long }};
+               entity Client {{ tier?: Long, partner?: String }}; entity Application; {GET_A} }}"
+        ),
+        PERMIT_ALL,
+    );
+    assert_eq!(e.principal_claims(), ["tenant", "tier", "partner"]);
+}
+
+#[test]
 fn policy_errors() {
     let schema = schema_with(GET_A);
 

@@ -88,6 +88,10 @@ pub struct VerifiedClaims {
     /// The claims [`VerifierConfig::keep_claims`](crate::VerifierConfig::keep_claims)
     /// names that the token carries, with their JSON values, in the configuration's order.
     pub claims: Vec<(String, serde_json::Value)>,
+    /// A machine client's token, as Cognito's client-credentials grant issues it: an
+    /// access token with no `username` and no `cognito:groups` whose `sub` is its
+    /// `client_id`. A user's access token always names its user in `username`.
+    pub machine: bool,
 }
 
 impl VerifiedClaims {

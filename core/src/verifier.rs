@@ -225,6 +225,10 @@ impl Verifier {
             TokenUse::Id => c.cognito_username,
             _ => c.username,
         };
+        let machine = token_use == TokenUse::Access
+            && username.is_none()
+            && c.groups.is_none()
+            && c.sub == client_id;
         let claims = VerifiedClaims {
             username: username.unwrap_or_else(|| c.sub.clone()),
             sub: c.sub,
@@ -244,6 +248,7 @@ impl Verifier {
             auth_time: c.auth_time.unwrap_or(c.iat),
             jti: c.jti,
             claims: kept,
+            machine,
         };
         Ok(Pending {
             signing_input,

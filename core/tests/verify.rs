@@ -111,6 +111,64 @@ async fn verifies_access_token_and_maps_claims() {
     assert_eq!(c.token_use, TokenUse::Access);
 }
 
+/// A client-credentials access token as Cognito issues it.
+fn machine_claims(pool: &str) -> Value {
+    let now = unix_now();
+    json!({
+        "sub": CLIENT, "iss": issuer(pool), "client_id": CLIENT, "token_use": "access",
+        "scope": "orders/read orders/write", "auth_time": now - 10, "iat": now - 10,
+        "exp": now + 600, "jti": "m1", "version": 2
+    })
+}
+
+#[tokio::test]
+async fn client_credentials_tokens_are_machines_and_nothing_else_is() {
+    let key = SigningKey::generate("k1").unwrap();
+    let v = Verifier::new(config(Some(&key.jwks_json()), "off")).unwrap();
+    let verify = |claims: Value| {
+        let token = key.sign_json(&claims).unwrap();
+        let v = &v;
+        async move { v.verify(&token).await.unwrap() }
+    };
+    let m = verify(machine_claims(POOL)).await;
+    assert!(m.machine);
+    assert_eq!(m.sub, CLIENT);
+    assert_eq!(m.client_id, CLIENT);
+    assert_eq!(m.username, CLIENT, "no username: the sub stands in");
+    assert!(m.groups.is_empty());
+    assert_eq!(m.scopes, ["orders/read", "orders/write"]);
+
+    assert!(!verify(access_claims(POOL)).await.machine, "a user's token");
+    // Any one sign of a user makes the token a user's.
+    for (claim, value) in [
+        ("username", json!("alice")),
+        ("cognito:groups", json!([])),
+        ("sub", json!("someone-else")),
+    ] {
+        let mut c = machine_claims(POOL);
+        c[claim] = value;
+        assert!(!verify(c).await.machine, "with {claim}");
+    }
+    // An id token is never a machine's, even one whose sub is the client id.
+    let now = unix_now();
+    let id = json!({
+        "sub": CLIENT, "iss": issuer(POOL), "aud": CLIENT, "token_use": "id",
+        "iat": now, "exp": now + 60
+    });
+    let any = VerifierConfig::builder(POOL, CLIENT)
+        .token_use(TokenUse::Any)
+        .jwks_json(&key.jwks_json())
+        .jwks_url("off")
+        .build()
+        .unwrap();
+    let c = Verifier::new(any)
+        .unwrap()
+        .verify(&key.sign_json(&id).unwrap())
+        .await
+        .unwrap();
+    assert!(!c.machine);
+}
+
 #[tokio::test]
 async fn id_tokens_check_aud_and_regional_issuer_is_accepted() {
     let key = SigningKey::generate("k1").unwrap();
