@@ -130,6 +130,20 @@ fn example_events_deny_a_user_without_groups() {
     }
 }
 
+/// The outcome of `ev` under the golden store with `schema` and `policies` instead.
+fn run_with(schema: &str, policies: &str, ev: &Value) -> Value {
+    let engine =
+        l42_cedar::Engine::from_sources(schema, &[("store.cedar", policies)], None).unwrap();
+    let a = l42_authorizer::Authorizer::new(common::config(&[]), engine).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    match rt.block_on(a.handle(ev.to_string().as_bytes())) {
+        Outcome::Respond { body, .. } => serde_json::from_slice(&body).unwrap(),
+        other => panic!("no decision: {other:?}"),
+    }
+}
+
 /// The golden store with a tenant claim on `User` and a policy over it alone: a token
 /// whose `custom:tenant` is `acme` may do everything, any other tenant nothing.
 fn tenant_run(ev: &Value) -> Value {
@@ -140,16 +154,7 @@ fn tenant_run(ev: &Value) -> Value {
     let policies = r#"@id("acme")
 permit(principal, action, resource)
 when { principal has "custom:tenant" && principal["custom:tenant"] == "acme" };"#;
-    let engine =
-        l42_cedar::Engine::from_sources(&schema, &[("tenant.cedar", policies)], None).unwrap();
-    let a = l42_authorizer::Authorizer::new(common::config(&[]), engine).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    match rt.block_on(a.handle(ev.to_string().as_bytes())) {
-        Outcome::Respond { body, .. } => serde_json::from_slice(&body).unwrap(),
-        other => panic!("no decision: {other:?}"),
-    }
+    run_with(&schema, policies, ev)
 }
 
 fn tenant_token(tenant: &str) -> String {
@@ -167,6 +172,44 @@ fn example_events_decide_on_a_claim() {
         let out = tenant_run(&with_token(event(file), &tenant_token("globex")));
         conforms(&out);
         check(&format!("{case}.claim-deny"), &out);
+    }
+}
+
+/// The golden store with a `Client` type on every action and a policy granting machine
+/// clients by scope alone.
+fn machine_run(ev: &Value) -> Value {
+    let schema = common::GOLDEN_SCHEMA
+        .replace("entity Application;", "entity Application;\n  entity Client;")
+        .replace(
+            "appliesTo { principal: [User], resource: [Application] }",
+            "appliesTo { principal: [User, Client], resource: [Application], context: { scopes: Set<String> } }",
+        );
+    let policies = r#"@id("sync-clients")
+permit(principal is Golden::Client, action, resource)
+when { context.scopes.contains("golden/sync") };"#;
+    run_with(&schema, policies, ev)
+}
+
+/// A client-credentials access token with `scope`.
+fn machine_token(scope: &str) -> String {
+    let now = l42_core::unix_now();
+    let claims = json!({
+        "sub": common::CLIENT, "client_id": common::CLIENT, "iss": common::ISSUER,
+        "token_use": "access", "scope": scope, "auth_time": now - 60, "iat": now - 60,
+        "exp": now + 3600, "jti": "m2m-1", "version": 2
+    });
+    common::key().sign_json(&claims).unwrap()
+}
+
+#[test]
+fn example_events_decide_a_machine_client_by_scope() {
+    for (case, file) in CASES {
+        let out = machine_run(&with_token(event(file), &machine_token("golden/sync")));
+        conforms(&out);
+        check(&format!("{case}.m2m-allow"), &out);
+        let out = machine_run(&with_token(event(file), &machine_token("golden/read")));
+        conforms(&out);
+        check(&format!("{case}.m2m-deny"), &out);
     }
 }
 
