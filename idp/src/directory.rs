@@ -82,7 +82,22 @@ pub struct User {
     /// [`MAX_CUSTOM_VALUE`] bytes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, String>,
+    /// Claims added to the user's access and id tokens, as a pre-token-generation (V2)
+    /// trigger adds them (`{"tenant": "acme", "roles": ["ops"]}`): any JSON but `null`.
+    /// The claims Cognito keeps for itself ([`RESERVED_CLAIMS`], `cognito:*`) are refused.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_claims: BTreeMap<String, serde_json::Value>,
 }
+
+/// Claims a pre-token-generation trigger cannot add or override, as in Cognito (with
+/// every `cognito:` claim).
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "acr", "amr", "at_hash", "aud", "auth_time", "azp", "c_hash", "client_id", "device_key",
+    "event_id", "exp", "iat", "identities", "iss", "jti", "nbf", "nonce", "origin_jti", "scope",
+    "sub", "token_use", "username", "version",
+];
+/// The longest token claim value, as JSON text.
+pub const MAX_TOKEN_CLAIM_BYTES: usize = 2048;
 
 /// The longest custom attribute name, as in Cognito.
 pub const MAX_CUSTOM_NAME: usize = 20;
@@ -113,7 +128,8 @@ pub struct AppClient {
     /// The secret; present means a confidential client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
-    /// Allowed `redirect_uri` values (exact match).
+    /// Allowed `redirect_uri` values (exact match); none for a machine client.
+    #[serde(default)]
     pub callback_urls: Vec<String>,
     /// Allowed `logout_uri` values (exact match).
     #[serde(default)]
@@ -128,6 +144,11 @@ pub struct AppClient {
     /// the request sends a challenge; default `false`).
     #[serde(default)]
     pub require_pkce: bool,
+    /// A machine-to-machine client: the `client_credentials` grant only, as Cognito has
+    /// it. Needs a secret, `<resource server>/<scope>` scopes and no callback or logout
+    /// URLs; its access token's `sub` is its client id, with no `username` or groups.
+    #[serde(default)]
+    pub client_credentials: bool,
 }
 
 fn default_scopes() -> Vec<String> {
@@ -141,6 +162,29 @@ impl AppClient {
     /// True when the client has a secret.
     pub fn is_confidential(&self) -> bool {
         self.client_secret.is_some()
+    }
+
+    /// The scopes a request for `requested` (space-separated; none or blank means all the
+    /// client allows) is granted, each once; `Err` says which scope is not allowed.
+    pub(crate) fn grant_scopes(&self, requested: Option<&str>) -> Result<Vec<String>, String> {
+        let mut out: Vec<String> = Vec::new();
+        for sc in requested.unwrap_or_default().split_ascii_whitespace() {
+            if !self.allowed_scopes.iter().any(|a| a == sc) {
+                return Err(format!("scope `{sc}` is not allowed for this app client"));
+            }
+            if !out.iter().any(|o| o == sc) {
+                out.push(sc.to_string());
+            }
+        }
+        if out.is_empty() {
+            out.clone_from(&self.allowed_scopes);
+        }
+        for dep in ["email", "phone", "profile"] {
+            if out.iter().any(|s| s == dep) && !out.iter().any(|s| s == "openid") {
+                return Err(format!("scope `{dep}` needs `openid` as well"));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -219,8 +263,9 @@ impl Directory {
     }
 
     /// The embedded default: users `admin` (group `admin`), `editor` (group `editor`) and
-    /// `user`; a public client `l42-dev-public` and a confidential client
-    /// `l42-dev-confidential`, both with loopback callback URLs.
+    /// `user`, each with a tenant; a public client `l42-dev-public` and a confidential
+    /// client `l42-dev-confidential`, both with loopback callback URLs; a machine client
+    /// `l42-dev-machine`.
     pub fn example() -> Directory {
         // The embedded file is checked by a unit test; an empty directory is only a
         // fallback that keeps this function free of panics.
@@ -318,6 +363,36 @@ impl Directory {
                     ));
                 }
             }
+            for (name, value) in &u.token_claims {
+                let at = format!("{at}.token_claims");
+                if name.is_empty()
+                    || name.len() > 128
+                    || name.chars().any(|c| c.is_control() || c.is_whitespace())
+                {
+                    return Err(DirectoryError::new(
+                        at,
+                        format!("`{name}` is not a claim name (1 to 128 characters without spaces)"),
+                    ));
+                }
+                if RESERVED_CLAIMS.contains(&name.as_str()) || name.starts_with("cognito:") {
+                    return Err(DirectoryError::new(
+                        at,
+                        format!("`{name}` is a claim Cognito sets itself; a trigger cannot add it"),
+                    ));
+                }
+                if value.is_null() {
+                    return Err(DirectoryError::new(
+                        format!("{at}.{name}"),
+                        "is null; leave the claim out instead",
+                    ));
+                }
+                if value.to_string().len() > MAX_TOKEN_CLAIM_BYTES {
+                    return Err(DirectoryError::new(
+                        format!("{at}.{name}"),
+                        format!("is longer than {MAX_TOKEN_CLAIM_BYTES} bytes of JSON"),
+                    ));
+                }
+            }
             if u.sub.is_empty() {
                 u.sub = derived_sub(&u.username);
             } else if u.sub.len() > 128 || u.sub.chars().any(|c| c.is_control() || c == ' ') {
@@ -382,7 +457,40 @@ impl Directory {
                     "must be 1 to 256 bytes (leave it out for a public client)",
                 ));
             }
-            if c.callback_urls.is_empty() {
+            if c.client_credentials {
+                // As in Cognito: the client-credentials flow cannot be combined with a
+                // user flow, needs a secret and grants resource-server scopes only.
+                if c.client_secret.is_none() {
+                    return Err(DirectoryError::new(
+                        format!("{at}.client_secret"),
+                        "a client_credentials client needs a secret",
+                    ));
+                }
+                for (field, urls) in [
+                    ("callback_urls", &c.callback_urls),
+                    ("logout_urls", &c.logout_urls),
+                ] {
+                    if !urls.is_empty() {
+                        return Err(DirectoryError::new(
+                            format!("{at}.{field}"),
+                            "a client_credentials client signs no user in: leave it out",
+                        ));
+                    }
+                }
+                if let Some((j, s)) = c
+                    .allowed_scopes
+                    .iter()
+                    .enumerate()
+                    .find(|(_, s)| STANDARD_SCOPES.contains(&s.as_str()))
+                {
+                    return Err(DirectoryError::new(
+                        format!("{at}.allowed_scopes[{j}]"),
+                        format!(
+                            "`{s}` is a user scope; a client_credentials client has `<resource server>/<scope>` scopes only"
+                        ),
+                    ));
+                }
+            } else if c.callback_urls.is_empty() {
                 return Err(DirectoryError::new(
                     format!("{at}.callback_urls"),
                     "at least one callback URL is required",
@@ -530,6 +638,8 @@ mod tests {
         assert!(d.user("user").unwrap().groups.is_empty());
         assert!(d.clients().iter().any(|c| c.is_confidential()));
         assert!(d.clients().iter().any(|c| !c.is_confidential()));
+        assert!(d.clients().iter().any(|c| c.client_credentials));
+        assert_eq!(d.user("user").unwrap().token_claims["tenant"], "globex");
     }
 
     #[test]

@@ -195,6 +195,9 @@ impl Shared {
         if !user.groups.is_empty() {
             access["cognito:groups"] = json!(user.groups);
         }
+        for (name, value) in &user.token_claims {
+            access[name] = value.clone();
+        }
         let access_token = self.sign(&access)?;
         let id_token = if signin.scopes.iter().any(|s| s == "openid") {
             let mut id = json!({
@@ -220,6 +223,9 @@ impl Shared {
             for (name, value) in &user.custom {
                 id[format!("custom:{name}")] = json!(value);
             }
+            for (name, value) in &user.token_claims {
+                id[name] = value.clone();
+            }
             if with_nonce && let Some(n) = &signin.nonce {
                 id["nonce"] = json!(n);
             }
@@ -230,6 +236,36 @@ impl Shared {
         Ok(Issued {
             access_token,
             id_token,
+        })
+    }
+
+    /// The token response of the client-credentials grant: an access token whose `sub`
+    /// is the client id, with `scopes` and no `username` or groups, as Cognito issues it.
+    pub(crate) fn client_tokens(
+        &self,
+        client: &AppClient,
+        scopes: &[String],
+    ) -> Result<Tokens, IdpError> {
+        let now = self.clock.now();
+        let s = &self.settings;
+        let access = json!({
+            "sub": client.client_id,
+            "token_use": "access",
+            "scope": scopes.join(" "),
+            "auth_time": now,
+            "iss": s.issuer,
+            "exp": now.saturating_add(s.access_ttl),
+            "iat": now,
+            "version": 2,
+            "jti": random_uuid()?,
+            "client_id": client.client_id,
+        });
+        Ok(Tokens {
+            access_token: self.sign(&access)?,
+            id_token: None,
+            refresh_token: None,
+            token_type: "Bearer".into(),
+            expires_in: s.access_ttl,
         })
     }
 

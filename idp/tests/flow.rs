@@ -1213,3 +1213,233 @@ fn bad_custom_attributes_are_refused_naming_the_user() {
     let e = Directory::from_json(&users(&long)).unwrap_err().to_string();
     assert!(e.contains("longer than 2048"), "{e}");
 }
+
+/// The client-credentials grant as Cognito has it: an access token for the client itself,
+/// whose `sub` is its client id, with resource-server scopes and no user in it.
+#[tokio::test]
+async fn client_credentials_grant_issues_a_machine_token() {
+    let idp = start().await;
+    let base = idp.base_url();
+    async fn client_grant(
+        base: &str,
+        auth: Auth<'_>,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut pairs = vec![("grant_type", "client_credentials")];
+        pairs.extend_from_slice(extra);
+        post_form(base, "/oauth2/token", auth, &pairs).await
+    }
+    for auth in [
+        Auth::Basic(MACHINE, MACHINE_SECRET),
+        Auth::Post(MACHINE, MACHINE_SECRET),
+    ] {
+        let (status, body) = client_grant(base, auth, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert!(body["expires_in"].as_i64().unwrap() > 0);
+        assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
+        let access = body["access_token"].as_str().unwrap();
+        let claims = payload(access);
+        assert_eq!(claims["sub"], MACHINE);
+        assert_eq!(claims["client_id"], MACHINE);
+        assert_eq!(claims["token_use"], "access");
+        assert_eq!(claims["scope"], "orders/read orders/sync");
+        assert_eq!(claims["version"], 2);
+        for absent in ["username", "cognito:groups", "aud", "origin_jti"] {
+            assert!(claims.get(absent).is_none(), "{absent}: {claims}");
+        }
+        let verified = verifier(&idp, MACHINE, TokenUse::Access)
+            .verify(access)
+            .await
+            .unwrap();
+        assert!(verified.machine);
+        assert_eq!(verified.scopes, ["orders/read", "orders/sync"]);
+        // userInfo is for users: a machine token gets 401.
+        let resp = http()
+            .get(format!("{base}/oauth2/userInfo"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The scopes asked for, each once; nothing it is not allowed.
+    let (status, body) = client_grant(base, 
+        Auth::Basic(MACHINE, MACHINE_SECRET),
+        &[("scope", "orders/sync orders/sync")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        payload(body["access_token"].as_str().unwrap())["scope"],
+        "orders/sync"
+    );
+    for scope in ["openid", "orders/delete", "orders/read openid", "orders"] {
+        assert_error(
+            &client_grant(base, Auth::Basic(MACHINE, MACHINE_SECRET), &[("scope", scope)]).await,
+            400,
+            "invalid_scope",
+        );
+    }
+    assert_error(
+        &client_grant(base, 
+            Auth::Basic(MACHINE, MACHINE_SECRET),
+            &[("scope", "orders/read"), ("scope", "orders/sync")],
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
+    // Its secret, and only its secret.
+    for auth in [
+        Auth::Basic(MACHINE, "wrong"),
+        Auth::Post(MACHINE, ""),
+        Auth::Public(MACHINE),
+        Auth::Basic(MACHINE, SECRET),
+    ] {
+        assert_error(&client_grant(base, auth, &[]).await, 400, "invalid_client");
+    }
+    // User clients cannot use the grant, and the machine client no other.
+    assert_error(
+        &client_grant(base, Auth::Basic(CONFIDENTIAL, SECRET), &[]).await,
+        400,
+        "unauthorized_client",
+    );
+    for (grant_type, extra) in [
+        ("authorization_code", [("code", "x"), ("redirect_uri", CALLBACK)]),
+        ("refresh_token", [("refresh_token", "x"), ("scope", "orders/read")]),
+    ] {
+        let mut pairs = vec![("grant_type", grant_type)];
+        pairs.extend_from_slice(&extra);
+        assert_error(
+            &post_form(
+                base,
+                "/oauth2/token",
+                Auth::Basic(MACHINE, MACHINE_SECRET),
+                &pairs,
+            )
+            .await,
+            400,
+            "unauthorized_client",
+        );
+    }
+    let (_, c) = pkce();
+    let resp = get_authorize(
+        base,
+        &[
+            ("response_type", "code"),
+            ("client_id", MACHINE),
+            ("redirect_uri", CALLBACK),
+            ("code_challenge", &c),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.headers().get("location").is_none());
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("data-error=\"unauthorized_client\""), "{html}");
+}
+
+#[test]
+fn a_machine_client_is_declared_as_cognito_allows_it() {
+    let client = |fields: &str| {
+        format!(
+            r#"{{"clients": [{{"client_id": "m", "client_credentials": true, {fields}}}]}}"#
+        )
+    };
+    for (fields, at, says) in [
+        (r#""allowed_scopes": ["a/b"]"#, "clients[0].client_secret", "needs a secret"),
+        (
+            r#""client_secret": "s", "allowed_scopes": ["a/b"], "callback_urls": ["http://localhost:1/cb"]"#,
+            "clients[0].callback_urls",
+            "signs no user in",
+        ),
+        (
+            r#""client_secret": "s", "allowed_scopes": ["a/b"], "logout_urls": ["http://localhost:1/"]"#,
+            "clients[0].logout_urls",
+            "signs no user in",
+        ),
+        (
+            r#""client_secret": "s", "allowed_scopes": ["a/b", "openid"]"#,
+            "clients[0].allowed_scopes[1]",
+            "user scope",
+        ),
+        (
+            r#""client_secret": "s""#,
+            "clients[0].allowed_scopes[0]",
+            "user scope",
+        ),
+    ] {
+        let e = Directory::from_json(&client(fields)).unwrap_err();
+        assert_eq!(e.at, at, "{fields}: {e}");
+        assert!(e.to_string().contains(says), "{fields}: {e}");
+    }
+    Directory::from_json(&client(r#""client_secret": "s", "allowed_scopes": ["a/b", "a/c"]"#))
+        .unwrap();
+}
+
+/// `token_claims` are what a pre-token-generation (V2) trigger adds: in the access and the
+/// id token, with their JSON types, and verified tokens hand them to the authorizer.
+#[tokio::test]
+async fn token_claims_are_in_both_tokens_as_a_trigger_adds_them() {
+    let users = r#"{
+      "groups": ["ops"],
+      "users": [{"username": "ten", "password": "ten-password", "groups": ["ops"],
+                 "custom": {"tenant": "acme"},
+                 "token_claims": {"tenant": "acme", "level": 3, "roles": ["ops", "audit"],
+                                  "profile": {"team": "blue"}}}],
+      "clients": [{"client_id": "c1", "callback_urls": ["http://localhost:3000/cb"]}]
+    }"#;
+    let idp = start_with(IdpConfig {
+        directory: Directory::from_json(users).unwrap(),
+        ..IdpConfig::default()
+    })
+    .await;
+    let tokens = idp.mint("ten", "c1").unwrap();
+    for jwt in [&tokens.access_token, tokens.id_token.as_ref().unwrap()] {
+        let claims = payload(jwt);
+        assert_eq!(claims["tenant"], "acme", "{claims}");
+        assert_eq!(claims["level"], 3);
+        assert_eq!(claims["roles"], serde_json::json!(["ops", "audit"]));
+        assert_eq!(claims["profile"]["team"], "blue");
+        assert_eq!(claims["cognito:groups"], serde_json::json!(["ops"]));
+    }
+    let mut config = idp.verifier_builder("c1").build().unwrap();
+    config.keep_claims = vec!["tenant".into(), "level".into()];
+    let verified = Verifier::new(config)
+        .unwrap()
+        .verify(&tokens.access_token)
+        .await
+        .unwrap();
+    assert_eq!(verified.claim("tenant"), Some(&serde_json::json!("acme")));
+    assert_eq!(verified.claim("level"), Some(&serde_json::json!(3)));
+    assert!(!verified.machine);
+}
+
+#[test]
+fn token_claims_cognito_keeps_for_itself_are_refused() {
+    let users = |claims: &str| {
+        format!(
+            r#"{{"users": [{{"username": "u", "password": "p", "token_claims": {claims}}}],
+                "clients": [{{"client_id": "c1", "callback_urls": ["http://localhost:3000/cb"]}}]}}"#
+        )
+    };
+    for (claims, at, says) in [
+        (r#"{"sub": "other"}"#, "users[0].token_claims", "Cognito sets itself"),
+        (r#"{"client_id": "m"}"#, "users[0].token_claims", "Cognito sets itself"),
+        (r#"{"username": "admin"}"#, "users[0].token_claims", "Cognito sets itself"),
+        (r#"{"cognito:groups": ["admin"]}"#, "users[0].token_claims", "Cognito sets itself"),
+        (r#"{"scope": "orders/sync"}"#, "users[0].token_claims", "Cognito sets itself"),
+        (r#"{"": "x"}"#, "users[0].token_claims", "not a claim name"),
+        (r#"{"a b": "x"}"#, "users[0].token_claims", "not a claim name"),
+        (r#"{"tenant": null}"#, "users[0].token_claims.tenant", "null"),
+    ] {
+        let e = Directory::from_json(&users(claims)).unwrap_err();
+        assert_eq!(e.at, at, "{claims}: {e}");
+        assert!(e.to_string().contains(says), "{claims}: {e}");
+    }
+    let long = format!(r#"{{"tenant": "{}"}}"#, "x".repeat(2048));
+    let e = Directory::from_json(&users(&long)).unwrap_err();
+    assert!(e.to_string().contains("longer than 2048"), "{e}");
+}

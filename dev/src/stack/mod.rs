@@ -415,6 +415,7 @@ fn directory(origins: &[&str]) -> Result<Directory, DevError> {
             grace_seconds: 10,
         },
         require_pkce: true,
+        client_credentials: false,
     });
     Ok(
         Directory::new(example.groups().to_vec(), example.users().to_vec(), clients)

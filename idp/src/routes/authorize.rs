@@ -96,6 +96,12 @@ fn validate<'a>(shared: &'a Shared, p: &Params) -> Result<AuthzRequest<'a>, Refu
         .directory
         .client(client_id)
         .ok_or_else(|| page("invalid_client", "unknown app client"))?;
+    if client.client_credentials {
+        return Err(page(
+            "unauthorized_client",
+            "this app client uses the client_credentials grant only",
+        ));
+    }
     let redirect_uri = p
         .get("redirect_uri")
         .ok_or_else(|| page("redirect_mismatch", "redirect_uri is required"))?;
@@ -170,36 +176,9 @@ fn validate<'a>(shared: &'a Shared, p: &Params) -> Result<AuthzRequest<'a>, Refu
             Some(c.to_string())
         }
     };
-    let scopes: Vec<String> = match p.get("scope") {
-        None => client.allowed_scopes.clone(),
-        Some(s) => {
-            let mut out: Vec<String> = Vec::new();
-            for sc in s.split_ascii_whitespace() {
-                if !client.allowed_scopes.iter().any(|a| a == sc) {
-                    return Err(refuse(
-                        "invalid_scope",
-                        &format!("scope `{sc}` is not allowed for this app client"),
-                    ));
-                }
-                if !out.iter().any(|o| o == sc) {
-                    out.push(sc.to_string());
-                }
-            }
-            if out.is_empty() {
-                client.allowed_scopes.clone()
-            } else {
-                out
-            }
-        }
-    };
-    for dep in ["email", "phone", "profile"] {
-        if scopes.iter().any(|s| s == dep) && !scopes.iter().any(|s| s == "openid") {
-            return Err(refuse(
-                "invalid_scope",
-                &format!("scope `{dep}` needs `openid` as well"),
-            ));
-        }
-    }
+    let scopes = client
+        .grant_scopes(p.get("scope"))
+        .map_err(|why| refuse("invalid_scope", &why))?;
     let hidden = CARRIED
         .iter()
         .filter_map(|&k| p.get(k).map(|v| (k, v.to_string())))

@@ -39,7 +39,7 @@ pub(super) async fn openid_configuration(State(shared): State<Arc<Shared>>) -> R
         "end_session_endpoint": format!("{base}/logout"),
         "jwks_uri": shared.jwks_url(),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": ["openid", "email", "phone", "profile"],

@@ -1,4 +1,5 @@
-//! `POST /oauth2/token`: the `authorization_code` and `refresh_token` grants.
+//! `POST /oauth2/token`: the `authorization_code`, `refresh_token` and
+//! `client_credentials` grants.
 //!
 //! Every error is HTTP 400 with `{"error": …}`, as Cognito documents its token endpoint
 //! (`invalid_client` included).
@@ -67,18 +68,34 @@ fn handle(shared: &Shared, headers: &HeaderMap, p: &Params) -> Result<Tokens, OA
     ) {
         return Err(OAuthError::bad(
             "unsupported_grant_type",
-            "grant_type must be authorization_code or refresh_token",
+            "grant_type must be authorization_code, refresh_token or client_credentials",
         ));
     }
     let client = authenticate_client(shared, headers, p, StatusCode::BAD_REQUEST)?;
-    match grant {
-        "authorization_code" => redeem_code(shared, client, p),
-        "refresh_token" => refresh(shared, client, p),
-        _ => Err(OAuthError::bad(
+    match (grant, client.client_credentials) {
+        ("client_credentials", true) => client_token(shared, client, p),
+        ("client_credentials", false) => Err(OAuthError::bad(
             "unauthorized_client",
             "the client_credentials grant is not enabled for this app client",
         )),
+        (_, true) => Err(OAuthError::bad(
+            "unauthorized_client",
+            "this app client uses the client_credentials grant only",
+        )),
+        ("authorization_code", false) => redeem_code(shared, client, p),
+        _ => refresh(shared, client, p),
     }
+}
+
+/// The client-credentials grant: an access token for the client itself (no id or
+/// refresh token). A public client never gets here: [`authenticate_client`] refuses it
+/// and the directory gives every machine client a secret.
+fn client_token(shared: &Shared, client: &AppClient, p: &Params) -> Result<Tokens, OAuthError> {
+    let scopes = client
+        .grant_scopes(p.get("scope"))
+        .map_err(|why| OAuthError::bad("invalid_scope", why))?;
+    tracing::info!(client_id = %client.client_id, scope = %scopes.join(" "), "client credentials granted");
+    Ok(shared.client_tokens(client, &scopes)?)
 }
 
 /// RFC 7636 S256: `BASE64URL(SHA256(verifier)) == challenge`.

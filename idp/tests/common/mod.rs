@@ -15,6 +15,9 @@ pub const SECRET: &str = "l42-dev-secret";
 pub const CALLBACK: &str = "http://localhost:3000/auth/callback";
 pub const OTHER_CALLBACK: &str = "http://127.0.0.1:3001/auth/callback";
 pub const LOGOUT: &str = "http://localhost:3000/";
+/// The machine-to-machine client of [`TEST_USERS`] and its secret.
+pub const MACHINE: &str = "machine-1";
+pub const MACHINE_SECRET: &str = "machine-secret";
 
 /// A directory with the example users and clients for every rotation setting.
 pub const TEST_USERS: &str = r#"{
@@ -33,7 +36,8 @@ pub const TEST_USERS: &str = r#"{
     {"client_id": "rot-grace-0", "callback_urls": ["http://localhost:3000/auth/callback"], "refresh_token_rotation": {"enabled": true, "grace_seconds": 0}},
     {"client_id": "rot-grace-5", "callback_urls": ["http://localhost:3000/auth/callback"], "refresh_token_rotation": {"enabled": true, "grace_seconds": 5}},
     {"client_id": "rot-off", "callback_urls": ["http://localhost:3000/auth/callback"]},
-    {"client_id": "access-only", "callback_urls": ["http://localhost:3000/auth/callback"], "allowed_scopes": ["aws.cognito.signin.user.admin", "api/read"]}
+    {"client_id": "access-only", "callback_urls": ["http://localhost:3000/auth/callback"], "allowed_scopes": ["aws.cognito.signin.user.admin", "api/read"]},
+    {"client_id": "machine-1", "client_secret": "machine-secret", "client_credentials": true, "allowed_scopes": ["orders/read", "orders/sync"]}
   ]
 }"#;
 
