@@ -29,7 +29,7 @@ pub(crate) const EMBEDDED_SCHEMA: (&str, &str) = (
 );
 
 /// The shipped example policies, sorted by name.
-pub(crate) const EMBEDDED_POLICIES: [(&str, &str); 3] = [
+pub(crate) const EMBEDDED_POLICIES: [(&str, &str); 5] = [
     (
         "policies/admin.cedar",
         include_str!("../policies/admin.cedar"),
@@ -39,8 +39,16 @@ pub(crate) const EMBEDDED_POLICIES: [(&str, &str); 3] = [
         include_str!("../policies/common.cedar"),
     ),
     (
+        "policies/machines.cedar",
+        include_str!("../policies/machines.cedar"),
+    ),
+    (
         "policies/orders.cedar",
         include_str!("../policies/orders.cedar"),
+    ),
+    (
+        "policies/tenants.cedar",
+        include_str!("../policies/tenants.cedar"),
     ),
 ];
 

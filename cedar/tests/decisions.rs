@@ -488,7 +488,11 @@ fn a_machine_is_a_client_where_the_action_lists_one() {
     for (action, who, expected) in [
         ("get /both", &machine, Some(r#"App::Client::"m2m-client""#)),
         ("get /users", &machine, Some(r#"App::User::"m2m-client""#)),
-        ("get /machines", &machine, Some(r#"App::Client::"m2m-client""#)),
+        (
+            "get /machines",
+            &machine,
+            Some(r#"App::Client::"m2m-client""#),
+        ),
         ("get /both", &user, Some(r#"App::User::"m2m-client""#)),
         ("get /users", &user, Some(r#"App::User::"m2m-client""#)),
         ("get /machines", &user, None),

@@ -22,8 +22,11 @@ fn loads_and_validates() {
     let engine = Engine::embedded().unwrap();
     assert_eq!(engine.namespace(), "App");
     assert_eq!(engine.application(), "App");
-    assert_eq!(engine.policy_count(), 6);
-    assert!(!engine.has_context_sensitive_policies());
+    assert_eq!(engine.policy_count(), 8);
+    // The tenant policy reads the path: its route stays out of cached listings.
+    assert!(engine.has_context_sensitive_policies());
+    assert!(engine.has_client_type());
+    assert_eq!(engine.principal_claims(), ["tenant"]);
     let names: Vec<&str> = engine.routes().map(|r| r.action().name()).collect();
     assert_eq!(
         names,
@@ -34,6 +37,8 @@ fn loads_and_validates() {
             "get /me",
             "get /orders",
             "get /orders/{id}",
+            "get /tenants/{tenantId}/orders",
+            "post /integrations/orders",
             "post /orders",
             "put /orders/{id}",
         ]
@@ -158,6 +163,84 @@ fn read_only_scope_forbids_writes_even_for_admins() {
     assert!(decide_path(&engine, "GET", "/orders", &principal, &scopes).allowed);
 }
 
+/// The tenant route: a user's `tenant` claim must name the tenant of the path.
+#[test]
+fn tenants_read_their_own_orders_only() {
+    let engine = Engine::embedded().unwrap();
+    let acme = [("tenant".to_owned(), serde_json::json!("acme"))];
+    let none: Vec<String> = Vec::new();
+    let admins = strings(&["admin"]);
+    let user = |groups, claims| Principal {
+        claims,
+        ..Principal::new("sub-1", groups)
+    };
+    for (principal, path, allowed) in [
+        (user(&none, &acme), "/tenants/acme/orders", true),
+        (user(&none, &acme), "/tenants/globex/orders", false),
+        (user(&none, &acme), "/tenants/Acme/orders", false),
+        (user(&none, &[]), "/tenants/acme/orders", false),
+        // Administrators may call every route.
+        (user(&admins, &[]), "/tenants/globex/orders", true),
+    ] {
+        let d = decide_path(&engine, "GET", path, &principal, &[]);
+        assert_eq!(d.allowed, allowed, "{path}: {d:?}");
+        assert!(d.errors.is_empty(), "{d:?}");
+    }
+    let d = decide_path(
+        &engine,
+        "GET",
+        "/tenants/acme/orders",
+        &user(&none, &acme),
+        &[],
+    );
+    assert_eq!(d.reasons, ["tenant-own-orders"]);
+}
+
+/// The machine route: a client-credentials token with the `orders/import` scope, and
+/// never a user, whatever its groups.
+#[test]
+fn machines_import_orders_with_the_scope_only() {
+    let engine = Engine::embedded().unwrap();
+    let machine = Principal {
+        client_id: Some("partner-service"),
+        token_use: Some("access"),
+        machine: true,
+        ..Principal::new("partner-service", &[])
+    };
+    let import = strings(&["orders/import"]);
+    let d = decide_path(&engine, "POST", "/integrations/orders", &machine, &import);
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(d.reasons, ["machines-import-orders"]);
+    for scopes in [
+        strings(&[]),
+        strings(&["orders/read-only"]),
+        strings(&["orders/importer"]),
+    ] {
+        let d = decide_path(&engine, "POST", "/integrations/orders", &machine, &scopes);
+        assert!(!d.allowed && d.errors.is_empty(), "{scopes:?}: {d:?}");
+    }
+    let admins = strings(&["admin"]);
+    let admin = Principal {
+        client_id: Some("partner-service"),
+        ..Principal::new("partner-service", &admins)
+    };
+    let d = decide_path(&engine, "POST", "/integrations/orders", &admin, &import);
+    assert!(!d.allowed, "{d:?}");
+    assert!(d.errors[0].contains("only machine clients"), "{d:?}");
+    // Elsewhere a machine is the User of its sub: it reads its profile, as every caller.
+    assert!(decide_path(&engine, "GET", "/me", &machine, &import).allowed);
+    assert!(!decide_path(&engine, "GET", "/orders", &machine, &import).allowed);
+    let listed: Vec<&str> = engine
+        .allowed_routes(
+            &machine,
+            &RequestFacts::new("GET", "/").with_scopes(&import),
+        )
+        .iter()
+        .map(|r| r.action().name())
+        .collect();
+    assert_eq!(listed, ["get /me", "post /integrations/orders"]);
+}
+
 #[test]
 fn requests_conform_to_the_schema() {
     let engine = Engine::embedded().unwrap();
@@ -172,11 +255,26 @@ fn requests_conform_to_the_schema() {
         ..Principal::new("sub-1", &groups)
     };
     let bare = Principal::new("sub-2", &[]);
+    let tenant = [("tenant".to_owned(), serde_json::json!("acme"))];
+    let machine = Principal {
+        client_id: Some("partner-service"),
+        token_use: Some("access"),
+        claims: &tenant,
+        machine: true,
+        ..Principal::new("partner-service", &[])
+    };
+    let full = Principal {
+        claims: &tenant,
+        ..full
+    };
     for route in engine.routes() {
         let (method, path) = match route.kind() {
             RouteKind::Http { verb, template } => (
                 verb.as_upper(),
-                template.replace("{id}", "42").replace("{proxy+}", "a/b"),
+                template
+                    .replace("{id}", "42")
+                    .replace("{proxy+}", "a/b")
+                    .replace("{tenantId}", "acme"),
             ),
             RouteKind::WebSocketConnect => ("GET", "/".to_owned()),
         };
@@ -184,7 +282,12 @@ fn requests_conform_to_the_schema() {
             .resolve(method, &path)
             .map(|m| m.path_parameters().to_vec())
             .unwrap_or_default();
-        for principal in [&full, &bare] {
+        let principals = if route.action().name() == "post /integrations/orders" {
+            vec![&machine]
+        } else {
+            vec![&full, &bare, &machine]
+        };
+        for principal in principals {
             let facts = RequestFacts::new(method, &path)
                 .with_scopes(&scopes)
                 .with_auth_time(1)
@@ -202,7 +305,6 @@ fn requests_conform_to_the_schema() {
 #[test]
 fn allowed_routes_list_every_route_a_caller_may_call_whatever_its_parameters() {
     let engine = Engine::embedded().unwrap();
-    assert!(!engine.has_context_sensitive_policies());
     let routes = |groups: &[&str], scopes: &[&str]| -> Vec<String> {
         let groups = strings(groups);
         let scopes = strings(scopes);
@@ -214,7 +316,8 @@ fn allowed_routes_list_every_route_a_caller_may_call_whatever_its_parameters() {
             .collect()
     };
     // Routes with a required {id} path parameter are listed too: no shipped policy reads
-    // it, so every request of the route gets the same decision.
+    // it, so every request of the route gets the same decision. The tenant route's policy
+    // reads its path, so it is never listed; the machine route is not a user's.
     let everything = [
         "any /admin/{proxy+}",
         "delete /orders/{id}",

@@ -307,7 +307,13 @@ fn client_entity_type_errors() {
         PERMIT_ALL,
     );
     assert!(
-        matches!(err, LoadError::UnsupportedClaimType { entity_type: "Client", .. }),
+        matches!(
+            err,
+            LoadError::UnsupportedClaimType {
+                entity_type: "Client",
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("entity Client"), "{err}");
@@ -316,7 +322,13 @@ fn client_entity_type_errors() {
         PERMIT_ALL,
     );
     assert!(
-        matches!(err, LoadError::UnsupportedUserAttributeType { entity_type: "Client", .. }),
+        matches!(
+            err,
+            LoadError::UnsupportedUserAttributeType {
+                entity_type: "Client",
+                ..
+            }
+        ),
         "{err}"
     );
     // A machine client has no username or email: requiring one could never be met.
@@ -326,7 +338,13 @@ fn client_entity_type_errors() {
             PERMIT_ALL,
         );
         assert!(
-            matches!(err, LoadError::EntityShape { entity_type: "Client", .. }),
+            matches!(
+                err,
+                LoadError::EntityShape {
+                    entity_type: "Client",
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains(attr), "{err}");

@@ -105,20 +105,74 @@ async fn api(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-const ROUTES: [(&str, &str); 5] = [
+const ROUTES: [(&str, &str); 8] = [
     ("GET", "/me"),
     ("GET", "/orders"),
     ("POST", "/orders"),
     ("DELETE", "/orders/1001"),
     ("GET", "/admin/stats"),
+    ("GET", "/tenants/acme/orders"),
+    ("GET", "/tenants/globex/orders"),
+    ("POST", "/sync"),
 ];
 
-fn expected(username: &str) -> [StatusCode; 5] {
+/// What the demo policies allow each example user (admin and editor are of tenant
+/// `acme`, user of `globex`; `POST /sync` is for machine clients only).
+fn expected(username: &str) -> [StatusCode; 8] {
     let (ok, no) = (StatusCode::OK, StatusCode::FORBIDDEN);
     match username {
-        "admin" => [ok, ok, ok, ok, ok],
-        "editor" => [ok, ok, ok, no, no],
-        _ => [ok, ok, no, no, no],
+        "admin" => [ok, ok, ok, ok, ok, ok, ok, no],
+        "editor" => [ok, ok, ok, no, no, ok, no, no],
+        _ => [ok, ok, no, no, no, no, ok, no],
+    }
+}
+
+/// A client-credentials token of the example machine client from the stack's identity
+/// provider, over HTTP, for `scope`.
+async fn machine_token(stack: &RunningStack, scope: &str) -> String {
+    let machine = stack
+        .idp()
+        .directory()
+        .clients()
+        .iter()
+        .find(|c| c.client_credentials)
+        .unwrap()
+        .clone();
+    let r = client()
+        .post(format!("{}/oauth2/token", stack.idp().base_url()))
+        .basic_auth(&machine.client_id, machine.client_secret.as_deref())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&scope={}",
+            scope.replace('/', "%2F")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The machine client through the gateway emulation: `POST /sync` with its scope, and
+/// nothing a user route needs.
+async fn machine_calls(stack: &RunningStack) {
+    let sync = machine_token(stack, "l42-demo/sync").await;
+    let (status, body) = api(stack, "POST", "/sync", None, Some(&sync)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["route"], "POST /sync");
+    assert_eq!(body["caller"]["clientId"], "l42-dev-machine");
+    assert_eq!(body["caller"]["sub"], "l42-dev-machine");
+    let read = machine_token(stack, "l42-demo/read").await;
+    let (status, _) = api(stack, "POST", "/sync", None, Some(&read)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "without the scope");
+    for (method, path) in [
+        ("POST", "/orders"),
+        ("GET", "/tenants/acme/orders"),
+        ("GET", "/admin/stats"),
+    ] {
+        let (status, _) = api(stack, method, path, None, Some(&sync)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}");
     }
 }
 
@@ -210,6 +264,7 @@ async fn exercise(stack: &RunningStack) {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         assert_eq!(body, serde_json::json!({"message": "Unauthorized"}));
     }
+    machine_calls(stack).await;
     let (status, _) = api(stack, "GET", "/me", None, Some("eyJhbGciOiJub25lIn0.e30.x")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = api(stack, "GET", "/me", None, None).await;

@@ -9,12 +9,22 @@ import { ARTIFACTS, callAll, launchChromium, signIn, startStack, stopStack } fro
 // Short token lifetimes, so that the refresh test sees an access token expire.
 const TOKEN_SECONDS = 4;
 
-const ROUTES = ['GET /me', 'GET /orders', 'POST /orders', 'DELETE /orders/1001', 'GET /admin/stats'];
-// What the demo policies (dev/policies/demo.cedar) allow, per default user.
+const ROUTES = [
+  'GET /me',
+  'GET /orders',
+  'POST /orders',
+  'DELETE /orders/1001',
+  'GET /admin/stats',
+  'GET /tenants/acme/orders',
+  'GET /tenants/globex/orders',
+  'POST /sync',
+];
+// What the demo policies (dev/policies/demo.cedar) allow, per default user: admin and
+// editor are of tenant acme, user of globex; POST /sync is for machine clients only.
 const EXPECTED = {
-  admin: { groups: 'admin', allowed: ROUTES },
-  editor: { groups: 'editor', allowed: ['GET /me', 'GET /orders', 'POST /orders'] },
-  user: { groups: '(none)', allowed: ['GET /me', 'GET /orders'] },
+  admin: { groups: 'admin', allowed: ROUTES.filter((r) => r !== 'POST /sync') },
+  editor: { groups: 'editor', allowed: ['GET /me', 'GET /orders', 'POST /orders', 'GET /tenants/acme/orders'] },
+  user: { groups: '(none)', allowed: ['GET /me', 'GET /orders', 'GET /tenants/globex/orders'] },
 };
 
 function expectedStatuses(username) {

@@ -92,9 +92,29 @@ pub struct User {
 /// Claims a pre-token-generation trigger cannot add or override, as in Cognito (with
 /// every `cognito:` claim).
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "acr", "amr", "at_hash", "aud", "auth_time", "azp", "c_hash", "client_id", "device_key",
-    "event_id", "exp", "iat", "identities", "iss", "jti", "nbf", "nonce", "origin_jti", "scope",
-    "sub", "token_use", "username", "version",
+    "acr",
+    "amr",
+    "at_hash",
+    "aud",
+    "auth_time",
+    "azp",
+    "c_hash",
+    "client_id",
+    "device_key",
+    "event_id",
+    "exp",
+    "iat",
+    "identities",
+    "iss",
+    "jti",
+    "nbf",
+    "nonce",
+    "origin_jti",
+    "scope",
+    "sub",
+    "token_use",
+    "username",
+    "version",
 ];
 /// The longest token claim value, as JSON text.
 pub const MAX_TOKEN_CLAIM_BYTES: usize = 2048;
@@ -371,7 +391,9 @@ impl Directory {
                 {
                     return Err(DirectoryError::new(
                         at,
-                        format!("`{name}` is not a claim name (1 to 128 characters without spaces)"),
+                        format!(
+                            "`{name}` is not a claim name (1 to 128 characters without spaces)"
+                        ),
                     ));
                 }
                 if RESERVED_CLAIMS.contains(&name.as_str()) || name.starts_with("cognito:") {

@@ -1264,7 +1264,8 @@ async fn client_credentials_grant_issues_a_machine_token() {
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     }
     // The scopes asked for, each once; nothing it is not allowed.
-    let (status, body) = client_grant(base, 
+    let (status, body) = client_grant(
+        base,
         Auth::Basic(MACHINE, MACHINE_SECRET),
         &[("scope", "orders/sync orders/sync")],
     )
@@ -1276,13 +1277,19 @@ async fn client_credentials_grant_issues_a_machine_token() {
     );
     for scope in ["openid", "orders/delete", "orders/read openid", "orders"] {
         assert_error(
-            &client_grant(base, Auth::Basic(MACHINE, MACHINE_SECRET), &[("scope", scope)]).await,
+            &client_grant(
+                base,
+                Auth::Basic(MACHINE, MACHINE_SECRET),
+                &[("scope", scope)],
+            )
+            .await,
             400,
             "invalid_scope",
         );
     }
     assert_error(
-        &client_grant(base, 
+        &client_grant(
+            base,
             Auth::Basic(MACHINE, MACHINE_SECRET),
             &[("scope", "orders/read"), ("scope", "orders/sync")],
         )
@@ -1306,8 +1313,14 @@ async fn client_credentials_grant_issues_a_machine_token() {
         "unauthorized_client",
     );
     for (grant_type, extra) in [
-        ("authorization_code", [("code", "x"), ("redirect_uri", CALLBACK)]),
-        ("refresh_token", [("refresh_token", "x"), ("scope", "orders/read")]),
+        (
+            "authorization_code",
+            [("code", "x"), ("redirect_uri", CALLBACK)],
+        ),
+        (
+            "refresh_token",
+            [("refresh_token", "x"), ("scope", "orders/read")],
+        ),
     ] {
         let mut pairs = vec![("grant_type", grant_type)];
         pairs.extend_from_slice(&extra);
@@ -1338,18 +1351,23 @@ async fn client_credentials_grant_issues_a_machine_token() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(resp.headers().get("location").is_none());
     let html = resp.text().await.unwrap();
-    assert!(html.contains("data-error=\"unauthorized_client\""), "{html}");
+    assert!(
+        html.contains("data-error=\"unauthorized_client\""),
+        "{html}"
+    );
 }
 
 #[test]
 fn a_machine_client_is_declared_as_cognito_allows_it() {
     let client = |fields: &str| {
-        format!(
-            r#"{{"clients": [{{"client_id": "m", "client_credentials": true, {fields}}}]}}"#
-        )
+        format!(r#"{{"clients": [{{"client_id": "m", "client_credentials": true, {fields}}}]}}"#)
     };
     for (fields, at, says) in [
-        (r#""allowed_scopes": ["a/b"]"#, "clients[0].client_secret", "needs a secret"),
+        (
+            r#""allowed_scopes": ["a/b"]"#,
+            "clients[0].client_secret",
+            "needs a secret",
+        ),
         (
             r#""client_secret": "s", "allowed_scopes": ["a/b"], "callback_urls": ["http://localhost:1/cb"]"#,
             "clients[0].callback_urls",
@@ -1375,8 +1393,10 @@ fn a_machine_client_is_declared_as_cognito_allows_it() {
         assert_eq!(e.at, at, "{fields}: {e}");
         assert!(e.to_string().contains(says), "{fields}: {e}");
     }
-    Directory::from_json(&client(r#""client_secret": "s", "allowed_scopes": ["a/b", "a/c"]"#))
-        .unwrap();
+    Directory::from_json(&client(
+        r#""client_secret": "s", "allowed_scopes": ["a/b", "a/c"]"#,
+    ))
+    .unwrap();
 }
 
 /// `token_claims` are what a pre-token-generation (V2) trigger adds: in the access and the
@@ -1426,14 +1446,42 @@ fn token_claims_cognito_keeps_for_itself_are_refused() {
         )
     };
     for (claims, at, says) in [
-        (r#"{"sub": "other"}"#, "users[0].token_claims", "Cognito sets itself"),
-        (r#"{"client_id": "m"}"#, "users[0].token_claims", "Cognito sets itself"),
-        (r#"{"username": "admin"}"#, "users[0].token_claims", "Cognito sets itself"),
-        (r#"{"cognito:groups": ["admin"]}"#, "users[0].token_claims", "Cognito sets itself"),
-        (r#"{"scope": "orders/sync"}"#, "users[0].token_claims", "Cognito sets itself"),
+        (
+            r#"{"sub": "other"}"#,
+            "users[0].token_claims",
+            "Cognito sets itself",
+        ),
+        (
+            r#"{"client_id": "m"}"#,
+            "users[0].token_claims",
+            "Cognito sets itself",
+        ),
+        (
+            r#"{"username": "admin"}"#,
+            "users[0].token_claims",
+            "Cognito sets itself",
+        ),
+        (
+            r#"{"cognito:groups": ["admin"]}"#,
+            "users[0].token_claims",
+            "Cognito sets itself",
+        ),
+        (
+            r#"{"scope": "orders/sync"}"#,
+            "users[0].token_claims",
+            "Cognito sets itself",
+        ),
         (r#"{"": "x"}"#, "users[0].token_claims", "not a claim name"),
-        (r#"{"a b": "x"}"#, "users[0].token_claims", "not a claim name"),
-        (r#"{"tenant": null}"#, "users[0].token_claims.tenant", "null"),
+        (
+            r#"{"a b": "x"}"#,
+            "users[0].token_claims",
+            "not a claim name",
+        ),
+        (
+            r#"{"tenant": null}"#,
+            "users[0].token_claims.tenant",
+            "null",
+        ),
     ] {
         let e = Directory::from_json(&users(claims)).unwrap_err();
         assert_eq!(e.at, at, "{claims}: {e}");

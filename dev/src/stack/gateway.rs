@@ -335,6 +335,13 @@ fn backend(
             json!({"id": p.trim_start_matches("/orders/"), "deleted": true})
         }
         ("GET", "/admin/stats") => json!({"orders": 2, "users": 3}),
+        ("GET", p) if p.starts_with("/tenants/") => {
+            let tenant = p
+                .trim_start_matches("/tenants/")
+                .trim_end_matches("/orders");
+            json!([{"id": format!("{tenant}-1"), "tenant": tenant, "item": "tea", "quantity": 1}])
+        }
+        ("POST", "/sync") => json!({"synced": 2}),
         _ => Value::Null,
     };
     json_response(

@@ -365,8 +365,24 @@ impl Stack {
         refresh_config.store = Arc::clone(&store);
         let refresh = l42_refresh::router(&refresh_config);
 
-        // The authorizer, reading sessions from the same store for the cookie source.
-        let gateway = gateway::Gateway::new(config.api_event, lookup, Arc::clone(&store))?;
+        // The authorizer, reading sessions from the same store for the cookie source. It
+        // also accepts the machine clients' tokens (client credentials), as an API's
+        // authorizer lists every app client that calls it.
+        let api_clients = std::iter::once(STACK_CLIENT_ID)
+            .chain(
+                idp.directory()
+                    .clients()
+                    .iter()
+                    .filter(|c| c.client_credentials)
+                    .map(|c| c.client_id.as_str()),
+            )
+            .collect::<Vec<_>>()
+            .join(",");
+        let api_lookup = |name: &str| match name {
+            "COGNITO_CLIENT_ID" => Some(api_clients.clone()),
+            _ => lookup(name),
+        };
+        let gateway = gateway::Gateway::new(config.api_event, api_lookup, Arc::clone(&store))?;
 
         let front = Front {
             token_handler,
