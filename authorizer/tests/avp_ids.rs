@@ -123,3 +123,44 @@ fn cedar_entity_ids_is_read_and_checked() {
         );
     }
 }
+
+/// With several pools, each token's pool (from its verified issuer) prefixes its ids: a
+/// group or a user of one pool is never the same-named one of another.
+#[test]
+fn each_pool_names_its_own_users_and_groups() {
+    const OTHER_POOL: &str = "eu-west-1_OtherPool";
+    let other_issuer = format!("https://cognito-idp.eu-west-1.amazonaws.com/{OTHER_POOL}");
+    let engine = Engine::from_sources(SCHEMA, &[("avp.cedar", POLICIES)], None)
+        .unwrap()
+        .with_entity_ids(EntityIds::Avp);
+    let pools = format!("{},{OTHER_POOL}", common::POOL);
+    let a = Authorizer::new(common::config(&[("COGNITO_USER_POOL_ID", &pools)]), engine).unwrap();
+    let event_from = |issuer: &str, sub: &str, groups: &[&str]| {
+        let mut claims = common::claims(sub, groups);
+        claims["iss"] = json!(issuer);
+        let token = common::key().sign_json(&claims).unwrap();
+        common::http_event(&token, "GET /orders", "/orders", json!(null))
+    };
+    // Allowed, or else a policy Deny (never a token refusal: both pools verify).
+    let decide = |ev: &Value| {
+        let out = common::decide(&a, ev);
+        if !common::allowed(&out) {
+            common::denied(&out);
+        }
+        common::allowed(&out)
+    };
+    // The policies name the first pool's admins and alice.
+    assert!(decide(&event_from(common::ISSUER, "x", &["admins"])));
+    assert!(decide(&event_from(common::ISSUER, "alice-sub", &[])));
+    // The same group and sub from the other pool are other entities.
+    assert!(!decide(&event_from(&other_issuer, "x", &["admins"])));
+    assert!(!decide(&event_from(&other_issuer, "alice-sub", &[])));
+    // And after them (the memo keys on the pool), the first pool's still decide as before.
+    assert!(decide(&event_from(common::ISSUER, "x", &["admins"])));
+    // A pool's id spelled into a group of the other pool gains nothing.
+    assert!(!decide(&event_from(
+        &other_issuer,
+        "x",
+        &["us-east-1_GoldenPool|admins"]
+    )));
+}
