@@ -5,9 +5,10 @@
 //! route it may not. A route template becomes an ARN pattern with `*` for each parameter,
 //! but IAM's `*` also matches `/`, so `GET/orders/*` would also match
 //! `GET/orders/1/secret`. A pattern is therefore only listed when no denied route of the
-//! table has an instance it matches (checked by intersecting the two as small automata);
-//! otherwise only the requested ARN stands for it, which can under-grant while the result
-//! is cached but never over-grants.
+//! table has an instance it matches (checked by intersecting the two as small automata).
+//! An `ANY` route's `*/…` pattern is then replaced by one pattern per method, each listed
+//! when it reaches no denied route. Otherwise only the requested ARN stands for the route,
+//! which can under-grant while the result is cached but never over-grants.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -201,55 +202,102 @@ fn intersects_by_search(a: &[Tok], b: &[Tok]) -> bool {
     false
 }
 
-/// The ARN pattern of every HTTP route of a table and the two automata the overreach
-/// check intersects, computed once at start-up so that listing a caller's routes builds
+/// The methods an `ANY` route stands for, one ARN pattern each when its `*` pattern
+/// reaches too far: API Gateway puts the request's own method in the ARN.
+const CONCRETE_VERBS: [Verb; 7] = [
+    Verb::Get,
+    Verb::Post,
+    Verb::Put,
+    Verb::Patch,
+    Verb::Delete,
+    Verb::Head,
+    Verb::Options,
+];
+
+/// The ARN patterns of every HTTP route of a table and the automata the overreach check
+/// intersects, computed once at start-up so that listing a caller's routes builds
 /// nothing per pair of routes.
 #[derive(Debug, Default)]
 pub struct RouteShapes {
     /// By route index (the order of `Engine::routes`); `None` for `$connect`.
     shapes: Vec<Option<Shape>>,
-    /// The answers of [`overreaches`](Self::overreaches) for tables of up to
-    /// [`MEMO_ROUTES`] routes, by `allowed * n + denied`: 0 not known yet, 1 no, 2 yes.
-    /// A pair's answer never changes, so it is worked out once, when first asked.
+    /// Every pattern of every route, indexed by [`Shape::pattern`] and [`Shape::by_verb`].
+    patterns: Vec<Pattern>,
+    /// The answers of [`pattern_overreaches`](Self::pattern_overreaches) for tables of up
+    /// to [`MEMO_ROUTES`] routes, by `pattern * routes + denied`: 0 not known yet, 1 no,
+    /// 2 yes. A pair's answer never changes, so it is worked out once, when first asked.
     memo: Vec<AtomicU8>,
 }
 
-/// The largest table whose pairs are memoized (a byte per pair: 1 MiB).
+/// The largest table whose pairs are memoized (a byte per pair of a pattern and a route:
+/// at most 8 MiB, when every route is an `ANY` one).
 const MEMO_ROUTES: usize = 1024;
 
 #[derive(Debug)]
 struct Shape {
-    /// The ARN pattern after the `…/{stage}/` prefix.
-    pattern: String,
-    /// The pattern as IAM reads it.
-    glob: Vec<Tok>,
+    /// The route's ARN pattern (`*` for an `ANY` verb), an index into
+    /// [`RouteShapes::patterns`].
+    pattern: usize,
+    /// For an `ANY` route, one pattern per concrete method, listed instead when the `*`
+    /// one reaches a denied route; empty otherwise.
+    by_verb: std::ops::Range<usize>,
     /// The concrete `VERB/path` strings the route stands for.
     instances: Vec<Tok>,
+}
+
+#[derive(Debug)]
+struct Pattern {
+    /// The ARN pattern after the `…/{stage}/` prefix.
+    text: String,
+    /// The pattern as IAM reads it.
+    glob: Vec<Tok>,
+}
+
+impl Pattern {
+    fn new(verb: Verb, segments: &[Segment]) -> Pattern {
+        let text = route_pattern(verb, segments);
+        Pattern {
+            glob: glob_tokens(&text),
+            text,
+        }
+    }
 }
 
 impl RouteShapes {
     /// The shapes of `routes` (those of [`Engine::routes`], in that order).
     pub fn new<'r>(routes: impl IntoIterator<Item = &'r Route>) -> RouteShapes {
+        let mut patterns = Vec::new();
         let shapes = routes
             .into_iter()
             .map(|route| {
                 route.verb().map(|verb| {
-                    let pattern = route_pattern(verb, route.segments());
+                    let segments = route.segments();
+                    patterns.push(Pattern::new(verb, segments));
+                    let pattern = patterns.len() - 1;
+                    let start = patterns.len();
+                    if verb == Verb::Any {
+                        patterns.extend(CONCRETE_VERBS.map(|v| Pattern::new(v, segments)));
+                    }
                     Shape {
-                        glob: glob_tokens(&pattern),
-                        instances: route_tokens(verb, route.segments()),
                         pattern,
+                        by_verb: start..patterns.len(),
+                        instances: route_tokens(verb, segments),
                     }
                 })
             })
             .collect::<Vec<_>>();
-        let n = shapes.len();
-        let memo = if n <= MEMO_ROUTES {
-            (0..n * n).map(|_| AtomicU8::new(0)).collect()
+        let memo = if shapes.len() <= MEMO_ROUTES {
+            (0..patterns.len() * shapes.len())
+                .map(|_| AtomicU8::new(0))
+                .collect()
         } else {
             Vec::new()
         };
-        RouteShapes { shapes, memo }
+        RouteShapes {
+            shapes,
+            patterns,
+            memo,
+        }
     }
 
     /// How many routes the table has.
@@ -259,29 +307,63 @@ impl RouteShapes {
 
     /// The ARN pattern of route `index` (after the stage prefix).
     pub fn pattern(&self, index: usize) -> Option<&str> {
-        self.shape(index).map(|s| s.pattern.as_str())
+        self.shape(index)
+            .and_then(|s| self.patterns.get(s.pattern))
+            .map(|p| p.text.as_str())
     }
 
     /// Whether the pattern of route `allowed` could match a concrete request to route
     /// `denied`. `$connect` (no shape) is never matched by an HTTP pattern; an `allowed`
     /// route without a shape counts as overreaching (it has no pattern to list).
     pub fn overreaches(&self, allowed: usize, denied: usize) -> bool {
-        let (a, d) = match (self.shape(allowed), self.shape(denied)) {
-            (Some(a), Some(d)) => (a, d),
-            (Some(_), None) => return false,
-            _ => return true,
+        match self.shape(allowed) {
+            Some(a) => self.pattern_overreaches(a.pattern, denied),
+            None => true,
+        }
+    }
+
+    /// Whether pattern `pattern` could match a concrete request to route `denied`.
+    fn pattern_overreaches(&self, pattern: usize, denied: usize) -> bool {
+        let (Some(p), Some(d)) = (self.patterns.get(pattern), self.shape(denied)) else {
+            // `$connect` (or no such route) is never matched by an HTTP pattern.
+            return false;
         };
-        let slot = self.memo.get(allowed * self.shapes.len() + denied);
+        let slot = self.memo.get(pattern * self.shapes.len() + denied);
         match slot.map(|s| s.load(Ordering::Relaxed)) {
             Some(1) => return false,
             Some(2) => return true,
             _ => {}
         }
-        let answer = intersects(&a.glob, &d.instances);
+        let answer = intersects(&p.glob, &d.instances);
         if let Some(slot) = slot {
             slot.store(if answer { 2 } else { 1 }, Ordering::Relaxed);
         }
         answer
+    }
+
+    /// The patterns listed for allowed route `route` when the routes not `is_allowed` are
+    /// denied: its own pattern if it reaches none of them, else (for an `ANY` route) each
+    /// of its per-method patterns that reaches none.
+    fn listable(&self, route: usize, is_allowed: &[bool]) -> Vec<&str> {
+        let Some(shape) = self.shape(route) else {
+            return Vec::new();
+        };
+        let safe = |pattern: usize| {
+            !is_allowed
+                .iter()
+                .enumerate()
+                .any(|(denied, &ok)| !ok && self.pattern_overreaches(pattern, denied))
+        };
+        let text = |pattern: usize| self.patterns.get(pattern).map(|p| p.text.as_str());
+        if safe(shape.pattern) {
+            return text(shape.pattern).into_iter().collect();
+        }
+        shape
+            .by_verb
+            .clone()
+            .filter(|&p| safe(p))
+            .filter_map(text)
+            .collect()
     }
 
     /// Every route Cedar allows this principal whatever the request (see
@@ -310,28 +392,20 @@ impl RouteShapes {
         let mut patterns: Vec<String> = Vec::new();
         let mut bytes = arn.len();
         for &route in &allowed {
-            let Some(pattern) = self.pattern(route) else {
-                continue;
-            };
-            let overreaches = is_allowed
-                .iter()
-                .enumerate()
-                .any(|(denied, &ok)| !ok && self.overreaches(route, denied));
-            if overreaches {
-                continue;
+            for pattern in self.listable(route, &is_allowed) {
+                let listed = format!("{prefix}{pattern}");
+                if listed == arn || patterns.contains(&listed) {
+                    continue;
+                }
+                bytes += listed.len() + 3;
+                if bytes > MAX_RESOURCE_BYTES {
+                    tracing::warn!(
+                        "the allowed routes do not fit in one policy; listing only the requested ARN"
+                    );
+                    return Vec::new();
+                }
+                patterns.push(listed);
             }
-            let listed = format!("{prefix}{pattern}");
-            if listed == arn || patterns.contains(&listed) {
-                continue;
-            }
-            bytes += listed.len() + 3;
-            if bytes > MAX_RESOURCE_BYTES {
-                tracing::warn!(
-                    "the allowed routes do not fit in one policy; listing only the requested ARN"
-                );
-                return Vec::new();
-            }
-            patterns.push(listed);
         }
         patterns
     }
@@ -465,6 +539,84 @@ mod tests {
             }
         }
         assert_eq!(shapes.pattern(99), None);
+    }
+
+    /// An `ANY` route whose `*` method reaches a denied route elsewhere in the table
+    /// (`*/admin/*` matches `GET/tenants/admin/orders`) is listed per method instead, each
+    /// method's pattern only where it reaches no denied route.
+    #[test]
+    fn an_any_route_falls_back_to_one_pattern_per_method() {
+        let e = engine(&[
+            "any /admin/{proxy+}",
+            "get /tenants/{tenantId}/orders",
+            "delete /admin/users",
+            "get /me",
+        ]);
+        let routes: Vec<&Route> = e.routes().collect();
+        let shapes = RouteShapes::new(routes.iter().copied());
+        let index = |name: &str| {
+            routes
+                .iter()
+                .position(|r| r.action().name() == name)
+                .unwrap()
+        };
+        let listed = |allowed: &[&str]| {
+            let mut is_allowed = vec![false; routes.len()];
+            for name in allowed {
+                is_allowed[index(name)] = true;
+            }
+            shapes.listable(index("any /admin/{proxy+}"), &is_allowed)
+        };
+        let all = [
+            "any /admin/{proxy+}",
+            "get /tenants/{tenantId}/orders",
+            "delete /admin/users",
+            "get /me",
+        ];
+        assert_eq!(listed(&all), ["*/admin/*"]);
+        assert_eq!(
+            listed(&["any /admin/{proxy+}", "delete /admin/users", "get /me"]),
+            [
+                "GET/admin/*",
+                "POST/admin/*",
+                "PUT/admin/*",
+                "PATCH/admin/*",
+                "DELETE/admin/*",
+                "HEAD/admin/*",
+                "OPTIONS/admin/*"
+            ]
+        );
+        // A denied DELETE /admin/users takes out the DELETE pattern alone.
+        assert_eq!(
+            listed(&["any /admin/{proxy+}", "get /me"]),
+            [
+                "GET/admin/*",
+                "POST/admin/*",
+                "PUT/admin/*",
+                "PATCH/admin/*",
+                "HEAD/admin/*",
+                "OPTIONS/admin/*"
+            ]
+        );
+        // A route that is not ANY has no fallback.
+        let mut is_allowed = vec![true; routes.len()];
+        is_allowed[index("get /tenants/{tenantId}/orders")] = false;
+        assert!(
+            shapes
+                .listable(index("get /tenants/{tenantId}/orders"), &is_allowed)
+                .len()
+                <= 1
+        );
+        // Every per-method pattern is checked as the `*` one is.
+        for p in shapes.patterns.iter() {
+            let deleted = intersects(&p.glob, &tokens(route(&e, "delete /admin/users")).1);
+            assert_eq!(
+                deleted,
+                p.text == "*/admin/*" || p.text.starts_with("DELETE/"),
+                "{}",
+                p.text
+            );
+        }
     }
 
     #[test]
