@@ -19,7 +19,12 @@ pub const ENDPOINTS: [&str; 8] = [
 
 /// Grant types counted at the token endpoint (`other` for anything else, including a
 /// missing `grant_type`).
-pub const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "other"];
+pub const GRANTS: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "other",
+];
 
 /// A snapshot of the counters, as `GET /_dev/stats` returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +75,7 @@ impl Counters {
 
     pub(crate) fn grant(&self, grant_type: Option<&str>) {
         let name = grant_type
-            .filter(|g| matches!(*g, "authorization_code" | "refresh_token"))
+            .filter(|g| GRANTS.contains(g) && *g != "other")
             .unwrap_or("other");
         *self.lock().grants.entry(name.to_string()).or_insert(0) += 1;
     }

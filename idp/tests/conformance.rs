@@ -38,4 +38,5 @@ async fn python_conformance_script_passes() {
     assert!(stdout.contains("all checks passed"), "{stdout}");
     // The script's calls were counted.
     assert!(idp.stats().grant("authorization_code") >= 6);
+    assert!(idp.stats().grant("client_credentials") >= 3);
 }

@@ -7,7 +7,8 @@ Needs Python 3.11+ and PyJWT[crypto]; everything else is the standard library (u
 Expects the provider's embedded example directory (idp/users.example.json): user
 `admin`/`admin-password`, public client `l42-dev-public` (PKCE required), confidential
 client `l42-dev-confidential` with secret `l42-dev-secret`, callback
-http://localhost:3000/auth/callback. Prints one line per check and exits 0 only if every
+http://localhost:3000/auth/callback, machine client `l42-dev-machine` with secret
+`l42-dev-machine-secret` and scopes `l42-demo/sync`, `l42-demo/read`. Prints one line per check and exits 0 only if every
 check passes.
 """
 
@@ -31,6 +32,7 @@ SECRET = "l42-dev-secret"
 CALLBACK = "http://localhost:3000/auth/callback"
 OTHER_CALLBACK = "http://127.0.0.1:3001/auth/callback"
 USER, PASSWORD = "admin", "admin-password"
+MACHINE, MACHINE_SECRET = "l42-dev-machine", "l42-dev-machine-secret"
 TIMEOUT = 30
 
 
@@ -210,6 +212,30 @@ class Conformance:
                            access_claims.get("origin_jti") == id_claims.get("origin_jti") is not None)
             except jwt.PyJWTError as e:
                 self.check(f"{client_id}: access token verifies", False, repr(e))
+
+        # The client-credentials grant: an access token for the client itself.
+        resp = request("POST", f"{self.base}/oauth2/token", data={"grant_type": "client_credentials"},
+                       headers=basic(MACHINE, MACHINE_SECRET))
+        self.check("client_credentials: an access token only", resp.status == 200
+                   and set(resp.json()) == {"access_token", "token_type", "expires_in"}, resp.text()[:200])
+        if resp.status == 200:
+            token = resp.json()["access_token"]
+            try:
+                claims = jwt.decode(token, key_for(token), algorithms=["RS256"], issuer=issuer,
+                                    options={"verify_aud": False, "require": ["exp", "iat", "sub"]})
+                self.check("client_credentials: sub and client_id are the client, no user claims",
+                           claims["sub"] == MACHINE and claims["client_id"] == MACHINE
+                           and claims["token_use"] == "access" and claims["scope"] == "l42-demo/sync l42-demo/read"
+                           and not {"username", "cognito:groups", "aud"} & set(claims), str(claims))
+            except jwt.PyJWTError as e:
+                self.check("client_credentials: access token verifies", False, repr(e))
+        self.refused("client_credentials with a scope the client lacks",
+                     request("POST", f"{self.base}/oauth2/token",
+                             data={"grant_type": "client_credentials", "scope": "openid"},
+                             headers=basic(MACHINE, MACHINE_SECRET)), 400, "invalid_scope")
+        self.refused("client_credentials for a user client",
+                     request("POST", f"{self.base}/oauth2/token", data={"grant_type": "client_credentials"},
+                             headers=basic(CONFIDENTIAL, SECRET)), 400, "unauthorized_client")
 
         # Refusals, each with Cognito's error and status.
         code, verifier = self.code(PUBLIC)
