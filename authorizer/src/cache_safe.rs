@@ -202,18 +202,6 @@ fn intersects_by_search(a: &[Tok], b: &[Tok]) -> bool {
     false
 }
 
-/// The methods an `ANY` route stands for, one ARN pattern each when its `*` pattern
-/// reaches too far: API Gateway puts the request's own method in the ARN.
-const CONCRETE_VERBS: [Verb; 7] = [
-    Verb::Get,
-    Verb::Post,
-    Verb::Put,
-    Verb::Patch,
-    Verb::Delete,
-    Verb::Head,
-    Verb::Options,
-];
-
 /// The ARN patterns of every HTTP route of a table and the automata the overreach check
 /// intersects, computed once at start-up so that listing a caller's routes builds
 /// nothing per pair of routes.
@@ -276,7 +264,8 @@ impl RouteShapes {
                     let pattern = patterns.len() - 1;
                     let start = patterns.len();
                     if verb == Verb::Any {
-                        patterns.extend(CONCRETE_VERBS.map(|v| Pattern::new(v, segments)));
+                        // API Gateway puts the request's own method in the ARN.
+                        patterns.extend(Verb::METHODS.map(|v| Pattern::new(v, segments)));
                     }
                     Shape {
                         pattern,

@@ -32,7 +32,9 @@ pub enum Verb {
 }
 
 impl Verb {
-    const ALL: [Verb; 8] = [
+    /// The request methods, every verb but [`Verb::Any`]: what API Gateway puts in a
+    /// request's ARN, for an `any` route too.
+    pub const METHODS: [Verb; 7] = [
         Verb::Get,
         Verb::Post,
         Verb::Put,
@@ -40,8 +42,11 @@ impl Verb {
         Verb::Delete,
         Verb::Head,
         Verb::Options,
-        Verb::Any,
     ];
+
+    fn all() -> impl Iterator<Item = Verb> {
+        Verb::METHODS.into_iter().chain([Verb::Any])
+    }
 
     /// The lower-case form used in action names (`get`, `any`).
     pub fn as_str(self) -> &'static str {
@@ -73,14 +78,12 @@ impl Verb {
 
     /// Parses a request method or route-key verb, case-insensitively.
     pub fn from_method(method: &str) -> Option<Verb> {
-        Verb::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(method))
+        Verb::all().find(|v| v.as_str().eq_ignore_ascii_case(method))
     }
 
     /// Parses the exact lower-case form used in action names.
     fn from_action_verb(verb: &str) -> Option<Verb> {
-        Verb::ALL.into_iter().find(|v| v.as_str() == verb)
+        Verb::all().find(|v| v.as_str() == verb)
     }
 
     fn index(self) -> usize {

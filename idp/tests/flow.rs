@@ -1150,20 +1150,8 @@ async fn custom_attributes_are_id_token_and_userinfo_strings() {
                  "custom": {"tenant": "acme", "level": "3"}}],
       "clients": [{"client_id": "c1", "callback_urls": ["http://localhost:3000/cb"]}]
     }"#;
-    let idp = start_with(IdpConfig {
-        directory: Directory::from_json(users).unwrap(),
-        ..IdpConfig::default()
-    })
-    .await;
+    let idp = start_with_users(users).await;
     let tokens = idp.mint("ten", "c1").unwrap();
-    let payload = |jwt: &str| -> Value {
-        use base64::Engine as _;
-        let part = jwt.split('.').nth(1).unwrap();
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
-    };
     let id = payload(tokens.id_token.as_deref().unwrap());
     assert_eq!(id["custom:tenant"], "acme");
     assert_eq!(id["custom:level"], "3");
@@ -1411,11 +1399,7 @@ async fn token_claims_are_in_both_tokens_as_a_trigger_adds_them() {
                                   "profile": {"team": "blue"}}}],
       "clients": [{"client_id": "c1", "callback_urls": ["http://localhost:3000/cb"]}]
     }"#;
-    let idp = start_with(IdpConfig {
-        directory: Directory::from_json(users).unwrap(),
-        ..IdpConfig::default()
-    })
-    .await;
+    let idp = start_with_users(users).await;
     let tokens = idp.mint("ten", "c1").unwrap();
     for jwt in [&tokens.access_token, tokens.id_token.as_ref().unwrap()] {
         let claims = payload(jwt);

@@ -56,6 +56,15 @@ pub async fn start_with(config: IdpConfig) -> RunningIdp {
     Idp::start(config, "127.0.0.1:0").await.unwrap()
 }
 
+/// A provider with the users file `users` and the rest of the default settings.
+pub async fn start_with_users(users: &str) -> RunningIdp {
+    start_with(IdpConfig {
+        directory: Directory::from_json(users).unwrap(),
+        ..IdpConfig::default()
+    })
+    .await
+}
+
 /// A client that shows redirects instead of following them.
 pub fn http() -> reqwest::Client {
     l42_idp::browser::client().unwrap()
