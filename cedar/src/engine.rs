@@ -461,17 +461,16 @@ impl Engine {
         facts: &RequestFacts<'_>,
     ) -> Vec<usize> {
         // The principal as each kind a route may need: a machine client is a `Client`
-        // where the action lists one and a `User` elsewhere; a kind that cannot be built
-        // (a required attribute missing) gets none of its routes.
-        let mut entities = Vec::new();
-        let mut as_kind = |kind: Kind| {
-            self.kit
-                .principal_entities(principal, kind)
+        // where the action lists one and a `User` elsewhere, each decided with its own
+        // entities only (as `request_parts` builds them); a kind that cannot be built (a
+        // required attribute missing) gets none of its routes.
+        let as_kind = |kind: Kind| -> Option<(EntityUid, Entities)> {
+            let (uid, mut entities) = self.kit.principal_entities(principal, kind).ok()?;
+            entities.push(self.kit.application.clone());
+            entities.extend(self.all_action_entities.iter().cloned());
+            Entities::from_entities(entities, None)
                 .ok()
-                .map(|(uid, built)| {
-                    entities.extend(built);
-                    uid
-                })
+                .map(|e| (uid, e))
         };
         let user = as_kind(Kind::User);
         let client = if principal.machine && self.kit.client.is_some() {
@@ -482,11 +481,6 @@ impl Engine {
         if user.is_none() && client.is_none() {
             return Vec::new();
         }
-        entities.push(self.kit.application.clone());
-        entities.extend(self.all_action_entities.iter().cloned());
-        let Ok(entities) = Entities::from_entities(entities, None) else {
-            return Vec::new();
-        };
         let mut out = Vec::new();
         for (index, route) in self.routes.routes().iter().enumerate() {
             let RouteKind::Http { verb, template } = route.kind() else {
@@ -498,12 +492,12 @@ impl Engine {
             if entry.request_sensitive {
                 continue;
             }
-            let principal_uid = match entry.accepts.kind_of(principal) {
+            let principal = match entry.accepts.kind_of(principal) {
                 Ok(Kind::User) => user.as_ref(),
                 Ok(Kind::Client) => client.as_ref(),
                 Err(_) => None,
             };
-            let Some(principal_uid) = principal_uid else {
+            let Some((principal_uid, entities)) = principal else {
                 continue;
             };
             // Stand-ins for what every request of the route carries: each template
@@ -530,7 +524,7 @@ impl Engine {
                 continue;
             };
             if self
-                .authorize(entry, principal_uid.clone(), context, &entities)
+                .authorize(entry, principal_uid.clone(), context, entities)
                 .allowed
             {
                 out.push(index);

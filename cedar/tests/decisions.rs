@@ -527,3 +527,39 @@ fn a_machine_is_a_client_where_the_action_lists_one() {
     let d = e.decide(&e.action("get /machines").unwrap(), &nameless, &facts);
     assert!(!d.allowed && d.errors[0].contains("client id"), "{d:?}");
 }
+
+/// The routes listed for a cached policy are decided with the principal's entities of the
+/// route's kind only, as `decide` decides them: a policy naming the principal's other
+/// kind (`User::"m"` for the machine `Client::"m"`) sees no such entity in either.
+#[test]
+fn a_machine_s_listed_routes_are_decided_with_its_own_kind_s_entities() {
+    let e = engine(
+        r#"namespace App { entity UserGroup; entity User in [UserGroup] { username?: String };
+             entity Client { clientId: String }; entity Application;
+             action "post /a" appliesTo { principal: [Client], resource: [Application] };
+             action "get /b" appliesTo { principal: [User], resource: [Application] };
+             action "get /c" appliesTo { principal: [User, Client], resource: [Application] }; }"#,
+        r#"permit(principal is App::Client, action == App::Action::"post /a", resource)
+             when { App::User::"m" has username };
+           permit(principal is App::User, action == App::Action::"get /b", resource)
+             when { App::Client::"m" has clientId };
+           permit(principal is App::Client, action == App::Action::"get /c", resource);"#,
+    );
+    let machine = Principal {
+        client_id: Some("m"),
+        username: Some("m"),
+        machine: true,
+        ..Principal::new("m", &[])
+    };
+    let facts = RequestFacts::new("GET", "/");
+    let listed: Vec<&str> = e
+        .allowed_routes(&machine, &facts)
+        .iter()
+        .map(|r| r.action().name())
+        .collect();
+    assert_eq!(listed, ["get /c"]);
+    for name in ["post /a", "get /b", "get /c"] {
+        let decided = e.decide(&e.action(name).unwrap(), &machine, &facts).allowed;
+        assert_eq!(decided, listed.contains(&name), "{name}");
+    }
+}

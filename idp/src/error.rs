@@ -30,6 +30,9 @@ pub enum IdpError {
     /// No app client has this id.
     #[error("unknown app client `{0}`")]
     UnknownClient(String),
+    /// A machine client (`client_credentials`) signs no user in.
+    #[error("app client `{0}` uses the client_credentials grant only: it signs no user in")]
+    MachineClient(String),
     /// Retiring the only signing key would leave nothing to sign with.
     #[error("cannot retire the only signing key (rotate first)")]
     LastKey,

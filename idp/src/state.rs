@@ -296,6 +296,9 @@ impl Shared {
             .directory
             .client(client_id)
             .ok_or_else(|| IdpError::UnknownClient(client_id.to_string()))?;
+        if client.client_credentials {
+            return Err(IdpError::MachineClient(client_id.to_string()));
+        }
         let signin = self.sign_in(user, client, client.allowed_scopes.clone(), None)?;
         self.tokens_for(signin, false)
     }

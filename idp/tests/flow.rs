@@ -1343,6 +1343,12 @@ async fn client_credentials_grant_issues_a_machine_token() {
         html.contains("data-error=\"unauthorized_client\""),
         "{html}"
     );
+    // Nor does minting sign a user in at it.
+    let e = idp.mint("admin", MACHINE).unwrap_err();
+    assert!(
+        e.to_string().contains("client_credentials grant only"),
+        "{e}"
+    );
 }
 
 #[test]

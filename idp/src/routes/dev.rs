@@ -162,9 +162,10 @@ pub(super) async fn mint(
     };
     match shared.mint(&m.username, &m.client_id) {
         Ok(t) => ok(&serde_json::to_value(t).unwrap_or(Value::Null)),
-        Err(e @ (IdpError::UnknownUser(_) | IdpError::UnknownClient(_))) => {
-            OAuthError::request(e.to_string()).into_response()
-        }
+        Err(
+            e
+            @ (IdpError::UnknownUser(_) | IdpError::UnknownClient(_) | IdpError::MachineClient(_)),
+        ) => OAuthError::request(e.to_string()).into_response(),
         Err(e) => OAuthError::from(e).into_response(),
     }
 }
