@@ -139,12 +139,21 @@ fn io_error(path: &Path, source: std::io::Error) -> LoadError {
     }
 }
 
-/// Reads the schema and policy files of a folder (policies sorted by name).
+/// Reads the schema and policy files of a folder, and of its `schema/` and `policies/`
+/// subfolders when it has them (the shipped example's layout); policies sorted by path.
 pub(crate) fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), LoadError> {
     let mut schemas = Vec::new();
     let mut policies = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
-        let path = entry.map_err(|e| io_error(dir, e))?.path();
+    let mut entries: Vec<PathBuf> = Vec::new();
+    for folder in [dir.to_path_buf(), dir.join("schema"), dir.join("policies")] {
+        if folder != dir && !folder.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&folder).map_err(|e| io_error(&folder, e))? {
+            entries.push(entry.map_err(|e| io_error(&folder, e))?.path());
+        }
+    }
+    for path in entries {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())

@@ -293,6 +293,41 @@ fn user_attribute_errors() {
     );
 }
 
+/// A folder may keep its schema and policies in `schema/` and `policies/`, as the shipped
+/// example does: this crate's own folder loads as the embedded example.
+#[test]
+fn schema_and_policies_subfolders_are_read() {
+    let e = Engine::from_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let embedded = Engine::embedded().unwrap();
+    assert_eq!(e.policy_count(), embedded.policy_count());
+    let names = |e: &Engine| {
+        e.routes()
+            .map(|r| r.action().name().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&e), names(&embedded));
+    // Still exactly one schema, wherever it is.
+    let dir = TempDir::new("subfolders");
+    std::fs::create_dir_all(dir.0.join("schema")).unwrap();
+    std::fs::create_dir_all(dir.0.join("policies")).unwrap();
+    let schema = schema_with(GET_A);
+    dir.write("schema/app.cedarschema", &schema);
+    dir.write("policies/all.cedar", PERMIT_ALL);
+    assert_eq!(Engine::from_dir(&dir.0).unwrap().policy_count(), 1);
+    dir.write("top.cedarschema", &schema);
+    let err = Engine::from_dir(&dir.0).unwrap_err();
+    assert!(matches!(err, LoadError::SeveralSchemas { .. }), "{err}");
+    // Other subfolders are not read.
+    let other = TempDir::new("other-subfolder");
+    std::fs::create_dir_all(other.0.join("old")).unwrap();
+    other.write("old/app.cedarschema", &schema);
+    other.write("all.cedar", PERMIT_ALL);
+    assert!(matches!(
+        Engine::from_dir(&other.0).unwrap_err(),
+        LoadError::NoSchema { .. }
+    ));
+}
+
 #[test]
 fn client_entity_type_errors() {
     let schema = |client: &str, principals: &str| {
