@@ -1,0 +1,204 @@
+//! The `l42` command: policies as code. `l42 policy test` runs case files through the
+//! authorizer's own code with a folder's policies; `l42 policy explain` decides one
+//! request and says why. See the crate's README.
+
+pub mod cases;
+pub mod harness;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use cases::{CaseFile, Expected};
+use harness::{Caller, Harness, RequestSpec, caller_claims, pool_of};
+
+/// Why a command could not run (exit 2), as opposed to a check that failed (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The policy folder does not load.
+    #[error("the policies do not load: {0}")]
+    Policies(String),
+    /// An authorizer variable is refused.
+    #[error("settings: {0}")]
+    Settings(String),
+    /// A test file cannot be used.
+    #[error("{file}: {message}")]
+    Cases {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A caller cannot be turned into a token.
+    #[error("caller: {0}")]
+    Caller(String),
+    /// Anything else (no random numbers, no runtime).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// One case's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// The test file.
+    pub file: String,
+    /// The case's name.
+    pub name: String,
+    /// What was expected.
+    pub expected: &'static str,
+    /// What the authorizer answered.
+    pub got: &'static str,
+    /// The deciding policies expected, when the case names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_policies: Option<Vec<String>>,
+    /// Whether the answer (and the policies, when named) is the one expected.
+    pub passed: bool,
+    /// The authorizer's explanation.
+    pub explain: Value,
+}
+
+/// The results of every case of every file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Every case, in file order.
+    pub cases: Vec<CaseResult>,
+    /// How many passed.
+    pub passed: usize,
+    /// How many failed.
+    pub failed: usize,
+}
+
+/// Runs every case of `files` against the policies of `dir`.
+///
+/// # Errors
+/// Any [`Error`]: a folder that does not load, a file that cannot be read, a caller that
+/// cannot be built. A case whose answer differs is a failed case in the report, not an
+/// error.
+pub fn run_tests(dir: &Path, files: &[&Path]) -> Result<Report, Error> {
+    let mut report = Report::default();
+    for path in files {
+        let file = CaseFile::read(path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let in_file = |e: Error| Error::Cases {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut claims = Vec::with_capacity(file.cases.len());
+        for case in &file.cases {
+            let caller = file.caller(case).ok_or_else(|| Error::Cases {
+                file: path.display().to_string(),
+                message: format!("case {:?}: unknown caller", case.name),
+            })?;
+            claims.push(caller_claims(caller, base).map_err(|e| Error::Cases {
+                file: path.display().to_string(),
+                message: format!("case {:?}: {e}", case.name),
+            })?);
+        }
+        let harness = harness_for(dir, &file.settings, &claims).map_err(in_file)?;
+        for (case, claims) in file.cases.iter().zip(&claims) {
+            let token = harness.sign(claims)?;
+            let outcome = harness.run(&harness.event(&case.request, &token));
+            let got = Expected::of(&outcome);
+            let explain = outcome.explain();
+            let policies_match = case.policies.as_ref().is_none_or(|want| {
+                let mut want = want.clone();
+                let mut have = explain.policies.clone();
+                want.sort();
+                have.sort();
+                want == have
+            });
+            let passed = got == Some(case.expect) && policies_match;
+            if passed {
+                report.passed += 1;
+            } else {
+                report.failed += 1;
+            }
+            report.cases.push(CaseResult {
+                file: path.display().to_string(),
+                name: case.name.clone(),
+                expected: Expected::name(Some(case.expect)),
+                got: Expected::name(got),
+                expected_policies: case.policies.clone(),
+                passed,
+                explain: serde_json::to_value(explain).unwrap_or(Value::Null),
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// The harness for callers with `claims`: their pools and clients are accepted.
+fn harness_for(
+    dir: &Path,
+    settings: &BTreeMap<String, String>,
+    claims: &[Map<String, Value>],
+) -> Result<Harness, Error> {
+    let mut pools = Vec::new();
+    let mut clients = Vec::new();
+    for c in claims {
+        if let Some(pool) = c.get("iss").and_then(Value::as_str).and_then(pool_of)
+            && !pools.contains(&pool)
+        {
+            pools.push(pool);
+        }
+        for name in ["client_id", "aud"] {
+            if let Some(id) = c.get(name).and_then(Value::as_str)
+                && !clients.iter().any(|c| c == id)
+            {
+                clients.push(id.to_owned());
+            }
+        }
+    }
+    Harness::new(dir, settings, &pools, &clients)
+}
+
+/// The answer to one request, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// `allow`, `deny`, `unauthorized` or `error`.
+    pub answer: &'static str,
+    /// The authorizer's explanation.
+    pub explain: Value,
+}
+
+/// Decides one request of `caller` against the policies of `dir`.
+///
+/// # Errors
+/// Any [`Error`].
+pub fn explain(
+    dir: &Path,
+    settings: &BTreeMap<String, String>,
+    caller: &Caller,
+    request: &RequestSpec,
+) -> Result<Explanation, Error> {
+    let claims = caller_claims(caller, Path::new("."))?;
+    let harness = harness_for(dir, settings, std::slice::from_ref(&claims))?;
+    let token = harness.sign(&claims)?;
+    let outcome = harness.run(&harness.event(request, &token));
+    Ok(Explanation {
+        answer: Expected::name(Expected::of(&outcome)),
+        explain: serde_json::to_value(outcome.explain()).unwrap_or(Value::Null),
+    })
+}
+
+/// Reads a JSON or YAML file as JSON (claims files).
+///
+/// # Errors
+/// [`Error::Cases`] naming the file.
+pub fn read_value(path: &Path) -> Result<Value, Error> {
+    let bad = |message: String| Error::Cases {
+        file: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))
+    } else {
+        // The default budget refuses alias bombs and very deep documents; errors are one
+        // line (no source snippet).
+        let options = serde_saphyr::options! { with_snippet: false };
+        serde_saphyr::from_str_with_options(&text, options).map_err(|e| bad(e.to_string()))
+    }
+}

@@ -1,0 +1,223 @@
+//! `l42`: policies as code. Exit 0 on success, 1 when a check fails, 2 on bad usage or
+//! input that cannot be used.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use l42_cli::harness::{Caller, EventKind, RequestSpec};
+use l42_cli::{Error, Report};
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(
+    name = "l42",
+    about = "l42: Cognito + Cedar authorization for API Gateway"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Policies as code: test and explain decisions.
+    #[command(subcommand)]
+    Policy(Policy),
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
+enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Policy {
+    /// Runs test files of cases (caller, request, expected answer) through the
+    /// authorizer with the folder's policies; exit 1 when a case fails.
+    Test {
+        /// The policy folder (one schema, `*.cedar` files; or `schema/` and `policies/`).
+        dir: PathBuf,
+        /// Test files, YAML or JSON.
+        #[arg(required = true)]
+        cases: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Decides one request and says why.
+    Explain {
+        /// The policy folder.
+        dir: PathBuf,
+        /// A JSON or YAML file of token claims (`sub` required).
+        #[arg(long, conflicts_with = "token", required_unless_present = "token")]
+        claims: Option<PathBuf>,
+        /// A file holding a JWT whose claims are used (re-signed for the run).
+        #[arg(long)]
+        token: Option<PathBuf>,
+        /// The method.
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// The path, e.g. `/orders/42`.
+        #[arg(long, default_value = "/")]
+        path: String,
+        /// The event kind: http, rest-request, rest-token or websocket.
+        #[arg(long, default_value = "http", value_parser = parse_event)]
+        event: EventKind,
+        /// A query string parameter, `name=value` (repeatable).
+        #[arg(long = "query", value_parser = parse_pair)]
+        query: Vec<(String, String)>,
+        /// The caller's IP address.
+        #[arg(long)]
+        source_ip: Option<String>,
+        /// An authorizer variable, `NAME=value` (repeatable), e.g. `CEDAR_ENTITY_IDS=avp`.
+        #[arg(long = "set", value_parser = parse_pair)]
+        settings: Vec<(String, String)>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected NAME=value, got {s:?}"))
+}
+
+fn parse_event(s: &str) -> Result<EventKind, String> {
+    EventKind::parse(s)
+        .ok_or_else(|| format!("expected http, rest-request, rest-token or websocket, got {s:?}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("l42: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, Error> {
+    match command {
+        Command::Policy(Policy::Test { dir, cases, format }) => {
+            let files: Vec<&std::path::Path> = cases.iter().map(PathBuf::as_path).collect();
+            let report = l42_cli::run_tests(&dir, &files)?;
+            match format {
+                Format::Text => print!("{}", text_report(&report)),
+                Format::Json => println!("{}", json(&report)),
+            }
+            Ok(if report.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Policy(Policy::Explain {
+            dir,
+            claims,
+            token,
+            method,
+            path,
+            event,
+            query,
+            source_ip,
+            settings,
+            format,
+        }) => {
+            let caller = match (claims, token) {
+                (Some(file), _) => {
+                    let Value::Object(claims) = l42_cli::read_value(&file)? else {
+                        return Err(Error::Cases {
+                            file: file.display().to_string(),
+                            message: "the claims must be an object".into(),
+                        });
+                    };
+                    Caller {
+                        claims: Some(claims),
+                        token: None,
+                    }
+                }
+                (None, token) => Caller {
+                    claims: None,
+                    token,
+                },
+            };
+            let request = RequestSpec {
+                method: Some(method),
+                path,
+                event,
+                query: query.into_iter().collect(),
+                source_ip,
+            };
+            let settings: BTreeMap<String, String> = settings.into_iter().collect();
+            let answer = l42_cli::explain(&dir, &settings, &caller, &request)?;
+            match format {
+                Format::Text => print!("{}", text_explanation(answer.answer, &answer.explain)),
+                Format::Json => println!("{}", json(&answer)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// Each failing case with the authorizer's explanation, then `N passed, N failed`.
+fn text_report(report: &Report) -> String {
+    let mut out = String::new();
+    for case in report.cases.iter().filter(|c| !c.passed) {
+        let policies = match &case.expected_policies {
+            Some(p) => format!(" (policies {})", p.join(", ")),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "FAIL {}: {}: expected {}{policies}, got {}\n",
+            case.file, case.name, case.expected, case.got
+        ));
+        for line in text_explanation(case.got, &case.explain).lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "{} passed, {} failed\n",
+        report.passed, report.failed
+    ));
+    out
+}
+
+/// The answer and the explanation's members, one per line.
+fn text_explanation(answer: &str, explain: &Value) -> String {
+    let field = |name: &str| explain.get(name).and_then(Value::as_str).unwrap_or("-");
+    let list = |name: &str| {
+        explain
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "-".to_owned())
+    };
+    format!(
+        "{answer} at the {} step: {}\naction: {}\nsub: {}\npolicies: {}\nerrors: {}\n",
+        field("stage"),
+        field("reason"),
+        field("action"),
+        field("sub"),
+        list("policies"),
+        list("errors"),
+    )
+}

@@ -1,0 +1,335 @@
+//! The `l42` binary as a CI job runs it: exit codes, reports, and input that tries to
+//! break it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn l42(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_l42"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A scratch folder of this test binary, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("l42-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn write(&self, name: &str, contents: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const CALLERS: &str = r#"
+callers:
+  admin: { claims: { sub: admin-1, username: admin, "cognito:groups": [admin] } }
+  nobody: { claims: { sub: nobody-1, username: nobody } }
+"#;
+
+#[test]
+fn the_shipped_examples_cases_pass() {
+    let out = l42(&["policy", "test", "cedar", "cedar/tests/policy-cases.yaml"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.ends_with(" passed, 0 failed\n"), "{stdout}");
+    let passed: usize = stdout.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed >= 100, "{stdout}");
+}
+
+#[test]
+fn a_wrong_case_fails_naming_it_with_the_explanation() {
+    let s = Scratch::new("wrong");
+    let cases = s.write(
+        "cases.yaml",
+        &format!(
+            "{CALLERS}
+cases:
+  - name: nobody deletes orders
+    caller: nobody
+    request: {{ method: DELETE, path: /orders/1 }}
+    expect: allow
+  - name: admins delete orders
+    caller: admin
+    request: {{ method: DELETE, path: /orders/1 }}
+    expect: allow
+    policies: [some-other-policy]
+  - name: admins list orders
+    request: {{ path: /orders }}
+    expect: {{ admin: allow, nobody: deny }}
+"
+        ),
+    );
+    let out = l42(&["policy", "test", "cedar", &cases]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("FAIL ")
+            && stdout.contains(": nobody deletes orders: expected allow, got deny"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            ": admins delete orders: expected allow (policies some-other-policy), got allow"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("policies: admin-all"), "{stdout}");
+    assert!(stdout.contains("action: delete /orders/{id}"), "{stdout}");
+    assert!(stdout.ends_with("2 passed, 2 failed\n"), "{stdout}");
+
+    let out = l42(&["policy", "test", "cedar", &cases, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passed"], 2);
+    assert_eq!(report["failed"], 2);
+    assert_eq!(report["cases"][0]["name"], "nobody deletes orders");
+    assert_eq!(report["cases"][0]["got"], "deny");
+    assert_eq!(report["cases"][2]["name"], "admins list orders as admin");
+    assert_eq!(report["cases"][3]["name"], "admins list orders as nobody");
+}
+
+/// Input that cannot be used is exit 2 with one line naming it, never a panic, a hang or a
+/// pass.
+#[test]
+fn unusable_input_is_exit_2_naming_it() {
+    let s = Scratch::new("unusable");
+    let case = |caller: &str| {
+        format!(
+            "{CALLERS}\ncases:\n  - name: c\n    caller: {caller}\n    request: {{ path: /orders }}\n    expect: allow\n"
+        )
+    };
+    // A billion laughs: nested aliases must be refused, not expanded.
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (i, name) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().enumerate() {
+        let prev = ["a", "b", "c", "d", "e", "f", "g", "h"][i];
+        bomb.push_str(&format!(
+            "{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+    }
+    bomb.push_str("cases: []\n");
+    let token = s.write("token.jwt", "not a token");
+    for (file, contents, says) in [
+        (
+            "unknown-caller.yaml",
+            case("nobody-at-all"),
+            "no caller named",
+        ),
+        (
+            "no-sub.yaml",
+            case("{ claims: { username: x } }"),
+            "non-empty `sub`",
+        ),
+        (
+            "bad-token.yaml",
+            case(&format!("{{ token: {token} }}")),
+            "not a JWT",
+        ),
+        (
+            "missing-token.yaml",
+            case("{ token: /no/such/file }"),
+            "/no/such/file",
+        ),
+        ("broken.yaml", "cases: [".to_owned(), "broken.yaml"),
+        ("no-cases.json", "{\"cases\": []}".to_owned(), "no cases"),
+        (
+            "unknown-field.yaml",
+            case("admin").replace("expect: allow", "expect: allow\n    extra: 1"),
+            "extra",
+        ),
+        (
+            "bad-answer.yaml",
+            case("admin").replace("expect: allow", "expect: maybe"),
+            "bad-answer.yaml",
+        ),
+        (
+            "bad-event.yaml",
+            case("admin").replace("{ path: /orders }", "{ path: /orders, event: grpc }"),
+            "bad-event.yaml",
+        ),
+        ("bomb.yaml", bomb.clone(), "budget breached"),
+    ] {
+        let path = s.write(file, &contents);
+        let out = l42(&["policy", "test", "cedar", &path]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stdout}{stderr}");
+        assert!(stderr.starts_with("l42: "), "{file}: {stderr}");
+        assert!(stderr.contains(says), "{file}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{file}: {stderr}");
+    }
+    // Policies that do not load, a missing test file, bad settings.
+    let broken = Scratch::new("broken-policies");
+    broken.write("a.cedarschema", "namespace A { entity User; }");
+    broken.write("a.cedar", "permit(principal, action, resource);");
+    let cases = s.write("ok.yaml", &case("admin"));
+    for (args, says) in [
+        (
+            vec!["policy", "test", broken.0.to_str().unwrap(), &cases],
+            "do not load",
+        ),
+        (
+            vec!["policy", "test", "cedar", "/no/such/cases.yaml"],
+            "/no/such/cases.yaml",
+        ),
+    ] {
+        let out = l42(&args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let settings = s.write(
+        "settings.yaml",
+        &format!(
+            "settings: {{ CEDAR_ENTITY_IDS: sometimes }}\n{}",
+            case("admin")
+        ),
+    );
+    let out = l42(&["policy", "test", "cedar", &settings]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("CEDAR_ENTITY_IDS"), "{stderr}");
+}
+
+#[test]
+fn bad_usage_is_exit_2() {
+    for args in [
+        vec![],
+        vec!["policy"],
+        vec!["policy", "test", "cedar"],
+        vec!["policy", "explain", "cedar"],
+        vec![
+            "policy", "explain", "cedar", "--claims", "a", "--token", "b",
+        ],
+        vec![
+            "policy", "explain", "cedar", "--claims", "a", "--event", "grpc",
+        ],
+        vec![
+            "policy", "explain", "cedar", "--claims", "a", "--query", "novalue",
+        ],
+        vec!["policy", "nonsense"],
+    ] {
+        let out = l42(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {:?}", text(&out));
+    }
+    let out = l42(&["policy", "test", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out).0.contains("Test files, YAML or JSON"));
+}
+
+#[test]
+fn explain_says_what_decided() {
+    let s = Scratch::new("explain");
+    let claims = s.write(
+        "claims.yaml",
+        "sub: user-1\nusername: user\ncognito:groups: [users]\ntenant: acme\n",
+    );
+    let out = l42(&[
+        "policy",
+        "explain",
+        "cedar",
+        "--claims",
+        &claims,
+        "--path",
+        "/tenants/acme/orders",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("allow at the policy step"), "{stdout}");
+    assert!(stdout.contains("policies: tenant-own-orders"), "{stdout}");
+    let out = l42(&[
+        "policy",
+        "explain",
+        "cedar",
+        "--claims",
+        &claims,
+        "--method",
+        "post",
+        "--path",
+        "/integrations/orders",
+        "--event",
+        "rest-request",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["answer"], "deny");
+    assert_eq!(v["explain"]["event"], "rest-request");
+    assert!(
+        v["explain"]["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("only machine clients"),
+        "{v}"
+    );
+    // A token file's claims are used as they are, re-signed.
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(br#"{"sub":"admin-1","username":"admin","cognito:groups":["admin"],"exp":1}"#);
+    let token = s.write(
+        "token.jwt",
+        &format!("Bearer eyJhbGciOiJSUzI1NiJ9.{payload}.sig\n"),
+    );
+    let out = l42(&[
+        "policy",
+        "explain",
+        "cedar",
+        "--token",
+        &token,
+        "--method",
+        "DELETE",
+        "--path",
+        "/orders/1",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("allow"), "{stdout}");
+    // Settings reach the authorizer: with AVP-style ids the plain group policy no longer
+    // matches.
+    let out = l42(&[
+        "policy",
+        "explain",
+        "cedar",
+        "--token",
+        &token,
+        "--method",
+        "DELETE",
+        "--path",
+        "/orders/1",
+        "--set",
+        "CEDAR_ENTITY_IDS=avp",
+    ]);
+    assert!(text(&out).0.starts_with("deny"), "{:?}", text(&out));
+}
