@@ -102,6 +102,59 @@ fn reads_request_context_json(policy: &Policy) -> bool {
     policy.to_json().map_or(true, |json| walk(&json))
 }
 
+/// The per-request facts a policy reads from `context`, by attribute name (`path`,
+/// `pathParameters`, ...), each once in order of appearance; `context` itself when the
+/// policy uses the whole record. Empty exactly when [`reads_request_context`] is `false`
+/// (a policy without a JSON form reads, cautiously, `context`).
+pub(crate) fn request_facts_read(policy: &Policy) -> Vec<String> {
+    fn is_context(v: &Value) -> bool {
+        v.as_object().is_some_and(|m| {
+            m.len() == 1 && m.get("Var").and_then(Value::as_str) == Some("context")
+        })
+    }
+    fn add(out: &mut Vec<String>, fact: &str) {
+        if !out.iter().any(|f| f == fact) {
+            out.push(fact.to_owned());
+        }
+    }
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if is_context(v) {
+                    return add(out, "context");
+                }
+                for op in [".", "has"] {
+                    if let Some(access) = m.get(op).and_then(Value::as_object)
+                        && access.get("left").is_some_and(is_context)
+                    {
+                        match access.get("attr").and_then(Value::as_str) {
+                            Some(a) if TOKEN_FACTS.contains(&a) => {}
+                            Some(a) => add(out, a),
+                            None => add(out, "context"),
+                        }
+                        return;
+                    }
+                }
+                m.values().for_each(|v| walk(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    if !reads_request_context(policy) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    match policy.to_json() {
+        Ok(json) => walk(&json, &mut out),
+        Err(_) => add(&mut out, "context"),
+    }
+    if out.is_empty() {
+        out.push("context".to_owned());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -112,6 +165,25 @@ mod tests {
 
     fn reads(src: &str) -> bool {
         reads_request_context(&Policy::from_str(src).unwrap())
+    }
+
+    #[test]
+    fn the_facts_read_are_named() {
+        let facts = |src: &str| request_facts_read(&Policy::from_str(src).unwrap());
+        assert!(
+            facts("permit(principal, action, resource) when { context.scopes.contains(\"a\") };")
+                .is_empty()
+        );
+        assert_eq!(
+            facts(
+                "permit(principal, action, resource) when { context.path == \"/x\" && context has pathParameters && context.pathParameters.id == context.path };"
+            ),
+            ["path", "pathParameters"]
+        );
+        assert_eq!(
+            facts("permit(principal, action, resource) when { context == {} };"),
+            ["context"]
+        );
     }
 
     #[test]

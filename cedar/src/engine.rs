@@ -56,6 +56,23 @@ pub struct RequestParts {
     pub entities: Vec<Entity>,
 }
 
+/// What [`Engine::route_checks`] finds about one route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteCheck {
+    /// The route's action name (`get /orders/{id}`, `$connect`).
+    pub action: String,
+    /// Whether a cached policy can stand for the route's every request: for an HTTP
+    /// route, whether a cached REST policy lists it (see [`Engine::allowed_routes`]); for
+    /// `$connect`, whether no policy reads a request fact.
+    pub cache_safe: bool,
+    /// Why it cannot be listed: each policy that reads a request fact, and what the
+    /// route's context requires that some of its requests lack.
+    pub not_cache_safe_because: Vec<String>,
+    /// The ids of the `permit` policies that can apply to it; none means every request
+    /// of the route is denied.
+    pub permits: Vec<String>,
+}
+
 /// What the engine keeps per decidable action.
 #[derive(Debug)]
 pub(crate) struct ActionEntry {
@@ -92,6 +109,8 @@ pub struct Engine {
     pub(crate) all_action_entities: Vec<Entity>,
     pub(crate) authorizer: Authorizer,
     pub(crate) context_sensitive: bool,
+    /// Where each policy was read from: its file and first line, by id.
+    pub(crate) locations: HashMap<String, (String, Option<usize>)>,
     /// Decisions already made, by principal, action and declared facts.
     pub(crate) decisions: Memo<Decision>,
     /// [`allowed_routes`](Self::allowed_routes) answers (route indices).
@@ -454,6 +473,126 @@ impl Engine {
         indices
     }
 
+    /// For every route, in [`routes`](Self::routes) order: whether a cached policy can
+    /// list it and why not, and the `permit` policies that can allow it (what
+    /// `l42 policy check` reports).
+    pub fn route_checks(&self) -> Vec<RouteCheck> {
+        let facts = RequestFacts::new("GET", "/").with_source_ip("");
+        self.routes
+            .routes()
+            .iter()
+            .filter_map(|route| {
+                let entry = self.entry(route.action())?;
+                let permits: Vec<String> = entry
+                    .slice
+                    .policies()
+                    .filter(|p| p.effect() == Effect::Permit)
+                    .map(|p| p.id().to_string())
+                    .collect();
+                let mut why = Vec::new();
+                if entry.plan.uses_request_facts() {
+                    for policy in entry.slice.policies() {
+                        let read = crate::analysis::request_facts_read(policy);
+                        if !read.is_empty() {
+                            let read: Vec<String> =
+                                read.iter().map(|f| format!("context.{f}")).collect();
+                            why.push(format!("policy {} reads {}", policy.id(), read.join(", ")));
+                        }
+                    }
+                }
+                let cache_safe = match route.kind() {
+                    // The one route of its API: a cached answer is for `$connect` alone.
+                    RouteKind::WebSocketConnect => why.is_empty(),
+                    RouteKind::Http { .. } => {
+                        if let Err(errors) = self.stand_in_context(entry, route, &facts) {
+                            why.push(format!(
+                                "its context requires what some requests lack: {}",
+                                errors.join("; ")
+                            ));
+                        }
+                        why.is_empty()
+                    }
+                };
+                Some(RouteCheck {
+                    action: route.action().name().to_owned(),
+                    cache_safe,
+                    not_cache_safe_because: why,
+                    permits,
+                })
+            })
+            .collect()
+    }
+
+    /// The ids of the policies that apply to no route's action: they can never decide a
+    /// request (an action group of no route, an action no route has).
+    pub fn policies_without_route(&self) -> Vec<String> {
+        let used: std::collections::HashSet<String> = self
+            .routes
+            .routes()
+            .iter()
+            .filter_map(|r| self.entry(r.action()))
+            .flat_map(|e| e.slice.policies().map(|p| p.id().to_string()))
+            .collect();
+        let mut unused: Vec<String> = self
+            .policies
+            .policies()
+            .map(|p| p.id().to_string())
+            .filter(|id| !used.contains(id))
+            .collect();
+        unused.sort();
+        unused
+    }
+
+    /// Cedar's validation warnings (an impossible policy, one that can never apply, ...),
+    /// each with its file and line. Loading refuses errors but keeps going on warnings;
+    /// this validates again, so it is for tools, not requests.
+    pub fn validation_warnings(&self) -> Vec<crate::ValidationProblem> {
+        let result = cedar_policy::Validator::new(self.schema.clone())
+            .validate(&self.policies, cedar_policy::ValidationMode::Strict);
+        result
+            .validation_warnings()
+            .map(|w| {
+                let id = w.policy_id().to_string();
+                let (file, line) = self.locations.get(&id).cloned().unwrap_or_default();
+                crate::ValidationProblem {
+                    file,
+                    line,
+                    policy_id: id,
+                    message: w.to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// The context an HTTP route's every request carries, with stand-ins for its template
+    /// parameters and (when `facts` has one) its source IP; `Err` with the reasons when
+    /// the route's context requires more (a query parameter, a parameter not in the
+    /// template) or something a stand-in may not be (a `Long` parameter).
+    fn stand_in_context(
+        &self,
+        entry: &ActionEntry,
+        route: &Route,
+        facts: &RequestFacts<'_>,
+    ) -> Result<Context, Vec<String>> {
+        let RouteKind::Http { verb, template } = route.kind() else {
+            return Err(vec!["not an HTTP route".to_owned()]);
+        };
+        let placeholders: Vec<(String, String)> = route
+            .parameter_names()
+            .map(|name| (name.to_owned(), String::new()))
+            .collect();
+        let route_facts = RequestFacts {
+            method: verb.as_upper(),
+            path: template,
+            source_ip: facts.source_ip.map(|_| ""),
+            scopes: facts.scopes,
+            auth_time: facts.auth_time,
+            path_parameters: Params::Pairs(&placeholders),
+            query_string_parameters: Params::None,
+        };
+        entry.plan.build(&route_facts)
+    }
+
     /// [`allowed_route_indices`](Self::allowed_route_indices) without the memo.
     fn evaluate_allowed_routes(
         &self,
@@ -483,9 +622,9 @@ impl Engine {
         }
         let mut out = Vec::new();
         for (index, route) in self.routes.routes().iter().enumerate() {
-            let RouteKind::Http { verb, template } = route.kind() else {
+            if !matches!(route.kind(), RouteKind::Http { .. }) {
                 continue;
-            };
+            }
             let Some(entry) = self.entry(route.action()) else {
                 continue;
             };
@@ -507,20 +646,7 @@ impl Engine {
             // parameters, parameters not in the template) or may not parse (a `Long`
             // parameter) is not supplied: the strict context then fails and the route
             // is left out.
-            let placeholders: Vec<(String, String)> = route
-                .parameter_names()
-                .map(|name| (name.to_owned(), String::new()))
-                .collect();
-            let route_facts = RequestFacts {
-                method: verb.as_upper(),
-                path: template,
-                source_ip: facts.source_ip.map(|_| ""),
-                scopes: facts.scopes,
-                auth_time: facts.auth_time,
-                path_parameters: Params::Pairs(&placeholders),
-                query_string_parameters: Params::None,
-            };
-            let Ok(context) = entry.plan.build(&route_facts) else {
+            let Ok(context) = self.stand_in_context(entry, route, facts) else {
                 continue;
             };
             if self

@@ -55,7 +55,7 @@ mod routes;
 mod shape;
 
 pub use context::{Params, RequestFacts};
-pub use engine::{Decision, Engine, RequestParts};
+pub use engine::{Decision, Engine, RequestParts, RouteCheck};
 pub use entities::{EntityIds, Principal};
 pub use error::{LoadError, ValidationProblem};
 pub use loader::PolicyConfig;

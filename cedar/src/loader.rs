@@ -650,6 +650,10 @@ pub(crate) fn build(
         all_action_entities,
         authorizer: Authorizer::new(),
         context_sensitive,
+        locations: located
+            .iter()
+            .map(|p| (p.id.clone(), (p.file.clone(), p.line)))
+            .collect(),
         decisions: Memo::default(),
         allowed: Memo::default(),
     })

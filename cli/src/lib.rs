@@ -202,3 +202,91 @@ pub fn read_value(path: &Path) -> Result<Value, Error> {
         serde_saphyr::from_str_with_options(&text, options).map_err(|e| bad(e.to_string()))
     }
 }
+
+/// What `l42 policy check` found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckReport {
+    /// Why the folder does not load as the authorizer would load it (strict validation),
+    /// one line per problem; nothing else is checked then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub load_errors: Vec<String>,
+    /// Every route: cache safety and the permits that can allow it.
+    pub routes: Vec<RouteReport>,
+    /// Policies that apply to no route's action.
+    pub policies_without_route: Vec<String>,
+    /// Cedar's validation warnings, `file:line: policy id: message`.
+    pub warnings: Vec<String>,
+}
+
+/// One route of a [`CheckReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteReport {
+    /// The action name.
+    pub action: String,
+    /// Whether a cached REST policy can list it.
+    pub cache_safe: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_cache_safe_because: Vec<String>,
+    /// The permit policies that can allow it; none: always denied.
+    pub permits: Vec<String>,
+}
+
+impl CheckReport {
+    /// Whether the check fails: the folder does not load, or (with `strict`) a route no
+    /// policy can allow, a policy that applies to no route, or a validation warning.
+    pub fn failed(&self, strict: bool) -> bool {
+        !self.load_errors.is_empty()
+            || (strict
+                && (self.routes.iter().any(|r| r.permits.is_empty())
+                    || !self.policies_without_route.is_empty()
+                    || !self.warnings.is_empty()))
+    }
+}
+
+/// Loads the folder `dir` as the authorizer does (with the variables `settings`) and
+/// reports on it.
+///
+/// # Errors
+/// [`Error::Settings`] when a variable is refused. A folder that does not load is a
+/// report with `load_errors`, not an error.
+pub fn check(dir: &Path, settings: &BTreeMap<String, String>) -> Result<CheckReport, Error> {
+    let mut vars = settings.clone();
+    vars.insert("CEDAR_POLICY_DIR".into(), dir.display().to_string());
+    let config = l42_cedar::PolicyConfig::from_lookup(|k| vars.get(k).map(Into::into))
+        .map_err(|e| Error::Settings(e.to_string()))?;
+    let engine = match l42_cedar::Engine::from_config(&config) {
+        Ok(engine) => engine,
+        Err(e) => {
+            return Ok(CheckReport {
+                load_errors: e
+                    .to_string()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                ..CheckReport::default()
+            });
+        }
+    };
+    Ok(CheckReport {
+        load_errors: Vec::new(),
+        routes: engine
+            .route_checks()
+            .into_iter()
+            .map(|r| RouteReport {
+                action: r.action,
+                cache_safe: r.cache_safe,
+                not_cache_safe_because: r.not_cache_safe_because,
+                permits: r.permits,
+            })
+            .collect(),
+        policies_without_route: engine.policies_without_route(),
+        warnings: engine
+            .validation_warnings()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    })
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use l42_cli::harness::{Caller, EventKind, RequestSpec};
-use l42_cli::{Error, Report};
+use l42_cli::{CheckReport, Error, Report};
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -44,6 +44,24 @@ enum Policy {
         /// Test files, YAML or JSON.
         #[arg(required = true)]
         cases: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Loads a policy folder as the authorizer does at start-up (strict validation) and
+    /// reports every route: cache-safe or not and why, the policies that can allow it;
+    /// policies that apply to no route; Cedar's warnings. Exit 1 when the folder does
+    /// not load (with --strict, also for any finding).
+    Check {
+        /// The policy folder.
+        dir: PathBuf,
+        /// Fail (exit 1) on a route no policy can allow, a policy that applies to no
+        /// route, or a validation warning, too.
+        #[arg(long)]
+        strict: bool,
+        /// An authorizer variable, `NAME=value` (repeatable), e.g. `CEDAR_APPLICATION=Shop`.
+        #[arg(long = "set", value_parser = parse_pair)]
+        settings: Vec<(String, String)>,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -118,6 +136,23 @@ fn run(command: Command) -> Result<ExitCode, Error> {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
+            })
+        }
+        Command::Policy(Policy::Check {
+            dir,
+            strict,
+            settings,
+            format,
+        }) => {
+            let report = l42_cli::check(&dir, &settings.into_iter().collect())?;
+            match format {
+                Format::Text => print!("{}", text_check(&report)),
+                Format::Json => println!("{}", json(&report)),
+            }
+            Ok(if report.failed(strict) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
             })
         }
         Command::Policy(Policy::Explain {
@@ -220,4 +255,55 @@ fn text_explanation(answer: &str, explain: &Value) -> String {
         list("policies"),
         list("errors"),
     )
+}
+
+/// The check's findings, one line each.
+fn text_check(report: &CheckReport) -> String {
+    let mut out = String::new();
+    if !report.load_errors.is_empty() {
+        out.push_str("the policies do not load:\n");
+        for line in &report.load_errors {
+            out.push_str(&format!("  {line}\n"));
+        }
+        return out;
+    }
+    let width = report
+        .routes
+        .iter()
+        .map(|r| r.action.len())
+        .max()
+        .unwrap_or(0);
+    out.push_str("routes:\n");
+    for r in &report.routes {
+        let cache = if r.cache_safe {
+            "cache-safe".to_owned()
+        } else {
+            format!("not cache-safe: {}", r.not_cache_safe_because.join("; "))
+        };
+        let permits = if r.permits.is_empty() {
+            "never allowed: no permit policy applies".to_owned()
+        } else {
+            format!("allowed by {}", r.permits.join(", "))
+        };
+        out.push_str(&format!("  {:width$}  {cache}; {permits}\n", r.action));
+    }
+    for id in &report.policies_without_route {
+        out.push_str(&format!("policy {id} applies to no route\n"));
+    }
+    for w in &report.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    let never = report
+        .routes
+        .iter()
+        .filter(|r| r.permits.is_empty())
+        .count();
+    let safe = report.routes.iter().filter(|r| r.cache_safe).count();
+    out.push_str(&format!(
+        "{} routes, {safe} cache-safe, {never} never allowed; {} policies apply to no route; {} warnings\n",
+        report.routes.len(),
+        report.policies_without_route.len(),
+        report.warnings.len()
+    ));
+    out
 }

@@ -333,3 +333,101 @@ fn explain_says_what_decided() {
     ]);
     assert!(text(&out).0.starts_with("deny"), "{:?}", text(&out));
 }
+
+#[test]
+fn check_reports_every_route_and_fails_only_on_what_it_must() {
+    let out = l42(&["policy", "check", "cedar"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "get /tenants/{tenantId}/orders  not cache-safe: policy tenant-own-orders reads context.pathParameters"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("post /integrations/orders       cache-safe; allowed by admin-all, machines-import-orders"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(
+            "10 routes, 9 cache-safe, 0 never allowed; 0 policies apply to no route; 0 warnings\n"
+        ),
+        "{stdout}"
+    );
+
+    let s = Scratch::new("check");
+    s.write(
+        "a.cedarschema",
+        r#"namespace A {
+  entity UserGroup; entity User in [UserGroup]; entity Application;
+  action "get /a", "get /b" appliesTo { principal: [User], resource: [Application],
+                                        context: { sourceIp?: String } };
+  action "orphan";
+}"#,
+    );
+    s.write(
+        "a.cedar",
+        r#"@id("by-ip")
+permit(principal, action == A::Action::"get /a", resource)
+when { context has sourceIp && context.sourceIp == "192.0.2.1" };
+@id("orphan")
+permit(principal, action == A::Action::"orphan", resource);
+"#,
+    );
+    let dir = s.0.to_str().unwrap();
+    let out = l42(&["policy", "check", dir]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "get /a  not cache-safe: policy by-ip reads context.sourceIp; allowed by by-ip"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("get /b  cache-safe; never allowed: no permit policy applies"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("policy orphan applies to no route"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning: ") && stdout.contains("a.cedar:4: policy orphan"),
+        "{stdout}"
+    );
+    assert_eq!(
+        l42(&["policy", "check", dir, "--strict"]).status.code(),
+        Some(1)
+    );
+    let out = l42(&["policy", "check", dir, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["routes"][0]["action"], "get /a");
+    assert_eq!(v["routes"][0]["cache_safe"], false);
+    assert_eq!(v["routes"][1]["permits"], serde_json::json!([]));
+    assert_eq!(v["policies_without_route"], serde_json::json!(["orphan"]));
+
+    // A folder that does not load fails the check, one line per problem, naming the file.
+    s.write(
+        "b.cedar",
+        "permit(principal, action == A::Action::\"get /c\", resource);\n",
+    );
+    let out = l42(&["policy", "check", dir]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("the policies do not load:\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("b.cedar:1"), "{stdout}");
+    // Bad settings are bad usage.
+    let out = l42(&[
+        "policy",
+        "check",
+        "cedar",
+        "--set",
+        "CEDAR_ENTITY_IDS=maybe",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+}
