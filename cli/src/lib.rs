@@ -4,6 +4,7 @@
 
 pub mod cases;
 pub mod harness;
+pub mod openapi;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,6 +35,10 @@ pub enum Error {
     /// A caller cannot be turned into a token.
     #[error("caller: {0}")]
     Caller(String),
+    /// A command line that cannot be carried out (an existing file in the way, a bad
+    /// namespace).
+    #[error("{0}")]
+    Usage(String),
     /// Anything else (no random numbers, no runtime).
     #[error("{0}")]
     Internal(String),
@@ -288,5 +293,103 @@ pub fn check(dir: &Path, settings: &BTreeMap<String, String>) -> Result<CheckRep
             .iter()
             .map(ToString::to_string)
             .collect(),
+    })
+}
+
+/// What `l42 policy init` wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    /// The schema file.
+    pub schema: String,
+    /// The starter policy file.
+    pub policies: String,
+    /// The namespace.
+    pub namespace: String,
+    /// The actions, one per operation.
+    pub actions: Vec<String>,
+    /// Operations left out, with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// The schema file `l42 policy init` writes.
+pub const INIT_SCHEMA: &str = "schema.cedarschema";
+/// The starter policy file `l42 policy init` writes.
+pub const INIT_POLICIES: &str = "policies.cedar";
+
+/// Writes a schema (one action per operation of the OpenAPI document `openapi`) and a
+/// starter policy file into `out`, after checking that they load as the authorizer would
+/// load them. Nothing is overwritten: a folder that already holds a schema or either file
+/// is refused.
+///
+/// # Errors
+/// [`Error::Cases`] for a document that cannot be read or used, [`Error::Usage`] for a
+/// bad namespace or a file in the way, [`Error::Policies`] when the generated folder
+/// would not load (two operations the route table cannot tell apart), I/O as
+/// [`Error::Usage`].
+pub fn init(openapi: &Path, out: &Path, namespace: Option<&str>) -> Result<InitReport, Error> {
+    let doc = read_value(openapi)?;
+    let source = openapi.file_name().map_or_else(
+        || openapi.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let (operations, skipped) = openapi::operations(&openapi.display().to_string(), &doc)?;
+    if operations.is_empty() {
+        return Err(Error::Cases {
+            file: openapi.display().to_string(),
+            message: "no operations under `paths`".into(),
+        });
+    }
+    let namespace = match namespace {
+        Some(n) if openapi::is_namespace(n) => n.to_owned(),
+        Some(n) => {
+            return Err(Error::Usage(format!(
+                "{n:?} is not a Cedar namespace (letters, digits and _, parts joined by ::)"
+            )));
+        }
+        None => openapi::namespace_from_title(openapi::title(&doc).unwrap_or_default()),
+    };
+    let schema = openapi::schema_text(&namespace, &source, &operations);
+    let policies = openapi::policies_text(&namespace, &operations);
+    l42_cedar::Engine::from_sources(&schema, &[(INIT_POLICIES, policies.as_str())], None)
+        .map_err(|e| Error::Policies(format!("the generated schema: {e}")))?;
+
+    let usage = |e: std::io::Error, path: &Path| Error::Usage(format!("{}: {e}", path.display()));
+    if out.exists() {
+        for entry in std::fs::read_dir(out).map_err(|e| usage(e, out))? {
+            let path = entry.map_err(|e| usage(e, out))?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name == INIT_POLICIES
+                || name.ends_with(".cedarschema")
+                || name.ends_with(".cedarschema.json")
+            {
+                return Err(Error::Usage(format!(
+                    "{} exists; init writes into a folder without a schema and never overwrites",
+                    path.display()
+                )));
+            }
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| usage(e, out))?;
+    let write = |name: &str, text: &str| -> Result<String, Error> {
+        let path = out.join(name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| usage(e, &path))?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| usage(e, &path))?;
+        Ok(path.display().to_string())
+    };
+    let schema_path = write(INIT_SCHEMA, &schema)?;
+    let policies_path = write(INIT_POLICIES, &policies)?;
+    Ok(InitReport {
+        schema: schema_path,
+        policies: policies_path,
+        namespace,
+        actions: operations.iter().map(openapi::Operation::action).collect(),
+        skipped,
     })
 }

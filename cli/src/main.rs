@@ -36,6 +36,23 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Policy {
+    /// Writes a schema with one action per operation of an OpenAPI 3.0/3.1 or Swagger 2.0
+    /// document (JSON or YAML, API Gateway exports included) and a starter policy file.
+    /// Never overwrites a file.
+    Init {
+        /// The OpenAPI document.
+        #[arg(long)]
+        openapi: PathBuf,
+        /// The folder to write `schema.cedarschema` and `policies.cedar` into.
+        #[arg(long)]
+        out: PathBuf,
+        /// The Cedar namespace (default: from the document's title).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Runs test files of cases (caller, request, expected answer) through the
     /// authorizer with the folder's policies; exit 1 when a case fails.
     Test {
@@ -137,6 +154,30 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Policy(Policy::Init {
+            openapi,
+            out,
+            namespace,
+            format,
+        }) => {
+            let report = l42_cli::init(&openapi, &out, namespace.as_deref())?;
+            match format {
+                Format::Text => {
+                    println!(
+                        "wrote {} ({} actions in namespace {}) and {}",
+                        report.schema,
+                        report.actions.len(),
+                        report.namespace,
+                        report.policies
+                    );
+                    for line in &report.skipped {
+                        println!("left out: {line}");
+                    }
+                }
+                Format::Json => println!("{}", json(&report)),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Policy(Policy::Check {
             dir,
