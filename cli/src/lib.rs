@@ -221,6 +221,19 @@ pub struct CheckReport {
     pub policies_without_route: Vec<String>,
     /// Cedar's validation warnings, `file:line: policy id: message`.
     pub warnings: Vec<String>,
+    /// With an OpenAPI document: where the API and the schema differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
+}
+
+/// Where an OpenAPI document's operations and a schema's route actions differ.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Drift {
+    /// Operations without an action: the authorizer denies every request to them.
+    pub operations_without_action: Vec<String>,
+    /// Route actions (other than `$connect`) without an operation: policies for routes
+    /// the API does not have.
+    pub actions_without_operation: Vec<String>,
 }
 
 /// One route of a [`CheckReport`].
@@ -238,10 +251,14 @@ pub struct RouteReport {
 }
 
 impl CheckReport {
-    /// Whether the check fails: the folder does not load, or (with `strict`) a route no
-    /// policy can allow, a policy that applies to no route, or a validation warning.
+    /// Whether the check fails: the folder does not load, the API and the schema drift
+    /// apart, or (with `strict`) a route no policy can allow, a policy that applies to no
+    /// route, or a validation warning.
     pub fn failed(&self, strict: bool) -> bool {
         !self.load_errors.is_empty()
+            || self.drift.as_ref().is_some_and(|d| {
+                !d.operations_without_action.is_empty() || !d.actions_without_operation.is_empty()
+            })
             || (strict
                 && (self.routes.iter().any(|r| r.permits.is_empty())
                     || !self.policies_without_route.is_empty()
@@ -255,7 +272,18 @@ impl CheckReport {
 /// # Errors
 /// [`Error::Settings`] when a variable is refused. A folder that does not load is a
 /// report with `load_errors`, not an error.
-pub fn check(dir: &Path, settings: &BTreeMap<String, String>) -> Result<CheckReport, Error> {
+pub fn check(
+    dir: &Path,
+    settings: &BTreeMap<String, String>,
+    openapi: Option<&Path>,
+) -> Result<CheckReport, Error> {
+    let operations = match openapi {
+        Some(path) => {
+            let doc = read_value(path)?;
+            Some(openapi::operations(&path.display().to_string(), &doc)?.0)
+        }
+        None => None,
+    };
     let mut vars = settings.clone();
     vars.insert("CEDAR_POLICY_DIR".into(), dir.display().to_string());
     let config = l42_cedar::PolicyConfig::from_lookup(|k| vars.get(k).map(Into::into))
@@ -275,8 +303,29 @@ pub fn check(dir: &Path, settings: &BTreeMap<String, String>) -> Result<CheckRep
             });
         }
     };
+    let drift = operations.map(|ops| {
+        let actions: Vec<String> = engine
+            .routes()
+            .map(|r| r.action().name().to_owned())
+            .filter(|a| a != "$connect")
+            .collect();
+        let ops: Vec<String> = ops.iter().map(openapi::Operation::action).collect();
+        Drift {
+            operations_without_action: ops
+                .iter()
+                .filter(|o| !actions.contains(o))
+                .cloned()
+                .collect(),
+            actions_without_operation: actions
+                .iter()
+                .filter(|a| !ops.contains(a))
+                .cloned()
+                .collect(),
+        }
+    });
     Ok(CheckReport {
         load_errors: Vec::new(),
+        drift,
         routes: engine
             .route_checks()
             .into_iter()

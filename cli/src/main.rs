@@ -76,6 +76,10 @@ enum Policy {
         /// route, or a validation warning, too.
         #[arg(long)]
         strict: bool,
+        /// The API's OpenAPI document: fail on drift, both ways (operations without an
+        /// action, which are always denied, and actions without an operation).
+        #[arg(long)]
+        openapi: Option<PathBuf>,
         /// An authorizer variable, `NAME=value` (repeatable), e.g. `CEDAR_APPLICATION=Shop`.
         #[arg(long = "set", value_parser = parse_pair)]
         settings: Vec<(String, String)>,
@@ -182,10 +186,11 @@ fn run(command: Command) -> Result<ExitCode, Error> {
         Command::Policy(Policy::Check {
             dir,
             strict,
+            openapi,
             settings,
             format,
         }) => {
-            let report = l42_cli::check(&dir, &settings.into_iter().collect())?;
+            let report = l42_cli::check(&dir, &settings.into_iter().collect(), openapi.as_deref())?;
             match format {
                 Format::Text => print!("{}", text_check(&report)),
                 Format::Json => println!("{}", json(&report)),
@@ -333,6 +338,18 @@ fn text_check(report: &CheckReport) -> String {
     }
     for w in &report.warnings {
         out.push_str(&format!("warning: {w}\n"));
+    }
+    if let Some(drift) = &report.drift {
+        for op in &drift.operations_without_action {
+            out.push_str(&format!(
+                "drift: the API's operation \"{op}\" has no action: every request to it is denied\n"
+            ));
+        }
+        for action in &drift.actions_without_operation {
+            out.push_str(&format!(
+                "drift: the action \"{action}\" is no operation of the API\n"
+            ));
+        }
     }
     let never = report
         .routes

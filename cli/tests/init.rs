@@ -33,7 +33,10 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("l42-init-{}-{name}", std::process::id()));
+        // Tests run in parallel: each folder is its own.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("l42-init-{}-{n}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         Scratch(dir)
     }
@@ -313,4 +316,62 @@ fn unusable_documents_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not a Cedar namespace"));
     assert!(!out_dir.0.exists());
+}
+
+/// `check --openapi`: the API and the schema must not drift apart, either way.
+#[test]
+fn check_reports_drift_both_ways() {
+    let doc = data("gateway-export-swagger-2.0.json");
+    let (dir, _, out) = init(&doc, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let check = l42(&["policy", "check", dir.path(), "--openapi", &doc]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    assert!(!stdout(&check).contains("drift"), "{}", stdout(&check));
+
+    // The API gains an operation and loses one.
+    let mut api: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&doc).unwrap()).unwrap();
+    api["paths"]["/refunds"] = serde_json::json!({"post": {"responses": {}}});
+    api["paths"].as_object_mut().unwrap().remove("/orders/{id}");
+    let changed = dir.0.join("changed.json");
+    std::fs::write(&changed, api.to_string()).unwrap();
+    let check = l42(&[
+        "policy",
+        "check",
+        dir.path(),
+        "--openapi",
+        changed.to_str().unwrap(),
+    ]);
+    let said = stdout(&check);
+    assert_eq!(check.status.code(), Some(1), "{said}");
+    assert!(said.contains("drift: the API's operation \"post /refunds\" has no action: every request to it is denied"), "{said}");
+    assert!(
+        said.contains("drift: the action \"get /orders/{id}\" is no operation of the API"),
+        "{said}"
+    );
+    let json = l42(&[
+        "policy",
+        "check",
+        dir.path(),
+        "--openapi",
+        changed.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        v["drift"]["operations_without_action"],
+        serde_json::json!(["post /refunds"])
+    );
+    // A document that is not OpenAPI is bad input.
+    let bad = dir.0.join("bad.yaml");
+    std::fs::write(&bad, "hello: world\n").unwrap();
+    let check = l42(&[
+        "policy",
+        "check",
+        dir.path(),
+        "--openapi",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(check.status.code(), Some(2));
 }
