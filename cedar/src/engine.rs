@@ -494,8 +494,13 @@ impl Engine {
                     for policy in entry.slice.policies() {
                         let read = crate::analysis::request_facts_read(policy);
                         if !read.is_empty() {
-                            let read: Vec<String> =
-                                read.iter().map(|f| format!("context.{f}")).collect();
+                            let read: Vec<String> = read
+                                .iter()
+                                .map(|f| match f.as_str() {
+                                    "context" => "the whole context".to_owned(),
+                                    f => format!("context.{f}"),
+                                })
+                                .collect();
                             why.push(format!("policy {} reads {}", policy.id(), read.join(", ")));
                         }
                     }

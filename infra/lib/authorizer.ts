@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Token } from 'aws-cdk-lib';
@@ -90,11 +91,20 @@ export interface L42AuthorizerProps extends L42CodeOptions {
    */
   readonly httpApiResponse?: L42HttpApiResponse;
   /**
-   * A folder with one `*.cedarschema` and the `*.cedar` policies. It is shipped as a Lambda
-   * layer (mounted at `/opt`) and named by `CEDAR_POLICY_DIR`.
+   * A folder with one schema (`*.cedarschema` or `*.cedarschema.json`) and the `*.cedar`
+   * policies, in it or in its `schema/` and `policies/` subfolders. It is shipped as a
+   * Lambda layer (mounted at `/opt`) and named by `CEDAR_POLICY_DIR`.
    * @default the example policies embedded in the binary
    */
   readonly policyDir?: string;
+  /**
+   * The `l42` command that checks `policyDir` at synth time (`l42 policy check`): synth
+   * fails when the folder does not load as the authorizer would load it, or when a policy
+   * reads the source IP or query parameters and `policiesReadRequestContext` is not set.
+   * @default the `L42_COMMAND` environment variable, else `l42` when it is on the `PATH`;
+   * without either the folder's layout alone is checked
+   */
+  readonly l42Command?: string;
   /** The Cedar `Application` entity id (`CEDAR_APPLICATION`). @default the schema's namespace */
   readonly application?: string;
   /** A JWKS embedded at synth time (`JWKS_JSON`). @default fetched at the first request */
@@ -241,6 +251,7 @@ export class L42Authorizer extends Construct {
     const layers: lambda.ILayerVersion[] = [];
     if (props.policyDir) {
       checkPolicyDir(this, props.policyDir);
+      runPolicyCheck(this, props);
       layers.push(
         new lambda.LayerVersion(this, 'Policies', {
           code: lambda.Code.fromAsset(props.policyDir),
@@ -436,14 +447,67 @@ function checkPolicyDir(scope: IConstruct, dir: string): void {
       cause: e,
     });
   }
-  const schemas = names.filter((n) => n.endsWith('.cedarschema'));
+  // As the authorizer reads it: the folder, and its schema/ and policies/ subfolders.
+  for (const sub of ['schema', 'policies']) {
+    const folder = path.join(dir, sub);
+    if (fs.existsSync(folder) && fs.statSync(folder).isDirectory()) {
+      names = names.concat(fs.readdirSync(folder));
+    }
+  }
+  const schemas = names.filter((n) => n.endsWith('.cedarschema') || n.endsWith('.cedarschema.json'));
   const policies = names.filter((n) => n.endsWith('.cedar'));
   if (schemas.length !== 1 || policies.length === 0) {
     throw new L42ValidationError(
-      `l42: the policy folder ${path.resolve(dir)} must hold one *.cedarschema and at least one *.cedar ` +
-        `(found ${schemas.length} and ${policies.length})`,
+      `l42: the policy folder ${path.resolve(dir)} must hold one *.cedarschema (or *.cedarschema.json) ` +
+        `and at least one *.cedar (found ${schemas.length} and ${policies.length})`,
       scope,
     );
+  }
+}
+
+/** The request facts a cached Allow cannot stand for (see the README's result-cache section). */
+const UNCACHEABLE_FACTS = ['context.sourceIp', 'context.queryStringParameters', 'the whole context'];
+
+/**
+ * `l42 policy check` on the policy folder, when the command is there: synth fails on a
+ * folder that does not load, and on policies that read what a cached decision cannot
+ * stand for while caching is on.
+ */
+function runPolicyCheck(scope: IConstruct, props: L42AuthorizerProps): void {
+  const explicit = props.l42Command ?? process.env.L42_COMMAND;
+  const command = explicit ?? 'l42';
+  const args = ['policy', 'check', props.policyDir as string, '--format', 'json'];
+  if (props.application) args.push('--set', `CEDAR_APPLICATION=${props.application}`);
+  const run = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000 });
+  if (run.error) {
+    if (explicit === undefined && (run.error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new L42ValidationError(`l42: cannot run ${command}: ${run.error.message}`, scope, { cause: run.error });
+  }
+  let report: { load_errors?: string[]; routes?: { action: string; not_cache_safe_because?: string[] }[] };
+  try {
+    report = JSON.parse(run.stdout);
+  } catch {
+    throw new L42ValidationError(
+      `l42: ${command} policy check failed (exit ${run.status}): ${(run.stderr || run.stdout).trim()}`,
+      scope,
+    );
+  }
+  if (report.load_errors && report.load_errors.length > 0) {
+    throw new L42ValidationError(
+      `l42: the policy folder ${path.resolve(props.policyDir as string)} does not load: ${report.load_errors.join('; ')}`,
+      scope,
+    );
+  }
+  if (props.policiesReadRequestContext) return;
+  for (const route of report.routes ?? []) {
+    const reason = (route.not_cache_safe_because ?? []).find((r) => UNCACHEABLE_FACTS.some((f) => r.includes(f)));
+    if (reason) {
+      throw new L42ValidationError(
+        `l42: route "${route.action}": ${reason}, which a cached decision cannot stand for; ` +
+          'set policiesReadRequestContext: true (result TTL 0)',
+        scope,
+      );
+    }
   }
 }
 

@@ -287,6 +287,88 @@ test('the policy folder ships as a layer named by CEDAR_POLICY_DIR; a bad folder
   throwsValidation(() => new L42Authorizer(newStack(), 'A', { ...base, policyDir: empty }), 'Test/A', /one \*\.cedarschema/);
 });
 
+/** A stand-in `l42` command: records its arguments, prints `stdout`, exits with `code`. */
+function fakeL42(stdout: string, code = 0, stderr = ''): { command: string; args: () => string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-cli-'));
+  const command = path.join(dir, 'l42');
+  const argsFile = path.join(dir, 'args');
+  fs.writeFileSync(path.join(dir, 'stdout'), stdout);
+  fs.writeFileSync(path.join(dir, 'stderr'), stderr);
+  fs.writeFileSync(
+    command,
+    `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\ncat '${dir}/stdout'\ncat '${dir}/stderr' >&2\nexit ${code}\n`,
+    { mode: 0o755 },
+  );
+  return { command, args: () => fs.readFileSync(argsFile, 'utf8').trim().split('\n') };
+}
+
+test('l42 policy check runs on the policy folder at synth time when the command is there', () => {
+  const dir = policyDir();
+  const ok = fakeL42(JSON.stringify({ routes: [{ action: 'get /orders', cache_safe: true, permits: ['a'] }] }));
+  new L42Authorizer(newStack(), 'Auth', { ...base, policyDir: dir, application: 'App', l42Command: ok.command });
+  assert.deepEqual(ok.args(), ['policy', 'check', dir, '--format', 'json', '--set', 'CEDAR_APPLICATION=App']);
+
+  const broken = fakeL42(JSON.stringify({ load_errors: ['a.cedar:3: policy p: unknown action'] }), 1);
+  throwsValidation(
+    () => new L42Authorizer(newStack(), 'A', { ...base, policyDir: dir, l42Command: broken.command }),
+    'Test/A',
+    /does not load: a\.cedar:3: policy p: unknown action/,
+  );
+  const crashed = fakeL42('', 2, 'l42: settings: bad');
+  throwsValidation(
+    () => new L42Authorizer(newStack(), 'A', { ...base, policyDir: dir, l42Command: crashed.command }),
+    'Test/A',
+    /policy check failed \(exit 2\): l42: settings: bad/,
+  );
+  throwsValidation(
+    () => new L42Authorizer(newStack(), 'A', { ...base, policyDir: dir, l42Command: path.join(dir, 'no-such-l42') }),
+    'Test/A',
+    /cannot run/,
+  );
+  // A policy that reads the source IP needs policiesReadRequestContext (TTL 0); one that
+  // reads the path does not.
+  const byIp = fakeL42(
+    JSON.stringify({
+      routes: [
+        { action: 'get /t/{id}', not_cache_safe_because: ['policy t reads context.pathParameters'] },
+        { action: 'get /a', not_cache_safe_because: ['policy ip reads context.sourceIp'] },
+      ],
+    }),
+  );
+  throwsValidation(
+    () => new L42Authorizer(newStack(), 'A', { ...base, policyDir: dir, l42Command: byIp.command }),
+    'Test/A',
+    /route "get \/a": policy ip reads context\.sourceIp.*set policiesReadRequestContext: true/,
+  );
+  new L42Authorizer(newStack(), 'A', {
+    ...base,
+    policyDir: dir,
+    l42Command: byIp.command,
+    policiesReadRequestContext: true,
+  });
+  const byPath = fakeL42(
+    JSON.stringify({ routes: [{ action: 'get /t/{id}', not_cache_safe_because: ['policy t reads context.pathParameters'] }] }),
+  );
+  new L42Authorizer(newStack(), 'A', { ...base, policyDir: dir, l42Command: byPath.command });
+});
+
+test('a policy folder may hold a JSON schema, or schema/ and policies/ subfolders', () => {
+  // The layout is what is tested here: the check itself is a stand-in.
+  const l42Command = fakeL42(JSON.stringify({ routes: [] })).command;
+  const json = fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-json-'));
+  fs.writeFileSync(path.join(json, 'schema.cedarschema.json'), '{}');
+  fs.writeFileSync(path.join(json, 'p.cedar'), 'permit(principal, action, resource);');
+  new L42Authorizer(newStack(), 'A', { ...base, policyDir: json, l42Command });
+  const split = fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-split-'));
+  fs.mkdirSync(path.join(split, 'schema'));
+  fs.mkdirSync(path.join(split, 'policies'));
+  fs.writeFileSync(path.join(split, 'schema', 'app.cedarschema'), 'namespace A {}');
+  fs.writeFileSync(path.join(split, 'policies', 'p.cedar'), 'permit(principal, action, resource);');
+  new L42Authorizer(newStack(), 'A', { ...base, policyDir: split, l42Command });
+  fs.writeFileSync(path.join(split, 'other.cedarschema'), 'namespace B {}');
+  throwsValidation(() => new L42Authorizer(newStack(), 'A', { ...base, policyDir: split, l42Command }), 'Test/A', /found 2 and 1/);
+});
+
 test('an embedded JWKS goes into JWKS_JSON; fromFile; malformed and oversized ones fail synth', () => {
   const stack = newStack();
   new L42Authorizer(stack, 'Auth', { ...base, jwks: L42Jwks.fromJson(JWKS) });
