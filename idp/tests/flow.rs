@@ -937,12 +937,7 @@ async fn userinfo_answers_for_a_valid_access_token_only() {
     )
     .await;
     let access = body["access_token"].as_str().unwrap();
-    let resp = http()
-        .get(format!("{base}/oauth2/userInfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let resp = userinfo(base, access).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let info: Value = resp.json().await.unwrap();
     assert_eq!(info["username"], "admin");
@@ -965,12 +960,7 @@ async fn userinfo_answers_for_a_valid_access_token_only() {
     let id = body["id_token"].as_str().unwrap();
     let forged = format!("{}x", &access[..access.len() - 1]);
     for bad in [id, forged.as_str(), "not-a-jwt", "a.b.c"] {
-        let resp = http()
-            .get(format!("{base}/oauth2/userInfo"))
-            .bearer_auth(bad)
-            .send()
-            .await
-            .unwrap();
+        let resp = userinfo(base, bad).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{bad}");
         assert!(
             resp.headers()["www-authenticate"]
@@ -996,12 +986,7 @@ async fn userinfo_answers_for_a_valid_access_token_only() {
 
     // Expired by the provider's clock.
     idp.clock().advance(Duration::from_secs(3601));
-    let resp = http()
-        .get(format!("{base}/oauth2/userInfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let resp = userinfo(base, access).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -1243,12 +1228,7 @@ async fn client_credentials_grant_issues_a_machine_token() {
         assert!(verified.machine);
         assert_eq!(verified.scopes, ["orders/read", "orders/sync"]);
         // userInfo is for users: a machine token gets 401.
-        let resp = http()
-            .get(format!("{base}/oauth2/userInfo"))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap();
+        let resp = userinfo(base, access).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     }
     // The scopes asked for, each once; nothing it is not allowed.

@@ -65,6 +65,16 @@ pub async fn start_with_users(users: &str) -> RunningIdp {
     .await
 }
 
+/// `GET /oauth2/userInfo` with `bearer` as the access token.
+pub async fn userinfo(base: &str, bearer: &str) -> reqwest::Response {
+    http()
+        .get(format!("{base}/oauth2/userInfo"))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A client that shows redirects instead of following them.
 pub fn http() -> reqwest::Client {
     l42_idp::browser::client().unwrap()
