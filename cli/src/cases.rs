@@ -66,11 +66,30 @@ enum Expect {
     PerCaller(BTreeMap<String, Expected>),
 }
 
+/// A setting's value as YAML may write it: `POLICY_CACHE_SAFE: false` is the text `false`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Text(String),
+    Bool(bool),
+    Number(serde_json::Number),
+}
+
+impl Scalar {
+    fn text(self) -> String {
+        match self {
+            Scalar::Text(s) => s,
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Number(n) => n.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WrittenFile {
     #[serde(default)]
-    settings: BTreeMap<String, String>,
+    settings: BTreeMap<String, Scalar>,
     #[serde(default)]
     callers: BTreeMap<String, Caller>,
     cases: Vec<WrittenCase>,
@@ -199,7 +218,11 @@ impl CaseFile {
             }
         }
         Ok(CaseFile {
-            settings: written.settings,
+            settings: written
+                .settings
+                .into_iter()
+                .map(|(k, v)| (k, v.text()))
+                .collect(),
             callers: written.callers,
             cases,
         })

@@ -20,6 +20,60 @@ use crate::Error;
 pub const DEFAULT_POOL: &str = "us-east-1_l42Policy";
 /// The app client tokens name unless a caller's claims say otherwise.
 pub const DEFAULT_CLIENT: &str = "l42-policy";
+/// The authorizer variables a policy test may set: what changes a decision. The key, the
+/// JWKS and the policy folder are the run's.
+pub const SETTINGS: [&str; 10] = [
+    "COGNITO_USER_POOL_ID",
+    "COGNITO_CLIENT_ID",
+    "TOKEN_USE",
+    "IDENTITY_SOURCES",
+    "HTTP_API_RESPONSE",
+    "POLICY_CACHE_SAFE",
+    "JWT_LEEWAY_SECONDS",
+    "CLAIMS_CACHE_SIZE",
+    "CEDAR_ENTITY_IDS",
+    "CEDAR_APPLICATION",
+];
+
+/// Refuses settings the run cannot honour: an unknown name (a typo would otherwise test
+/// the default), and identity sources without `header` (the run sends the token there).
+fn check_settings(settings: &BTreeMap<String, String>) -> Result<(), Error> {
+    for (name, value) in settings {
+        if !SETTINGS.contains(&name.as_str()) {
+            return Err(Error::Settings(format!(
+                "{name} is not a variable a policy test can set (one of {})",
+                SETTINGS.join(", ")
+            )));
+        }
+        if name == "IDENTITY_SOURCES"
+            && !value
+                .split(',')
+                .any(|s| s.trim().eq_ignore_ascii_case("header"))
+        {
+            return Err(Error::Settings(
+                "IDENTITY_SOURCES must include header: policy tests send the token as `Authorization: Bearer`".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The pool and app client a caller's token names when its claims do not: the first of
+/// `COGNITO_USER_POOL_ID` and `COGNITO_CLIENT_ID` in `settings`, else the defaults.
+pub fn defaults(settings: &BTreeMap<String, String>) -> (String, String) {
+    let first = |name: &str, default: &str| {
+        settings
+            .get(name)
+            .and_then(|v| v.split(',').map(str::trim).find(|s| !s.is_empty()))
+            .unwrap_or(default)
+            .to_owned()
+    };
+    (
+        first("COGNITO_USER_POOL_ID", DEFAULT_POOL),
+        first("COGNITO_CLIENT_ID", DEFAULT_CLIENT),
+    )
+}
+
 /// The account, API and stage of every event's ARN.
 const ARN_PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012:l42policy/test/";
 
@@ -88,28 +142,19 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// The authorizer of the folder `dir` with the authorizer variables `settings` (e.g.
-    /// `CEDAR_ENTITY_IDS`, `POLICY_CACHE_SAFE`), accepting tokens of `pools` and `clients`
-    /// as well as the defaults.
+    /// The authorizer of the folder `dir` with the authorizer variables `settings` (see
+    /// [`SETTINGS`]). It accepts tokens of the pools and app clients `settings` names, as
+    /// a deployment does, else of [`DEFAULT_POOL`] and [`DEFAULT_CLIENT`].
     ///
     /// # Errors
     /// [`Error::Policies`] when the folder does not load (strict validation, as at
     /// start-up), [`Error::Settings`] when a variable is refused.
-    pub fn new(
-        dir: &Path,
-        settings: &BTreeMap<String, String>,
-        pools: &[String],
-        clients: &[String],
-    ) -> Result<Harness, Error> {
+    pub fn new(dir: &Path, settings: &BTreeMap<String, String>) -> Result<Harness, Error> {
+        check_settings(settings)?;
         let key = SigningKey::generate("l42-policy").map_err(|e| Error::Internal(e.to_string()))?;
-        let join = |first: &str, more: &[String]| {
-            let mut all = vec![first.to_owned()];
-            all.extend(more.iter().filter(|m| *m != first).cloned());
-            all.join(",")
-        };
         let mut vars: BTreeMap<String, String> = [
-            ("COGNITO_USER_POOL_ID", join(DEFAULT_POOL, pools)),
-            ("COGNITO_CLIENT_ID", join(DEFAULT_CLIENT, clients)),
+            ("COGNITO_USER_POOL_ID", DEFAULT_POOL.to_owned()),
+            ("COGNITO_CLIENT_ID", DEFAULT_CLIENT.to_owned()),
             ("JWKS_JSON", key.jwks_json()),
             ("JWKS_URL", "off".to_owned()),
         ]
@@ -163,8 +208,13 @@ impl Harness {
     }
 }
 
-/// The claims a caller's token carries, defaults filled in.
-pub fn caller_claims(caller: &Caller, base: &Path) -> Result<Map<String, Value>, Error> {
+/// The claims a caller's token carries, defaults filled in (`iss` of `pool`, `client_id`
+/// or `aud` of `client`).
+pub fn caller_claims(
+    caller: &Caller,
+    base: &Path,
+    (pool, client): (&str, &str),
+) -> Result<Map<String, Value>, Error> {
     let mut claims = match (&caller.claims, &caller.token) {
         (Some(c), None) => c.clone(),
         (None, Some(file)) => token_file_claims(&base.join(file))?,
@@ -183,17 +233,13 @@ pub fn caller_claims(caller: &Caller, base: &Path) -> Result<Map<String, Value>,
         .entry("token_use")
         .or_insert_with(|| json!("access"))
         .clone();
-    claims
-        .entry("iss")
-        .or_insert_with(|| json!(issuer(DEFAULT_POOL)));
+    claims.entry("iss").or_insert_with(|| json!(issuer(pool)));
     let client_claim = if token_use == "id" {
         "aud"
     } else {
         "client_id"
     };
-    claims
-        .entry(client_claim)
-        .or_insert_with(|| json!(DEFAULT_CLIENT));
+    claims.entry(client_claim).or_insert_with(|| json!(client));
     claims.entry("iat").or_insert_with(|| json!(now - 60));
     claims.entry("auth_time").or_insert_with(|| json!(now - 60));
     claims.entry("exp").or_insert_with(|| json!(now + 3600));
@@ -227,11 +273,25 @@ pub fn issuer(pool: &str) -> String {
     format!("https://cognito-idp.{region}.amazonaws.com/{pool}")
 }
 
-/// The pool an issuer URL names, if it is a Cognito one.
-pub fn pool_of(issuer: &str) -> Option<String> {
-    let rest = issuer.strip_prefix("https://cognito-idp.")?;
-    let (_, pool) = rest.split_once(".amazonaws.com/")?;
-    (!pool.is_empty() && !pool.contains('/')).then(|| pool.to_owned())
+/// Refuses a request API Gateway never sends: a method other than the seven, a path
+/// without its leading `/` or with a query string or fragment in it.
+pub fn check_request(request: &RequestSpec) -> Result<(), String> {
+    if let Some(method) = &request.method
+        && l42_cedar::Verb::from_method(method).is_none_or(|v| v == l42_cedar::Verb::Any)
+    {
+        return Err(format!(
+            "method {method:?} is not one API Gateway sends (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)"
+        ));
+    }
+    if request.event != EventKind::Websocket {
+        let path = &request.path;
+        if !path.starts_with('/') || path.contains(['?', '#']) || path.contains("//") {
+            return Err(format!(
+                "path {path:?} is not a request path (it starts with /, has no // and no ? or #: put query parameters in `query`)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn build_event(engine: &Engine, request: &RequestSpec, token: &str) -> Value {
@@ -322,41 +382,70 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pools_and_issuers() {
+    fn issuers_and_defaults() {
         assert_eq!(
             issuer("eu-west-1_AbC"),
             "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
         );
+        let settings: BTreeMap<String, String> = [
+            (
+                "COGNITO_USER_POOL_ID".to_owned(),
+                " eu-west-1_A , eu-west-1_B".to_owned(),
+            ),
+            ("COGNITO_CLIENT_ID".to_owned(), "c1,c2".to_owned()),
+        ]
+        .into();
         assert_eq!(
-            pool_of("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC").as_deref(),
-            Some("eu-west-1_AbC")
+            defaults(&settings),
+            ("eu-west-1_A".to_owned(), "c1".to_owned())
         );
-        for other in [
-            "https://example.com/eu-west-1_AbC",
-            "https://cognito-idp.eu-west-1.amazonaws.com/",
-            "https://cognito-idp.eu-west-1.amazonaws.com/a/b",
+        assert_eq!(
+            defaults(&BTreeMap::new()),
+            (DEFAULT_POOL.to_owned(), DEFAULT_CLIENT.to_owned())
+        );
+    }
+
+    #[test]
+    fn requests_api_gateway_never_sends_are_refused() {
+        let request = |method: &str, path: &str| RequestSpec {
+            method: Some(method.to_owned()),
+            path: path.to_owned(),
+            ..RequestSpec::default()
+        };
+        assert!(check_request(&request("get", "/orders")).is_ok());
+        for (method, path) in [
+            ("ANY", "/orders"),
+            ("TRACE", "/orders"),
+            ("GET", "orders"),
+            ("GET", "/orders?x=1"),
+            ("GET", "//orders"),
+            ("GET", "/a#b"),
         ] {
-            assert_eq!(pool_of(other), None, "{other}");
+            assert!(
+                check_request(&request(method, path)).is_err(),
+                "{method} {path}"
+            );
         }
     }
 
     #[test]
     fn claims_need_a_sub_and_get_defaults() {
         let base = Path::new(".");
+        let d = (DEFAULT_POOL, DEFAULT_CLIENT);
         let caller = |claims: Value| Caller {
             claims: Some(claims.as_object().unwrap().clone()),
             token: None,
         };
-        let c = caller_claims(&caller(json!({"sub": "s"})), base).unwrap();
+        let c = caller_claims(&caller(json!({"sub": "s"})), base, d).unwrap();
         assert_eq!(c["token_use"], "access");
         assert_eq!(c["client_id"], DEFAULT_CLIENT);
         assert_eq!(c["iss"], issuer(DEFAULT_POOL));
-        let id = caller_claims(&caller(json!({"sub": "s", "token_use": "id"})), base).unwrap();
+        let id = caller_claims(&caller(json!({"sub": "s", "token_use": "id"})), base, d).unwrap();
         assert_eq!(id["aud"], DEFAULT_CLIENT);
         assert!(id.get("client_id").is_none());
         for bad in [json!({}), json!({"sub": ""}), json!({"sub": 3})] {
             assert!(matches!(
-                caller_claims(&caller(bad), base),
+                caller_claims(&caller(bad), base, d),
                 Err(Error::Caller(_))
             ));
         }
@@ -364,9 +453,12 @@ mod tests {
             claims: Some(Map::new()),
             token: Some("t.jwt".into()),
         };
-        assert!(matches!(caller_claims(&both, base), Err(Error::Caller(_))));
         assert!(matches!(
-            caller_claims(&Caller::default(), base),
+            caller_claims(&both, base, d),
+            Err(Error::Caller(_))
+        ));
+        assert!(matches!(
+            caller_claims(&Caller::default(), base, d),
             Err(Error::Caller(_))
         ));
     }

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use cases::{CaseFile, Expected};
-use harness::{Caller, Harness, RequestSpec, caller_claims, pool_of};
+use harness::{Caller, Harness, RequestSpec, caller_claims, check_request, defaults};
 
 /// Why a command could not run (exit 2), as opposed to a check that failed (exit 1).
 #[derive(Debug, thiserror::Error)]
@@ -90,18 +90,23 @@ pub fn run_tests(dir: &Path, files: &[&Path]) -> Result<Report, Error> {
             file: path.display().to_string(),
             message: e.to_string(),
         };
+        let in_case = |case: &cases::Case, message: String| Error::Cases {
+            file: path.display().to_string(),
+            message: format!("case {:?}: {message}", case.name),
+        };
+        let (pool, client) = defaults(&file.settings);
         let mut claims = Vec::with_capacity(file.cases.len());
         for case in &file.cases {
-            let caller = file.caller(case).ok_or_else(|| Error::Cases {
-                file: path.display().to_string(),
-                message: format!("case {:?}: unknown caller", case.name),
-            })?;
-            claims.push(caller_claims(caller, base).map_err(|e| Error::Cases {
-                file: path.display().to_string(),
-                message: format!("case {:?}: {e}", case.name),
-            })?);
+            let caller = file
+                .caller(case)
+                .ok_or_else(|| in_case(case, "unknown caller".into()))?;
+            check_request(&case.request).map_err(|m| in_case(case, m))?;
+            claims.push(
+                caller_claims(caller, base, (&pool, &client))
+                    .map_err(|e| in_case(case, e.to_string()))?,
+            );
         }
-        let harness = harness_for(dir, &file.settings, &claims).map_err(in_file)?;
+        let harness = Harness::new(dir, &file.settings).map_err(in_file)?;
         for (case, claims) in file.cases.iter().zip(&claims) {
             let token = harness.sign(claims)?;
             let outcome = harness.run(&harness.event(&case.request, &token));
@@ -134,31 +139,6 @@ pub fn run_tests(dir: &Path, files: &[&Path]) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// The harness for callers with `claims`: their pools and clients are accepted.
-fn harness_for(
-    dir: &Path,
-    settings: &BTreeMap<String, String>,
-    claims: &[Map<String, Value>],
-) -> Result<Harness, Error> {
-    let mut pools = Vec::new();
-    let mut clients = Vec::new();
-    for c in claims {
-        if let Some(pool) = c.get("iss").and_then(Value::as_str).and_then(pool_of)
-            && !pools.contains(&pool)
-        {
-            pools.push(pool);
-        }
-        for name in ["client_id", "aud"] {
-            if let Some(id) = c.get(name).and_then(Value::as_str)
-                && !clients.iter().any(|c| c == id)
-            {
-                clients.push(id.to_owned());
-            }
-        }
-    }
-    Harness::new(dir, settings, &pools, &clients)
-}
-
 /// The answer to one request, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
@@ -178,8 +158,10 @@ pub fn explain(
     caller: &Caller,
     request: &RequestSpec,
 ) -> Result<Explanation, Error> {
-    let claims = caller_claims(caller, Path::new("."))?;
-    let harness = harness_for(dir, settings, std::slice::from_ref(&claims))?;
+    check_request(request).map_err(Error::Usage)?;
+    let (pool, client) = defaults(settings);
+    let claims = caller_claims(caller, Path::new("."), (&pool, &client))?;
+    let harness = Harness::new(dir, settings)?;
     let token = harness.sign(&claims)?;
     let outcome = harness.run(&harness.event(request, &token));
     Ok(Explanation {
@@ -403,9 +385,14 @@ pub fn init(openapi: &Path, out: &Path, namespace: Option<&str>) -> Result<InitR
         .map_err(|e| Error::Policies(format!("the generated schema: {e}")))?;
 
     let usage = |e: std::io::Error, path: &Path| Error::Usage(format!("{}: {e}", path.display()));
-    if out.exists() {
-        for entry in std::fs::read_dir(out).map_err(|e| usage(e, out))? {
-            let path = entry.map_err(|e| usage(e, out))?.path();
+    // What the authorizer would read besides the new files: the folder and its schema/
+    // and policies/ subfolders.
+    for folder in [out.to_path_buf(), out.join("schema"), out.join("policies")] {
+        if !folder.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&folder).map_err(|e| usage(e, &folder))? {
+            let path = entry.map_err(|e| usage(e, &folder))?.path();
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -422,18 +409,47 @@ pub fn init(openapi: &Path, out: &Path, namespace: Option<&str>) -> Result<InitR
         }
     }
     std::fs::create_dir_all(out).map_err(|e| usage(e, out))?;
-    let write = |name: &str, text: &str| -> Result<String, Error> {
-        let path = out.join(name);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| usage(e, &path))?;
-        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| usage(e, &path))?;
-        Ok(path.display().to_string())
-    };
-    let schema_path = write(INIT_SCHEMA, &schema)?;
-    let policies_path = write(INIT_POLICIES, &policies)?;
+    // Both files are written whole under temporary names, then renamed; on any failure
+    // nothing of this run is left behind.
+    let staged = [
+        (INIT_SCHEMA, schema.as_str()),
+        (INIT_POLICIES, policies.as_str()),
+    ];
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
+    let result = (|| -> Result<(), Error> {
+        let mut temps = Vec::new();
+        for (name, text) in staged {
+            let temp = out.join(format!(".{name}.l42-init-{}", std::process::id()));
+            written.push(temp.clone());
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+                .map_err(|e| usage(e, &temp))?;
+            std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| usage(e, &temp))?;
+            file.sync_all().map_err(|e| usage(e, &temp))?;
+            temps.push((temp, out.join(name)));
+        }
+        for (temp, target) in temps {
+            if target.exists() {
+                return Err(Error::Usage(format!(
+                    "{} appeared while init ran; nothing was written",
+                    target.display()
+                )));
+            }
+            std::fs::rename(&temp, &target).map_err(|e| usage(e, &target))?;
+            written.push(target);
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for path in written {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e);
+    }
+    let schema_path = out.join(INIT_SCHEMA).display().to_string();
+    let policies_path = out.join(INIT_POLICIES).display().to_string();
     Ok(InitReport {
         schema: schema_path,
         policies: policies_path,

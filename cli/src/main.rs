@@ -138,7 +138,14 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("l42: {e}");
+            // One line, whatever the message holds (a loader's problems are one per line).
+            let text = e.to_string();
+            let line: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("l42: {}", line.join("; "));
             ExitCode::from(2)
         }
     }

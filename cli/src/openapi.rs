@@ -69,6 +69,18 @@ pub fn operations(file: &str, doc: &Value) -> Result<(Vec<Operation>, Vec<String
         if path.starts_with("x-") {
             continue;
         }
+        // A route path: it is written into the schema and the starter policies, so
+        // nothing in it may end a string or a comment.
+        if !path.starts_with('/')
+            || path
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '"' || c == '\\')
+        {
+            return Err(bad(format!(
+                "paths.{}: not a route path (it starts with / and has no spaces, quotes or control characters)",
+                one_line(path)
+            )));
+        }
         let item = item
             .as_object()
             .ok_or_else(|| bad(format!("paths.{path}: not an object")))?;
@@ -87,6 +99,18 @@ pub fn operations(file: &str, doc: &Value) -> Result<(Vec<Operation>, Vec<String
                         "trace {path}: API Gateway has no TRACE method; left out"
                     ));
                     continue;
+                }
+                other
+                    if [
+                        "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE",
+                    ]
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(other)) =>
+                {
+                    return Err(bad(format!(
+                        "paths.{path}.{other}: OpenAPI method keys are lower-case (`{}`)",
+                        other.to_ascii_lowercase()
+                    )));
                 }
                 _ => continue, // parameters, summary, servers, other extensions
             };
@@ -128,7 +152,8 @@ pub fn operations(file: &str, doc: &Value) -> Result<(Vec<Operation>, Vec<String
                     (name, ty)
                 })
                 .collect();
-            let text = |k: &str| op.get(k).and_then(Value::as_str).map(str::to_owned);
+            // Written into comments: one line each, so no text can end a comment.
+            let text = |k: &str| op.get(k).and_then(Value::as_str).map(one_line);
             out.push(Operation {
                 verb,
                 path: path.clone(),

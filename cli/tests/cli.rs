@@ -168,6 +168,53 @@ fn unusable_input_is_exit_2_naming_it() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+    // Settings a test cannot honour, and requests API Gateway never sends.
+    for (settings, says) in [
+        (
+            "CEDAR_ENTITY_ID: avp",
+            "not a variable a policy test can set",
+        ),
+        ("JWKS_URL: https://example.com/jwks", "not a variable"),
+        ("IDENTITY_SOURCES: cookie", "must include header"),
+    ] {
+        let file = s.write(
+            "bad-settings.yaml",
+            &format!("settings: {{ {settings} }}\n{}", case("admin")),
+        );
+        let out = l42(&["policy", "test", "cedar", &file]);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{settings}: {stderr}");
+        assert!(stderr.contains(says), "{settings}: {stderr}");
+    }
+    for request in [
+        "{ path: orders }",
+        "{ path: \"/orders?x=1\" }",
+        "{ method: ANY, path: /admin/x }",
+    ] {
+        let file = s.write(
+            "bad-request.yaml",
+            &case("admin").replace("{ path: /orders }", request),
+        );
+        let out = l42(&["policy", "test", "cedar", &file]);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{request}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{request}: {stderr}");
+    }
+    // A folder that fails validation: one line, however many problems.
+    let invalid = Scratch::new("invalid-policies");
+    invalid.write(
+        "a.cedarschema",
+        &std::fs::read_to_string(common::repo().join("cedar/schema/app.cedarschema")).unwrap(),
+    );
+    invalid.write("a.cedar", "permit(principal, action == App::Action::\"get /nowhere\", resource);\npermit(principal, action == App::Action::\"get /elsewhere\", resource);\n");
+    let out = l42(&["policy", "test", invalid.path(), &cases]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("a.cedar:1") && stderr.contains("a.cedar:2"),
+        "{stderr}"
+    );
     let settings = s.write(
         "settings.yaml",
         &format!(

@@ -259,6 +259,31 @@ fn unusable_documents_are_refused() {
             "generated schema",
         ),
         (write("broken.yaml", "openapi: [\n"), "broken.yaml"),
+        (
+            write(
+                "relative.yaml",
+                "openapi: 3.0.0\npaths:\n  a/b:\n    get: {}\n",
+            ),
+            "not a route path",
+        ),
+        (
+            write(
+                "blank.json",
+                r#"{"openapi": "3.0.0", "paths": {"": {"get": {}}}}"#,
+            ),
+            "not a route path",
+        ),
+        (
+            write(
+                "newline.json",
+                r#"{"openapi": "3.0.0", "paths": {"/a\n@id(\"x\") permit(principal, action, resource);": {"get": {}}}}"#,
+            ),
+            "not a route path",
+        ),
+        (
+            write("upper.yaml", "openapi: 3.0.0\npaths:\n  /a:\n    GET: {}\n"),
+            "lower-case",
+        ),
     ];
     for (doc, says) in cases {
         let out_dir = Scratch::new("refused");
@@ -340,4 +365,47 @@ fn check_reports_drift_both_ways() {
         bad.to_str().unwrap(),
     ]);
     assert_eq!(check.status.code(), Some(2));
+}
+
+/// Text from the document lands in comments only, one line each: an `operationId` or a
+/// summary cannot plant a policy.
+#[test]
+fn document_text_cannot_plant_a_policy() {
+    let docs = Scratch::new("planted");
+    let doc = docs.write(
+        "planted.json",
+        r#"{"openapi": "3.0.0", "info": {"title": "T"}, "paths": {"/pets": {"get": {
+            "operationId": "listPets\n@id(\"backdoor\") permit (principal, action, resource);\n//",
+            "summary": "x\r\npermit (principal, action, resource);"}}}}"#,
+    );
+    let out_dir = Scratch::new("planted-out");
+    let out = l42(&["policy", "init", "--openapi", &doc, "--out", out_dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let policies = std::fs::read_to_string(out_dir.0.join("policies.cedar")).unwrap();
+    let set: cedar_policy::PolicySet = policies.parse().unwrap();
+    assert_eq!(set.policies().count(), 0, "{policies}");
+    let check = stdout(&l42(&["policy", "check", out_dir.path()]));
+    assert!(check.contains("never allowed"), "{check}");
+}
+
+/// A folder laid out as `cedar/` is (schema/ and policies/) already holds a schema.
+#[test]
+fn init_refuses_a_folder_whose_subfolders_hold_a_schema() {
+    let out_dir = Scratch::new("layout");
+    out_dir.write("schema/app.cedarschema", "namespace A {}");
+    let out = l42(&[
+        "policy",
+        "init",
+        "--openapi",
+        &data("notes-openapi-3.1.json"),
+        "--out",
+        out_dir.path(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("schema/app.cedarschema exists"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!out_dir.0.join("schema.cedarschema").exists());
 }
