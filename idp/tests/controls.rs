@@ -264,20 +264,11 @@ async fn key_rotation_over_http() {
     let idp = start().await;
     let base = idp.base_url();
     let old = idp.mint("editor", PUBLIC).unwrap();
-    let resp = http()
-        .post(format!("{base}/_dev/keys/retire"))
-        .header("x-l42-dev", "1")
-        .send()
-        .await
-        .unwrap();
+    let resp = dev_post(base, "/_dev/keys/retire").await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
 
-    let rotated: Value = http()
-        .post(format!("{base}/_dev/keys/rotate"))
-        .header("x-l42-dev", "1")
-        .send()
+    let rotated: Value = dev_post(base, "/_dev/keys/rotate")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -309,12 +300,8 @@ async fn key_rotation_over_http() {
     );
     assert!(fresh_verifier(&idp).verify(&old.access_token).await.is_ok());
 
-    let retired: Value = http()
-        .post(format!("{base}/_dev/keys/retire"))
-        .header("x-l42-dev", "1")
-        .send()
+    let retired: Value = dev_post(base, "/_dev/keys/retire")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -431,12 +418,8 @@ async fn stats_count_calls_per_endpoint_and_grant() {
     refresh(base, Auth::Public(PUBLIC), "x").await;
     assert_eq!(idp.stats().endpoint("token"), 5);
 
-    let reset: l42_idp::Stats = http()
-        .post(format!("{base}/_dev/stats/reset"))
-        .header("x-l42-dev", "1")
-        .send()
+    let reset: l42_idp::Stats = dev_post(base, "/_dev/stats/reset")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -469,12 +452,8 @@ async fn clock_over_http_expires_codes() {
         400,
         "invalid_grant",
     );
-    let v: Value = http()
-        .post(format!("{base}/_dev/clock/reset"))
-        .header("x-l42-dev", "1")
-        .send()
+    let v: Value = dev_post(base, "/_dev/clock/reset")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

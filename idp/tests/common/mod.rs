@@ -65,6 +65,16 @@ pub async fn start_with_users(users: &str) -> RunningIdp {
     .await
 }
 
+/// `POST {base}{path}` to a `/_dev/*` control with the dev header and no body.
+pub async fn dev_post(base: &str, path: &str) -> reqwest::Response {
+    http()
+        .post(format!("{base}{path}"))
+        .header("x-l42-dev", "1")
+        .send()
+        .await
+        .unwrap()
+}
+
 /// `GET /oauth2/userInfo` with `bearer` as the access token.
 pub async fn userinfo(base: &str, bearer: &str) -> reqwest::Response {
     http()
