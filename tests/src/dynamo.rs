@@ -1,7 +1,8 @@
 //! DynamoDB on the emulator: a client, and a fresh session table per test.
 //!
-//! The table has the shape of l42's session table: partition key `session_id` (string),
-//! on-demand billing, TTL on the number attribute `ttl`. Each [`fresh_table`] has a name no
+//! The table has the shape of l42's session table
+//! ([`l42_core::session::dynamodb::create_session_table`]: partition key `session_id`,
+//! the user index, on-demand billing) and TTL on the number attribute `ttl`. Each [`fresh_table`] has a name no
 //! other test (in this process or another) uses, so tests run in parallel without seeing
 //! each other's items. Tables are not deleted: the emulator keeps them in memory only for
 //! the one `scripts/test-all` run.
@@ -11,10 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedHttpClient};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, TableStatus, TimeToLiveSpecification};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use crate::{Error, moto_endpoint};
@@ -88,28 +86,7 @@ pub async fn fresh_table() -> Result<TestTable, Error> {
 /// Creates table `name` with the session table's shape, enables TTL on [`TTL_ATTRIBUTE`]
 /// and waits until the table is `ACTIVE`.
 pub async fn create_session_table(client: &Client, name: &str) -> Result<(), Error> {
-    let bad = |e: aws_sdk_dynamodb::error::BuildError| Error::Dynamo {
-        op: "CreateTable",
-        message: e.to_string(),
-    };
-    client
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(SESSION_KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(bad)?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(SESSION_KEY)
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(bad)?,
-        )
-        .billing_mode(BillingMode::PayPerRequest)
+    l42_core::session::dynamodb::create_session_table(client, name)
         .send()
         .await
         .map_err(Error::dynamo("CreateTable"))?;

@@ -1,6 +1,9 @@
 //! Counting DynamoDB requests: a client interceptor that counts requests by operation
 //! (the `X-Amz-Target` header, every attempt included) and refuses any operation but the
-//! four point operations, so that a `Scan` or `Query` anywhere in a test fails it.
+//! four point operations, a `TransactWriteItems` of puts and deletes (ending a session)
+//! and a `Query` of the user index (listing a user's sessions), so that a `Scan`, or a
+//! `Query` of the table itself, anywhere in a test fails it. Which operations a request
+//! path sends is each test's to assert from the counts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -57,9 +60,33 @@ impl Intercept for Requests {
             .entry(op.clone())
             .or_default() += 1;
         if POINT_OPERATIONS.contains(&op.as_str()) {
+            return Ok(());
+        }
+        let body: serde_json::Value = context
+            .request()
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or_default();
+        let allowed = match op.as_str() {
+            "Query" => body["IndexName"] == l42_core::session::dynamodb::USER_INDEX,
+            "TransactWriteItems" => body["TransactItems"].as_array().is_some_and(|items| {
+                items.iter().all(|i| {
+                    i.as_object().is_some_and(|o| {
+                        o.len() == 1 && (o.contains_key("Put") || o.contains_key("Delete"))
+                    })
+                })
+            }),
+            _ => false,
+        };
+        if allowed {
             Ok(())
         } else {
-            Err(format!("{op} was sent: only point operations are allowed").into())
+            Err(format!(
+                "{op} was sent: only point operations, transactions of puts and deletes, \
+                 and queries of the user index are allowed"
+            )
+            .into())
         }
     }
 }

@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use l42_core::session::{
-    LeaseOutcome, Replaced, Session, SessionId, SessionStore, StoreError, StoreFuture,
+    LeaseOutcome, Replaced, Revocation, Session, SessionId, SessionStore, SessionSummary,
+    StoreError, StoreFuture,
 };
 
 /// One operation of [`SessionStore`].
@@ -40,17 +41,26 @@ pub enum StoreOp {
     AcquireLease,
     /// [`SessionStore::release_lease`].
     ReleaseLease,
+    /// [`SessionStore::end`].
+    End,
+    /// [`SessionStore::is_revoked`].
+    IsRevoked,
+    /// [`SessionStore::list_for_user`].
+    ListForUser,
 }
 
 impl StoreOp {
     /// Every operation.
-    pub const ALL: [StoreOp; 6] = [
+    pub const ALL: [StoreOp; 9] = [
         StoreOp::Get,
         StoreOp::Create,
         StoreOp::Replace,
         StoreOp::Delete,
         StoreOp::AcquireLease,
         StoreOp::ReleaseLease,
+        StoreOp::End,
+        StoreOp::IsRevoked,
+        StoreOp::ListForUser,
     ];
 
     fn index(self) -> usize {
@@ -67,8 +77,8 @@ type AfterLease = Box<dyn Fn(&Session) -> Session + Send + Sync>;
 /// [`FaultyStore::after_lease`] writer.
 pub struct FaultyStore {
     inner: Arc<dyn SessionStore>,
-    calls: [AtomicUsize; 6],
-    failing: [AtomicBool; 6],
+    calls: [AtomicUsize; StoreOp::ALL.len()],
+    failing: [AtomicBool; StoreOp::ALL.len()],
     after_lease: Mutex<Option<Arc<AfterLease>>>,
 }
 
@@ -185,5 +195,30 @@ impl SessionStore for FaultyStore {
             return Self::failure(StoreOp::ReleaseLease);
         }
         self.inner.release_lease(id, owner)
+    }
+
+    fn end<'a>(
+        &'a self,
+        id: &'a SessionId,
+        revocation: Option<&'a Revocation>,
+    ) -> StoreFuture<'a, ()> {
+        if self.enter(StoreOp::End) {
+            return Self::failure(StoreOp::End);
+        }
+        self.inner.end(id, revocation)
+    }
+
+    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        if self.enter(StoreOp::IsRevoked) {
+            return Self::failure(StoreOp::IsRevoked);
+        }
+        self.inner.is_revoked(origin_jti, now)
+    }
+
+    fn list_for_user<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionSummary>> {
+        if self.enter(StoreOp::ListForUser) {
+            return Self::failure(StoreOp::ListForUser);
+        }
+        self.inner.list_for_user(user)
     }
 }

@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use l42_core::session::testing::{live_session, tokens};
+use l42_core::session::testing::{live_session, origin_jti, tokens, user_session};
 use l42_core::session::{
-    DynamoOptions, DynamoStore, LeaseOutcome, Replaced, SessionId, SessionStore, StoreError,
+    DynamoOptions, DynamoStore, LeaseOutcome, Replaced, Revocation, SessionId, SessionStore,
+    StoreError,
 };
 use l42_core::unix_now;
 use l42_tests::dynamo::{n, s};
@@ -240,7 +241,77 @@ async fn one_request_per_operation_and_only_point_operations() {
     assert_eq!(requests.take(), one("UpdateItem"), "release");
     store.delete(&s1.id).await.unwrap();
     assert_eq!(requests.take(), one("DeleteItem"), "delete");
+
+    // Ending: one transaction (the revocation and the delete); without a revocation, a
+    // delete. A revocation check: one read. Listing: one query of the user index.
+    let s2 = live_session();
+    store.create(&s2).await.unwrap();
+    requests.take();
+    let r = Revocation {
+        origin_jti: origin_jti(),
+        until: now + 60,
+    };
+    store.end(&s2.id, Some(&r)).await.unwrap();
+    assert_eq!(requests.take(), one("TransactWriteItems"), "end");
+    store.end(&s2.id, None).await.unwrap();
+    assert_eq!(requests.take(), one("DeleteItem"), "end without a revocation");
+    assert!(store.is_revoked(&r.origin_jti, now).await.unwrap());
+    assert_eq!(requests.take(), one("GetItem"), "is_revoked");
+    assert!(store.list_for_user("pool|nobody").await.unwrap().is_empty());
+    assert_eq!(requests.take(), one("Query"), "list_for_user");
     assert_eq!(requests.total(), 0);
+
+    // The counter refuses a query of the table itself, and a scan.
+    let q = counted(table.client(), &requests)
+        .query()
+        .table_name(table.name())
+        .key_condition_expression("session_id = :k")
+        .expression_attribute_values(":k", s("x"))
+        .send()
+        .await;
+    assert!(q.is_err(), "a query of the table is refused");
+    let scan = counted(table.client(), &requests)
+        .scan()
+        .table_name(table.name())
+        .send()
+        .await;
+    assert!(scan.is_err(), "a scan is refused");
+}
+
+/// A user's sessions are listed across pages of the index, newest first, up to
+/// `MAX_LISTED`; a revocation record is never listed.
+#[tokio::test]
+async fn listing_reads_every_page_of_the_index_up_to_the_limit() {
+    let table = fresh_table().await.unwrap();
+    let requests = Requests::default();
+    let store = store_on(&table, &requests);
+    let now = unix_now();
+    let user = "pool|many";
+    let count = l42_core::session::MAX_LISTED + 3;
+    let agent = "Firefox";
+    for i in 0..count {
+        let s = user_session(user, now - i as i64, agent);
+        store.create(&s).await.unwrap();
+    }
+    requests.take();
+    let listed = store.list_for_user(user).await.unwrap();
+    assert_eq!(listed.len(), l42_core::session::MAX_LISTED);
+    assert!(listed.windows(2).all(|w| w[0].created_at >= w[1].created_at));
+    assert_eq!(listed[0].created_at, now);
+    // Pages of 100: five full ones make the 500.
+    assert_eq!(requests.take().get("Query").copied(), Some(5));
+    // Records that are not sessions are never listed.
+    store
+        .end(
+            &SessionId::generate().unwrap(),
+            Some(&Revocation {
+                origin_jti: origin_jti(),
+                until: now + 60,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.list_for_user("pool|other").await.unwrap(), vec![]);
 }
 
 /// A loopback HTTP server that answers every request with one canned response, or never.

@@ -11,9 +11,25 @@
 //! | `ttl` | N | absolute expiry, Unix seconds (the table's TTL attribute) |
 //! | `version` | N | write counter (absent on items written before l42: read as 0) |
 //! | `lease_owner`, `lease_until` | S, N | the refresh lease, both or neither |
+//! | `user` | S | whose session ([`user_key`](super::user_key): `<pool id>\|<sub>`), the key of the [`USER_INDEX`]; absent on records written before sessions were listed |
+//! | `user_agent` | S | the sign-in's `User-Agent`, at most 256 bytes |
+//! | `auth_method` | S | a copy of `data`'s, for the index |
+//! | `last_used_at` | N | the last refresh, else `created_at`, for the index |
+//!
+//! The same table holds pending logins (`login#<state>`, see [`super::login_state`]) and
+//! revocations: `session_id = "rev#<origin_jti>"`, `ttl` (until every token of the
+//! sign-in has expired) and `revoked_at` (N). Neither has a `user`, so neither is in the
+//! index.
+//!
+//! The global secondary index [`USER_INDEX`] (partition key `user`, sort key
+//! `created_at`, projecting `ttl`, `last_used_at`, `auth_method` and `user_agent` beside
+//! the keys: never the tokens) lists a user's sessions; it is the only thing ever
+//! queried, and never on a request path but `GET {P}/sessions` and ending sessions.
+//! [`create_session_table`] makes a table of this shape.
 //!
 //! Reads are strongly consistent (a waiter must see the write it waits for) and ignore
-//! items past `ttl`: DynamoDB deletes expired items days late.
+//! items past `ttl`: DynamoDB deletes expired items days late. Index reads are eventually
+//! consistent (DynamoDB offers nothing else on a global index).
 //!
 //! # Configuration ([`DynamoStore::from_env`])
 //!
@@ -38,13 +54,21 @@ use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem,
+};
 
 use super::id::SessionId;
-use super::record::{Lease, Session, parse_data};
-use super::store::{LeaseOutcome, Replaced, SessionStore, StoreError, StoreFuture};
+use super::record::{
+    DEFAULT_AUTH_METHOD, Lease, Revocation, Session, SessionSummary, is_valid_origin_jti,
+    parse_data,
+};
+use super::store::{LeaseOutcome, MAX_LISTED, Replaced, SessionStore, StoreError, StoreFuture};
 use crate::aws::{AwsSettings, http_client};
 use crate::config::ConfigError;
 use crate::unix_now;
@@ -58,6 +82,18 @@ const CREATED_AT: &str = "created_at";
 const VERSION: &str = "version";
 const LEASE_OWNER: &str = "lease_owner";
 const LEASE_UNTIL: &str = "lease_until";
+/// The attribute sessions are listed by (the [`USER_INDEX`]'s partition key).
+pub const USER: &str = "user";
+/// The global secondary index over [`USER`] and `created_at`.
+pub const USER_INDEX: &str = "user_sessions";
+/// The attributes the [`USER_INDEX`] projects beside its keys and the table's.
+pub const USER_INDEX_PROJECTS: [&str; 4] = [TTL, LAST_USED_AT, AUTH_METHOD, USER_AGENT];
+const USER_AGENT: &str = "user_agent";
+const AUTH_METHOD: &str = "auth_method";
+const LAST_USED_AT: &str = "last_used_at";
+const REVOKED_AT: &str = "revoked_at";
+/// The key prefix of revocation records (`rev#<origin_jti>`); a session id never has `#`.
+pub const REVOCATION_KEY_PREFIX: &str = "rev#";
 
 /// The default table name.
 pub const DEFAULT_TABLE: &str = "l42_sessions";
@@ -246,6 +282,14 @@ impl DynamoStore {
             item.insert(LEASE_OWNER.into(), s(&l.owner));
             item.insert(LEASE_UNTIL.into(), n(l.until));
         }
+        item.insert(AUTH_METHOD.into(), s(&session.tokens.auth_method));
+        item.insert(LAST_USED_AT.into(), n(session.last_used_at()));
+        if let Some(user) = &session.user {
+            item.insert(USER.into(), s(user));
+        }
+        if let Some(agent) = &session.user_agent {
+            item.insert(USER_AGENT.into(), s(agent));
+        }
         let result = self
             .client
             .put_item()
@@ -277,7 +321,8 @@ impl DynamoStore {
     ) -> Result<Replaced, StoreError> {
         let data = session.check_writable().map_err(StoreError::Other)?;
         let next = expected.saturating_add(1);
-        let mut update = String::from("SET #d = :d, #c = :c, #t = :t, #v = :next");
+        let mut update =
+            String::from("SET #d = :d, #c = :c, #t = :t, #v = :next, #am = :am, #lua = :lua");
         let mut request = self
             .client
             .update_item()
@@ -295,7 +340,24 @@ impl DynamoStore {
             .expression_attribute_values(":t", n(session.expires_at))
             .expression_attribute_values(":next", n(next))
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":expected", n(expected));
+            .expression_attribute_values(":expected", n(expected))
+            .expression_attribute_names("#am", AUTH_METHOD)
+            .expression_attribute_names("#lua", LAST_USED_AT)
+            .expression_attribute_values(":am", s(&session.tokens.auth_method))
+            .expression_attribute_values(":lua", n(session.last_used_at()));
+        // Who and where from are kept as they are unless the record says.
+        if let Some(user) = &session.user {
+            update.push_str(", #u = :u");
+            request = request
+                .expression_attribute_names("#u", USER)
+                .expression_attribute_values(":u", s(user));
+        }
+        if let Some(agent) = &session.user_agent {
+            update.push_str(", #ua = :ua");
+            request = request
+                .expression_attribute_names("#ua", USER_AGENT)
+                .expression_attribute_values(":ua", s(agent));
+        }
         match &session.lease {
             Some(l) => {
                 update.push_str(", #lo = :lo, #lu = :lu");
@@ -425,6 +487,110 @@ impl DynamoStore {
         }
     }
 
+    async fn end_now(
+        &self,
+        id: &SessionId,
+        revocation: Option<&Revocation>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let Some(r) = revocation else {
+            return self.delete_now(id).await;
+        };
+        if !is_valid_origin_jti(&r.origin_jti) {
+            return Err(StoreError::Other("not a usable origin_jti".into()));
+        }
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| {
+            StoreError::Other(format!("TransactWriteItems: {e}"))
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .item(KEY, s(&revocation_key(&r.origin_jti)))
+            .item(TTL, n(r.until))
+            .item(REVOKED_AT, n(now))
+            .build()
+            .map_err(bad)?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(KEY, s(id.as_str()))
+            .build()
+            .map_err(bad)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await
+            .map_err(|e| {
+                // A concurrent write to either item cancels the transaction: worth a retry.
+                let cancelled = e
+                    .as_service_error()
+                    .and_then(ProvideErrorMetadata::code)
+                    .is_some_and(|c| c == "TransactionCanceledException");
+                let classified = classify("TransactWriteItems", &e);
+                match classified {
+                    StoreError::Other(m) if cancelled => StoreError::Unavailable(m),
+                    other => other,
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn is_revoked_now(&self, origin_jti: &str, now: i64) -> Result<bool, StoreError> {
+        if !is_valid_origin_jti(origin_jti) {
+            return Err(StoreError::Other("not a usable origin_jti".into()));
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, s(&revocation_key(origin_jti)))
+            .projection_expression("#t")
+            .expression_attribute_names("#t", TTL)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        // A record without a readable `ttl` was written by something else: it still
+        // says "ended", and is kept until someone removes it.
+        Ok(out
+            .item
+            .is_some_and(|item| number(&item, TTL).is_none_or(|until| until > now)))
+    }
+
+    async fn list_now(&self, user: &str) -> Result<Vec<SessionSummary>, StoreError> {
+        let mut listed = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(USER_INDEX)
+                .key_condition_expression("#u = :u")
+                .expression_attribute_names("#u", USER)
+                .expression_attribute_values(":u", s(user))
+                .scan_index_forward(false)
+                .limit(LIST_PAGE)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify("Query", &e))?;
+            for item in out.items.unwrap_or_default() {
+                match summary_of(&item) {
+                    Some(summary) => listed.push(summary),
+                    None => tracing::warn!("an unreadable item in the user index was skipped"),
+                }
+                if listed.len() >= MAX_LISTED {
+                    return Ok(listed);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(listed),
+            }
+        }
+    }
+
     async fn delete_now(&self, id: &SessionId) -> Result<(), StoreError> {
         self.client
             .delete_item()
@@ -475,6 +641,100 @@ impl SessionStore for DynamoStore {
     fn release_lease<'a>(&'a self, id: &'a SessionId, owner: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(self.release_now(id, owner, unix_now()))
     }
+
+    fn end<'a>(
+        &'a self,
+        id: &'a SessionId,
+        revocation: Option<&'a Revocation>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(self.end_now(id, revocation, unix_now()))
+    }
+
+    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        Box::pin(self.is_revoked_now(origin_jti, now))
+    }
+
+    fn list_for_user<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionSummary>> {
+        Box::pin(self.list_now(user))
+    }
+}
+
+/// A `CreateTable` request for a session table named `table` of the shape the module docs
+/// give (on-demand billing); send it, wait for `ACTIVE`, then turn TTL on for [`TTL`].
+pub fn create_session_table(client: &Client, table: &str) -> CreateTableFluentBuilder {
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+    };
+    let attribute = |name: &str, kind: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(kind)
+            .build()
+    };
+    let mut projection = Projection::builder().projection_type(ProjectionType::Include);
+    for name in USER_INDEX_PROJECTS {
+        projection = projection.non_key_attributes(name);
+    }
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(USER_INDEX)
+        .set_key_schema(
+            [
+                key(USER, KeyType::Hash).ok(),
+                key(CREATED_AT, KeyType::Range).ok(),
+            ]
+            .into_iter()
+            .collect(),
+        )
+        .projection(projection.build())
+        .build()
+        .ok();
+    client
+        .create_table()
+        .table_name(table)
+        .set_key_schema(key(KEY, KeyType::Hash).ok().map(|k| vec![k]))
+        .set_attribute_definitions(
+            [
+                attribute(KEY, ScalarAttributeType::S).ok(),
+                attribute(USER, ScalarAttributeType::S).ok(),
+                attribute(CREATED_AT, ScalarAttributeType::N).ok(),
+            ]
+            .into_iter()
+            .collect(),
+        )
+        .set_global_secondary_indexes(index.map(|i| vec![i]))
+        .billing_mode(BillingMode::PayPerRequest)
+}
+
+/// Index items per `Query` page when listing.
+const LIST_PAGE: i32 = 100;
+
+fn revocation_key(origin_jti: &str) -> String {
+    format!("{REVOCATION_KEY_PREFIX}{origin_jti}")
+}
+
+/// The summary of an index item; `None` when its key is not a session id or a time is
+/// missing.
+fn summary_of(item: &Item) -> Option<SessionSummary> {
+    let Some(AttributeValue::S(key)) = item.get(KEY) else {
+        return None;
+    };
+    let id = SessionId::parse(key)?;
+    let created_at = number(item, CREATED_AT)?;
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) if !v.is_empty() => Some(v.clone()),
+        _ => None,
+    };
+    Some(SessionSummary {
+        id,
+        created_at,
+        expires_at: number(item, TTL)?,
+        last_used_at: number(item, LAST_USED_AT).unwrap_or(created_at),
+        auth_method: text(AUTH_METHOD).unwrap_or_else(|| DEFAULT_AUTH_METHOD.to_string()),
+        user_agent: text(USER_AGENT),
+    })
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -532,6 +792,11 @@ fn from_item(id: &SessionId, item: &Item) -> Result<Session, StoreError> {
         }),
         _ => return Err(corrupt("half a lease")),
     };
+    let text = |name: &str| match item.get(name) {
+        None => Ok(None),
+        Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+        Some(_) => Err(corrupt(&format!("{name} is not a string"))),
+    };
     Ok(Session {
         id: id.clone(),
         tokens,
@@ -540,6 +805,8 @@ fn from_item(id: &SessionId, item: &Item) -> Result<Session, StoreError> {
         version,
         lease,
         extra,
+        user: text(USER)?,
+        user_agent: text(USER_AGENT)?,
     })
 }
 

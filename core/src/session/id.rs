@@ -54,6 +54,23 @@ impl SessionId {
         &self.0
     }
 
+    /// The handle a client is shown for this session when its sessions are listed, and
+    /// names it by to end it: 22 base64url characters of a SHA-256 of the id. It is
+    /// stable, tells nothing about the id (which alone, with the cookie key, makes the
+    /// cookie), and is worthless without a session of the same user to name it from.
+    pub fn handle(&self) -> String {
+        let input = format!("l42 session handle v1\0{}", self.0);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes());
+        URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+    }
+
+    /// Whether `s` has the form of a [`handle`](Self::handle): 22 base64url characters.
+    pub fn is_handle(s: &str) -> bool {
+        s.len() == 22
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
     /// The first 6 characters followed by `…`: safe to log, enough to correlate.
     pub fn short(&self) -> String {
         let prefix = self.0.get(..6).unwrap_or("");

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::id::SessionId;
-use super::record::{Lease, Session};
-use super::store::{LeaseOutcome, Replaced, SessionStore, StoreError, StoreFuture};
+use super::record::{Lease, Revocation, Session, SessionSummary, is_valid_origin_jti};
+use super::store::{LeaseOutcome, MAX_LISTED, Replaced, SessionStore, StoreError, StoreFuture};
 use crate::unix_now;
 
 /// Expired records are swept out after this many creations.
@@ -22,6 +22,8 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct Inner {
     records: HashMap<String, Session>,
+    /// `origin_jti` → until.
+    revocations: HashMap<String, i64>,
     creations: u64,
 }
 
@@ -71,6 +73,7 @@ impl MemoryStore {
         inner.creations += 1;
         if inner.creations.is_multiple_of(SWEEP_EVERY) {
             inner.records.retain(|_, s| !s.is_expired(now));
+            inner.revocations.retain(|_, until| *until > now);
         }
         inner
             .records
@@ -94,6 +97,13 @@ impl MemoryStore {
         }
         let mut next = session.clone();
         next.version = expected_version.saturating_add(1);
+        // Who and where from are kept unless the replacing record says.
+        if next.user.is_none() {
+            next.user.clone_from(&current.user);
+        }
+        if next.user_agent.is_none() {
+            next.user_agent.clone_from(&current.user_agent);
+        }
         *current = next.clone();
         Ok(Replaced::Written(next))
     }
@@ -124,6 +134,51 @@ impl MemoryStore {
             }
             _ => false,
         }
+    }
+}
+
+impl MemoryStore {
+    fn end_now(&self, id: &SessionId, revocation: Option<&Revocation>) -> Result<(), StoreError> {
+        if let Some(r) = revocation
+            && !is_valid_origin_jti(&r.origin_jti)
+        {
+            return Err(StoreError::Other("not a usable origin_jti".into()));
+        }
+        let mut inner = self.lock();
+        if let Some(r) = revocation {
+            inner.revocations.insert(r.origin_jti.clone(), r.until);
+        }
+        inner.records.remove(id.as_str());
+        Ok(())
+    }
+
+    fn is_revoked_now(&self, origin_jti: &str, now: i64) -> Result<bool, StoreError> {
+        if !is_valid_origin_jti(origin_jti) {
+            return Err(StoreError::Other("not a usable origin_jti".into()));
+        }
+        Ok(self
+            .lock()
+            .revocations
+            .get(origin_jti)
+            .is_some_and(|until| *until > now))
+    }
+
+    fn list_now(&self, user: &str) -> Vec<SessionSummary> {
+        let inner = self.lock();
+        let mut listed: Vec<SessionSummary> = inner
+            .records
+            .values()
+            .filter(|s| s.user.as_deref() == Some(user))
+            .map(Session::summary)
+            .collect();
+        // Newest first, as the index's sort key orders them; ties by id, for a stable order.
+        listed.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+        });
+        listed.truncate(MAX_LISTED);
+        listed
     }
 }
 
@@ -170,6 +225,22 @@ impl SessionStore for MemoryStore {
 
     fn release_lease<'a>(&'a self, id: &'a SessionId, owner: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(async move { Ok(self.release_now(id, owner, unix_now())) })
+    }
+
+    fn end<'a>(
+        &'a self,
+        id: &'a SessionId,
+        revocation: Option<&'a Revocation>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.end_now(id, revocation) })
+    }
+
+    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        Box::pin(async move { self.is_revoked_now(origin_jti, now) })
+    }
+
+    fn list_for_user<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionSummary>> {
+        Box::pin(async move { Ok(self.list_now(user)) })
     }
 }
 

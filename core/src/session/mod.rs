@@ -50,10 +50,14 @@ pub use login_state::{
     DynamoLoginStates, LOGIN_STATE_TTL_SECS, LoginState, LoginStateStore, MemoryLoginStates,
 };
 pub use memory::MemoryStore;
-pub use record::{DEFAULT_AUTH_METHOD, Lease, MAX_DATA_BYTES, Session, SessionTokens};
+pub use record::{
+    DEFAULT_AUTH_METHOD, Lease, MAX_DATA_BYTES, MAX_ORIGIN_JTI_BYTES, MAX_TOKEN_LIFETIME_SECS,
+    MAX_USER_AGENT_BYTES, REVOCATION_MARGIN_SECS, Revocation, Session, SessionSummary,
+    SessionTokens, is_valid_origin_jti, kept_user_agent, user_key,
+};
 pub use refresh::{RefreshError, RefreshOptions, RefreshOutcome, RefreshSource, Refresher};
 pub use secret::SessionSecret;
-pub use store::{LeaseOutcome, Replaced, SessionStore, StoreError, StoreFuture};
+pub use store::{LeaseOutcome, MAX_LISTED, Replaced, SessionStore, StoreError, StoreFuture};
 
 /// Where a service keeps its sessions (`SESSION_BACKEND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,7 +28,7 @@
 //! | `Ok(`[`RefreshOutcome`]`)` | the session with fresh tokens | 200 |
 //! | [`RefreshError::NotAuthenticated`] | no live session | 401 `Not authenticated` |
 //! | [`RefreshError::NoRefreshToken`] | the session has no refresh token | 401 `No refresh token` |
-//! | [`RefreshError::RefreshFailed`] | Cognito said `invalid_grant` for the refresh token still stored (checked by a consistent re-read): the session was destroyed | 401 `Refresh failed`, cookie cleared |
+//! | [`RefreshError::RefreshFailed`] | Cognito said `invalid_grant` for the refresh token still stored (checked by a consistent re-read): the session was ended (deleted, and its sign-in revoked: [`SessionStore::end`](super::SessionStore::end)) | 401 `Refresh failed`, cookie cleared |
 //! | [`RefreshError::Unavailable`] | Cognito or the store failed transiently, or waiting for another refresh took too long: the session is intact | 503 |
 //!
 //! Conditional-write conflicts are handled here and never surface. Every caller's outcome is
@@ -77,9 +77,7 @@ pub const EVENT_TARGET: &str = crate::events::TARGET;
 /// The `metadata.product.feature.name` of refresh security events.
 pub const EVENT_FEATURE: &str = "refresh";
 
-/// The member of the session's `data` JSON that records when its tokens were last
-/// refreshed (Unix seconds).
-pub const REFRESHED_AT: &str = "refreshed_at";
+pub use super::record::REFRESHED_AT;
 
 /// The margin added to the Cognito timeout to make the default lease.
 pub const LEASE_MARGIN: Duration = Duration::from_secs(5);
@@ -548,7 +546,12 @@ impl Refresher {
                             if current.tokens.refresh_token.as_deref()
                                 == Some(refresh_token.as_str()) =>
                         {
-                            store.delete(id).await.map_err(RefreshError::store)?;
+                            // The sign-in is over: its tokens are revoked with it.
+                            let revocation = current.revocation(unix_now());
+                            store
+                                .end(id, revocation.as_ref())
+                                .await
+                                .map_err(RefreshError::store)?;
                             return Err(RefreshError::RefreshFailed);
                         }
                         Some(current) => {
@@ -626,25 +629,11 @@ fn refreshed_at(s: &Session) -> Option<i64> {
     s.extra.get(REFRESHED_AT).and_then(Value::as_i64)
 }
 
-/// The claims of a stored JWT, read without verifying it (the store holds only tokens
-/// that were verified or came from Cognito's token endpoint). `None` when unreadable.
-fn unverified_claims(token: &str) -> Option<serde_json::Map<String, Value>> {
-    let payload = token.split('.').nth(1)?;
-    if payload.len() > crate::MAX_TOKEN_BYTES {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(m) => Some(m),
-        _ => None,
-    }
-}
-
 /// True when the access or id token expires within `skew_secs` of `now` (or its expiry
 /// cannot be read).
 pub fn needs_refresh(tokens: &SessionTokens, now: i64, skew_secs: i64) -> bool {
     [&tokens.access_token, &tokens.id_token].iter().any(|t| {
-        unverified_claims(t)
+        super::record::stored_claims(t)
             .and_then(|c| c.get("exp").and_then(Value::as_i64))
             .is_none_or(|exp| exp <= now.saturating_add(skew_secs))
     })
@@ -652,7 +641,7 @@ pub fn needs_refresh(tokens: &SessionTokens, now: i64, skew_secs: i64) -> bool {
 
 /// The user's `sub`, from the stored id token (for events).
 fn subject(tokens: &SessionTokens) -> Option<String> {
-    unverified_claims(&tokens.id_token)
+    super::record::stored_claims(&tokens.id_token)
         .and_then(|c| c.get("sub").and_then(Value::as_str).map(str::to_string))
 }
 

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use thiserror::Error;
 
 use super::id::SessionId;
-use super::record::Session;
+use super::record::{Revocation, Session, SessionSummary};
 
 /// The future a [`SessionStore`] method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -73,7 +73,14 @@ pub enum LeaseOutcome {
 /// - [`replace`](Self::replace) writes only when the stored version is the expected one,
 ///   and otherwise returns the current record without another read;
 /// - a lease is held while `until > now`; [`acquire_lease`](Self::acquire_lease)
-///   succeeds only when no live lease is held.
+///   succeeds only when no live lease is held;
+/// - [`end`](Self::end) records the revocation and deletes the record in one atomic step,
+///   so no reader sees the session gone while its tokens are not yet revoked;
+/// - a revocation is live while `until > now`, as a record is.
+///
+/// Every method but [`list_for_user`](Self::list_for_user) reads or writes one key;
+/// listing reads the user index (on DynamoDB a global secondary index, eventually
+/// consistent: a session made within the last second may be missing from it).
 ///
 /// Use it as `Arc<dyn SessionStore>`.
 pub trait SessionStore: Send + Sync {
@@ -112,4 +119,28 @@ pub trait SessionStore: Send + Sync {
     /// Drops `owner`'s lease (bumping the version); `false` when `owner` held none on a
     /// live record.
     fn release_lease<'a>(&'a self, id: &'a SessionId, owner: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Ends a session: records `revocation` (when given; it replaces any earlier record
+    /// of the same `origin_jti`) and deletes the record under `id`, atomically. Nothing
+    /// happens to a record that is not there; the revocation is recorded anyway.
+    fn end<'a>(
+        &'a self,
+        id: &'a SessionId,
+        revocation: Option<&'a Revocation>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Whether the sign-in `origin_jti` was ended: a revocation record under it lives
+    /// at `now`. An `origin_jti` that [`is_valid_origin_jti`] refuses is an
+    /// [`StoreError::Other`], never `false`.
+    ///
+    /// [`is_valid_origin_jti`]: super::is_valid_origin_jti
+    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool>;
+
+    /// The sessions of `user` (a [`user_key`](super::user_key)), newest first, at most
+    /// [`MAX_LISTED`], including records past their expiry (so the caller can end
+    /// them): what a user sees of their signed-in devices.
+    fn list_for_user<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionSummary>>;
 }
+
+/// The most sessions [`SessionStore::list_for_user`] returns (the newest).
+pub const MAX_LISTED: usize = 500;

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{
-    Lease, LeaseOutcome, Replaced, Session, SessionId, SessionStore, SessionTokens, StoreError,
+    Lease, LeaseOutcome, Replaced, Revocation, Session, SessionId, SessionStore, SessionTokens,
+    StoreError,
 };
 use crate::unix_now;
 
@@ -37,6 +38,21 @@ pub fn session(created_at: i64, expires_at: i64) -> Session {
         created_at,
         expires_at,
     )
+}
+
+/// A live record of `user`, made at `created_at`, from a browser named `agent`.
+pub fn user_session(user: &str, created_at: i64, agent: &str) -> Session {
+    let mut s = session(created_at, unix_now() + 3600);
+    s.user = Some(user.to_string());
+    s.user_agent = Some(agent.to_string());
+    s
+}
+
+/// A fresh `origin_jti` (a UUID-shaped random value), so tests on one table never meet.
+pub fn origin_jti() -> String {
+    let id = SessionId::generate().unwrap();
+    let hex: String = id.as_str().bytes().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// A record that lives for an hour from now.
@@ -71,6 +87,11 @@ macro_rules! session_store_tests {
             oversized_or_empty_records_are_refused,
             concurrent_replaces_stay_consistent,
             concurrent_lease_acquisitions_stay_consistent,
+            end_records_the_revocation_and_deletes,
+            revocations_expire_and_are_per_sign_in,
+            unusable_origin_jtis_are_refused,
+            sessions_are_listed_per_user_newest_first,
+            listing_shows_refreshes_and_expired_sessions,
         );
     };
     ($make:expr) => {
@@ -91,6 +112,11 @@ macro_rules! session_store_tests {
             concurrent_lease_acquisitions_stay_consistent,
             concurrent_replaces_exactly_one_wins,
             concurrent_lease_acquisitions_exactly_one_wins,
+            end_records_the_revocation_and_deletes,
+            revocations_expire_and_are_per_sign_in,
+            unusable_origin_jtis_are_refused,
+            sessions_are_listed_per_user_newest_first,
+            listing_shows_refreshes_and_expired_sessions,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -552,4 +578,150 @@ pub async fn oversized_or_empty_records_are_refused(store: Arc<dyn SessionStore>
         store.replace(&big, 0).await,
         Err(StoreError::Other(_))
     ));
+}
+
+/// `end` records the revocation and deletes the record; ending again, or a session that
+/// is not there, still records it.
+pub async fn end_records_the_revocation_and_deletes(store: Arc<dyn SessionStore>) {
+    let now = unix_now();
+    let s = live_session();
+    let keep = live_session();
+    store.create(&s).await.unwrap();
+    store.create(&keep).await.unwrap();
+    let r = Revocation {
+        origin_jti: origin_jti(),
+        until: now + 600,
+    };
+    assert!(!store.is_revoked(&r.origin_jti, now).await.unwrap());
+    store.end(&s.id, Some(&r)).await.unwrap();
+    assert_eq!(store.get(&s.id).await.unwrap(), None);
+    assert!(store.is_revoked(&r.origin_jti, now).await.unwrap());
+    assert!(store.get(&keep.id).await.unwrap().is_some(), "only that one");
+    // Again, and for an id never made: fine, and the revocation stands.
+    store.end(&s.id, Some(&r)).await.unwrap();
+    let other = Revocation {
+        origin_jti: origin_jti(),
+        until: now + 600,
+    };
+    store
+        .end(&SessionId::generate().unwrap(), Some(&other))
+        .await
+        .unwrap();
+    assert!(store.is_revoked(&other.origin_jti, now).await.unwrap());
+    // Without a revocation, `end` is a delete.
+    store.end(&keep.id, None).await.unwrap();
+    assert_eq!(store.get(&keep.id).await.unwrap(), None);
+    // A revocation record is not a session: no id reads it as one.
+    assert_eq!(store.list_for_user(&r.origin_jti).await.unwrap(), vec![]);
+}
+
+/// A revocation lives while `until > now`, covers only its own sign-in, and a later one
+/// replaces it.
+pub async fn revocations_expire_and_are_per_sign_in(store: Arc<dyn SessionStore>) {
+    let now = unix_now();
+    let r = Revocation {
+        origin_jti: origin_jti(),
+        until: now + 60,
+    };
+    store
+        .end(&SessionId::generate().unwrap(), Some(&r))
+        .await
+        .unwrap();
+    assert!(store.is_revoked(&r.origin_jti, now + 59).await.unwrap());
+    assert!(!store.is_revoked(&r.origin_jti, now + 60).await.unwrap());
+    assert!(!store.is_revoked(&origin_jti(), now).await.unwrap());
+    let later = Revocation {
+        origin_jti: r.origin_jti.clone(),
+        until: now + 120,
+    };
+    store
+        .end(&SessionId::generate().unwrap(), Some(&later))
+        .await
+        .unwrap();
+    assert!(store.is_revoked(&r.origin_jti, now + 100).await.unwrap());
+}
+
+/// An `origin_jti` l42 would not write is an error, never "not revoked", and `end` with
+/// one changes nothing.
+pub async fn unusable_origin_jtis_are_refused(store: Arc<dyn SessionStore>) {
+    let now = unix_now();
+    let s = live_session();
+    store.create(&s).await.unwrap();
+    let long = "a".repeat(super::MAX_ORIGIN_JTI_BYTES + 1);
+    for bad in ["", "a#b", "a b", "é", "rev#x", long.as_str()] {
+        assert!(
+            matches!(store.is_revoked(bad, now).await, Err(StoreError::Other(_))),
+            "{bad:?}"
+        );
+        let r = Revocation {
+            origin_jti: bad.to_string(),
+            until: now + 60,
+        };
+        assert!(store.end(&s.id, Some(&r)).await.is_err(), "{bad:?}");
+        assert!(store.get(&s.id).await.unwrap().is_some(), "kept: {bad:?}");
+    }
+}
+
+/// A user's sessions, newest first, and nobody else's; records without a user are never
+/// listed; an ended session leaves the list.
+pub async fn sessions_are_listed_per_user_newest_first(store: Arc<dyn SessionStore>) {
+    let now = unix_now();
+    let alice = format!("pool|alice-{}", origin_jti());
+    let bob = format!("pool|bob-{}", origin_jti());
+    let first = user_session(&alice, now - 20, "Firefox");
+    let mut second = user_session(&alice, now - 10, "Chrome");
+    second.tokens.auth_method = "direct".into();
+    let theirs = user_session(&bob, now - 5, "Safari");
+    let nobody = live_session();
+    for s in [&first, &second, &theirs, &nobody] {
+        store.create(s).await.unwrap();
+    }
+    let listed = store.list_for_user(&alice).await.unwrap();
+    assert_eq!(listed, vec![second.summary(), first.summary()]);
+    assert_eq!(listed[0].auth_method, "direct");
+    assert_eq!(listed[0].user_agent.as_deref(), Some("Chrome"));
+    assert_eq!(listed[1].last_used_at, now - 20);
+    assert_eq!(
+        store.list_for_user(&bob).await.unwrap(),
+        vec![theirs.summary()]
+    );
+    // A prefix of a user key is another user.
+    assert_eq!(store.list_for_user("pool|alice").await.unwrap(), vec![]);
+    store.end(&second.id, None).await.unwrap();
+    assert_eq!(
+        store.list_for_user(&alice).await.unwrap(),
+        vec![first.summary()]
+    );
+}
+
+/// A refresh moves `last_used_at` and keeps who and where from; a session past its
+/// expiry is still listed (the caller ends it).
+pub async fn listing_shows_refreshes_and_expired_sessions(store: Arc<dyn SessionStore>) {
+    let now = unix_now();
+    let user = format!("pool|carol-{}", origin_jti());
+    let s = user_session(&user, now - 100, "Firefox");
+    store.create(&s).await.unwrap();
+    let mut refreshed = s.clone();
+    refreshed.tokens = tokens("second");
+    refreshed
+        .extra
+        .insert(super::record::REFRESHED_AT.into(), Value::from(now - 3));
+    // A replacing record that does not name them keeps the user and agent.
+    refreshed.user = None;
+    refreshed.user_agent = None;
+    store.replace(&refreshed, 0).await.unwrap();
+    let listed = store.list_for_user(&user).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, now - 3);
+    assert_eq!(listed[0].user_agent.as_deref(), Some("Firefox"));
+    let got = store.get(&s.id).await.unwrap().unwrap();
+    assert_eq!(got.user.as_deref(), Some(user.as_str()));
+
+    let mut old = user_session(&user, now - 7200, "Old");
+    old.expires_at = now - 1;
+    store.create(&old).await.unwrap();
+    let listed = store.list_for_user(&user).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1].id, old.id);
+    assert!(listed[1].expires_at <= now);
 }

@@ -441,9 +441,6 @@ fn directory(origins: &[&str]) -> Result<Directory, DevError> {
 
 /// Creates the session table when it does not exist (a fresh local emulator).
 async fn ensure_table(store: &DynamoStore) -> Result<(), DevError> {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
     let client = store.client();
     let table = store.table();
     let unavailable =
@@ -459,22 +456,7 @@ async fn ensure_table(store: &DynamoStore) -> Result<(), DevError> {
             )));
         }
     }
-    let key = KeySchemaElement::builder()
-        .attribute_name(l42_core::session::dynamodb::KEY)
-        .key_type(KeyType::Hash)
-        .build()
-        .map_err(|e| unavailable(&e))?;
-    let attribute = AttributeDefinition::builder()
-        .attribute_name(l42_core::session::dynamodb::KEY)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .map_err(|e| unavailable(&e))?;
-    client
-        .create_table()
-        .table_name(table)
-        .key_schema(key)
-        .attribute_definitions(attribute)
-        .billing_mode(BillingMode::PayPerRequest)
+    l42_core::session::dynamodb::create_session_table(client, table)
         .send()
         .await
         .map_err(|e| unavailable(&aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
