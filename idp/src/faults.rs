@@ -49,6 +49,10 @@ pub enum FaultKind {
     /// Answer 400 `{"error":"invalid_grant"}`.
     #[serde(rename = "invalid_grant")]
     InvalidGrant,
+    /// Wait for the fault's delay (as for `timeout`), then answer as usual: a call that
+    /// is still in flight while something else happens.
+    #[serde(rename = "slow")]
+    Slow,
 }
 
 /// One injected fault, as `POST /_dev/faults` takes it.

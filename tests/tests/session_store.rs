@@ -254,7 +254,11 @@ async fn one_request_per_operation_and_only_point_operations() {
     store.end(&s2.id, Some(&r)).await.unwrap();
     assert_eq!(requests.take(), one("TransactWriteItems"), "end");
     store.end(&s2.id, None).await.unwrap();
-    assert_eq!(requests.take(), one("DeleteItem"), "end without a revocation");
+    assert_eq!(
+        requests.take(),
+        one("DeleteItem"),
+        "end without a revocation"
+    );
     assert!(store.is_revoked(&r.origin_jti, now).await.unwrap());
     assert_eq!(requests.take(), one("GetItem"), "is_revoked");
     assert!(store.list_for_user("pool|nobody").await.unwrap().is_empty());
@@ -296,7 +300,11 @@ async fn listing_reads_every_page_of_the_index_up_to_the_limit() {
     requests.take();
     let listed = store.list_for_user(user).await.unwrap();
     assert_eq!(listed.len(), l42_core::session::MAX_LISTED);
-    assert!(listed.windows(2).all(|w| w[0].created_at >= w[1].created_at));
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| w[0].created_at >= w[1].created_at)
+    );
     assert_eq!(listed[0].created_at, now);
     // Pages of 100: five full ones make the 500.
     assert_eq!(requests.take().get("Query").copied(), Some(5));

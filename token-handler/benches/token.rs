@@ -85,14 +85,20 @@ fn fixture(rt: &Runtime, claims_cache: bool) -> Fixture {
         oauth,
         verifier,
     ));
+    let id_token = tokens.id_token.unwrap();
+    let (claims, _) = rt
+        .block_on(sessions.verify_pair(&tokens.access_token, &id_token))
+        .unwrap();
     let (_, set_cookie) = rt
         .block_on(sessions.start(
             SessionTokens {
                 access_token: tokens.access_token,
-                id_token: tokens.id_token.unwrap(),
+                id_token,
                 refresh_token: tokens.refresh_token,
                 auth_method: "handler".to_owned(),
             },
+            &claims,
+            Some("bench"),
             None,
         ))
         .unwrap();

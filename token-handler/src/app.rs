@@ -39,7 +39,7 @@ use crate::session::{SessionIdentity, Sessions};
 use l42_core::service;
 
 /// The methods a CORS preflight allows.
-pub const ALLOWED_METHODS: &str = "GET, POST";
+pub const ALLOWED_METHODS: &str = "GET, POST, DELETE";
 
 /// The tokens a session holds (the session record's own type; `Debug` shows none of them).
 pub use l42_core::session::SessionTokens;
@@ -55,6 +55,9 @@ pub struct Identity {
     pub groups: Vec<String>,
     /// The session's tokens, when the identity comes from a session.
     pub tokens: Option<SessionTokens>,
+    /// The key the user's sessions are listed by ([`l42_core::session::user_key`]), when
+    /// the identity comes from a session.
+    pub user: Option<String>,
 }
 
 /// Finds the caller of a request (the session layer implements this over the session

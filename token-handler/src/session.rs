@@ -25,8 +25,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use l42_core::session::{
     DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates, MemoryStore, RefreshError,
-    RefreshOptions, Refresher, Session, SessionCookies, SessionId, SessionStore, SessionTokens,
-    StoreError,
+    RefreshOptions, Refresher, Session, SessionCookies, SessionId, SessionStore, SessionSummary,
+    SessionTokens, StoreError, kept_user_agent, user_key,
 };
 use l42_core::{CognitoClient, ConfigError, TokenUse, VerifiedClaims, Verifier, unix_now};
 
@@ -326,24 +326,38 @@ impl Sessions {
         }
     }
 
-    /// Stores a new session for verified `tokens` and deletes `previous` (the session the
-    /// request came with, if any). Returns the session and its `Set-Cookie` value.
+    /// The key `claims`' user's sessions are listed by (`<pool id>|<sub>`).
+    pub fn user_of(&self, claims: &VerifiedClaims) -> String {
+        let pool = self
+            .verifier
+            .config()
+            .pools
+            .get(claims.pool)
+            .map_or("", |p| p.as_str());
+        user_key(pool, &claims.sub)
+    }
+
+    /// Stores a new session for `tokens`, whose id token's verified claims are `claims`,
+    /// signed in from `user_agent`, and ends `previous` (the session the request came
+    /// with, if any). Returns the session and its `Set-Cookie` value.
     pub async fn start(
         &self,
         tokens: SessionTokens,
+        claims: &VerifiedClaims,
+        user_agent: Option<&str>,
         previous: Option<&SessionId>,
     ) -> Result<(Session, String), ApiError> {
         let now = unix_now();
         let id = SessionId::generate().map_err(|_| ApiError::Internal)?;
-        let session = Session::new(id, tokens, now, now + SESSION_LIFETIME_SECS);
+        let mut session = Session::new(id, tokens, now, now + SESSION_LIFETIME_SECS);
+        session.user = Some(self.user_of(claims));
+        session.user_agent = user_agent.and_then(kept_user_agent);
         self.store
             .create(&session)
             .await
             .map_err(|e| store_unavailable(&e))?;
-        if let Some(old) = previous
-            && let Err(e) = self.store.delete(old).await
-        {
-            tracing::warn!(error = %e, "could not delete the previous session");
+        if let Some(old) = previous {
+            self.replace_previous(old, &session).await;
         }
         let cookie = self
             .cookies
@@ -352,7 +366,113 @@ impl Sessions {
         Ok((session, cookie))
     }
 
-    /// Deletes a session.
+    /// The session a new sign-in replaces is ended (best effort: the new one is made),
+    /// except that tokens the new session holds too are not revoked with it (a client
+    /// posting the same tokens again).
+    async fn replace_previous(&self, old: &SessionId, new: &Session) {
+        let previous = match self.store.get(old).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the previous session");
+                None
+            }
+        };
+        let result = match previous {
+            Some(p) if p.origin_jti().is_some() && p.origin_jti() == new.origin_jti() => self
+                .store
+                .delete(old)
+                .await
+                .map_err(|e| store_unavailable(&e)),
+            Some(p) => self.end(&p, "replaced by a new sign-in").await,
+            None => self
+                .store
+                .delete(old)
+                .await
+                .map_err(|e| store_unavailable(&e)),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not end the previous session");
+        }
+    }
+
+    /// Ends `session`: its sign-in is revoked and the record deleted in one step (a 503
+    /// when the store fails, and then nothing changed), then its refresh token is revoked
+    /// at Cognito (best effort, retried once: the session is over whatever Cognito says).
+    pub async fn end(&self, session: &Session, why: &'static str) -> Result<(), ApiError> {
+        let revocation = session.revocation(unix_now());
+        if revocation.is_none() {
+            tracing::warn!(
+                session = %session.id.short(),
+                "the ended session's tokens name no origin_jti: nothing to revoke"
+            );
+        }
+        self.store
+            .end(&session.id, revocation.as_ref())
+            .await
+            .map_err(|e| store_unavailable(&e))?;
+        if let Some(token) = &session.tokens.refresh_token {
+            self.revoke_at_cognito(token).await;
+        }
+        let mut event = events::event(Activity::Logoff, Status::Success, "session ended")
+            .activity_name("Session end")
+            .detail("session", session.id.short())
+            .detail("reason", why)
+            .detail("revoked", revocation.is_some());
+        if let Some(sub) = session.user.as_deref().and_then(|u| u.split_once('|')) {
+            event = event.actor(sub.1, None);
+        }
+        event.emit();
+        Ok(())
+    }
+
+    /// Revokes `refresh_token` at Cognito, trying twice.
+    async fn revoke_at_cognito(&self, refresh_token: &str) {
+        for attempt in 1..=2 {
+            match self.oauth.revoke(refresh_token).await {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(
+                    attempt,
+                    error = %e,
+                    "revoking the refresh token at Cognito failed"
+                ),
+            }
+        }
+    }
+
+    /// Ends the session under `id`: read first (for its tokens), then [`Sessions::end`];
+    /// one that cannot be read is deleted. `false` when there was none.
+    pub async fn end_id(&self, id: &SessionId, why: &'static str) -> Result<bool, ApiError> {
+        match self.store.get(id).await {
+            Ok(Some(session)) => self.end(&session, why).await.map(|()| true),
+            Ok(None) => Ok(false),
+            Err(StoreError::Corrupt(_)) => {
+                self.destroy(id).await?;
+                Ok(true)
+            }
+            Err(e) => Err(store_unavailable(&e)),
+        }
+    }
+
+    /// The live sessions of `user`, newest first. Sessions found past their expiry are
+    /// deleted on the way (their last tokens expire within their own lifetime).
+    pub async fn list(&self, user: &str) -> Result<Vec<SessionSummary>, ApiError> {
+        let now = unix_now();
+        let listed = self
+            .store
+            .list_for_user(user)
+            .await
+            .map_err(|e| store_unavailable(&e))?;
+        let (live, expired): (Vec<_>, Vec<_>) =
+            listed.into_iter().partition(|s| s.expires_at > now);
+        for s in expired {
+            if let Err(e) = self.store.end(&s.id, None).await {
+                tracing::warn!(error = %e, "could not delete an expired session");
+            }
+        }
+        Ok(live)
+    }
+
+    /// Deletes a session (no revocation: see [`Sessions::end`]).
     pub async fn destroy(&self, id: &SessionId) -> Result<(), ApiError> {
         self.store
             .delete(id)
@@ -421,7 +541,11 @@ impl IdentityProvider for SessionIdentity {
                 Lookup::Found(session) => *session,
             };
             match self.0.fresh(session).await? {
-                Fresh::Usable(session, claims) => Ok(Some(identity_of(&session, &claims))),
+                Fresh::Usable(session, claims) => {
+                    let mut identity = identity_of(&session, &claims);
+                    identity.user = Some(self.0.user_of(&claims));
+                    Ok(Some(identity))
+                }
                 Fresh::Ended => Err(self.0.ended()),
                 Fresh::Unusable => Ok(None),
             }
@@ -436,5 +560,6 @@ pub fn identity_of(session: &Session, claims: &VerifiedClaims) -> Identity {
         email: claims.email.clone(),
         groups: claims.groups.clone(),
         tokens: Some(session.tokens.clone()),
+        user: session.user.clone(),
     }
 }

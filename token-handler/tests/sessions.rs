@@ -783,16 +783,48 @@ async fn dynamodb_requests_per_endpoint() {
     assert_eq!(a.status, 200);
     assert_eq!(
         env.requests.take(),
-        counts(&[("PutItem", 1), ("DeleteItem", 1)]),
-        "/session replacing a session"
+        counts(&[("PutItem", 1), ("GetItem", 1), ("TransactWriteItems", 1)]),
+        "/session replacing a session: the old one is read and ended"
     );
     let cookie = a.cookie();
+
+    // Listing: the caller's session, then one query of the user index.
+    assert_eq!(env.get("/auth/sessions", Some(&cookie)).await.status, 200);
+    assert_eq!(
+        env.requests.take(),
+        counts(&[("GetItem", 1), ("Query", 1)]),
+        "/sessions"
+    );
+    let other = env.login("admin").await;
+    env.requests.take();
+    let listing = env.get("/auth/sessions", Some(&cookie)).await.body;
+    let handle = listing["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.requests.take();
+    let out = env
+        .delete(&format!("/auth/sessions/{handle}"), Some(&cookie))
+        .await;
+    assert_eq!(out.status, 200, "{}", out.text);
+    assert_eq!(
+        env.requests.take(),
+        counts(&[("GetItem", 2), ("Query", 1), ("TransactWriteItems", 1)]),
+        "DELETE /sessions/{{id}}: the caller's session, the index, the ended one, ending it"
+    );
+    assert!(env.stored(&other).await.is_none());
+    env.requests.take();
 
     let out = env.post("/auth/logout", Some(&cookie), json!({})).await;
     assert_eq!(out.status, 200);
     assert_eq!(
         env.requests.take(),
-        counts(&[("GetItem", 1), ("DeleteItem", 1)]),
+        counts(&[("GetItem", 1), ("TransactWriteItems", 1)]),
         "/logout"
     );
 }
@@ -891,7 +923,7 @@ async fn no_token_or_cookie_in_any_log_line() {
         "events are logged: {}",
         &logs[..logs.len().min(3000)]
     );
-    assert!(logs.contains("session destroyed"));
+    assert!(logs.contains("session ended"));
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret in the logs");
     }

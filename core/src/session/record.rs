@@ -148,8 +148,7 @@ pub const MAX_ORIGIN_JTI_BYTES: usize = 128;
 pub fn is_valid_origin_jti(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= MAX_ORIGIN_JTI_BYTES
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
@@ -281,7 +280,11 @@ impl Session {
         if self.tokens.access_token.is_empty() || self.tokens.id_token.is_empty() {
             return Err("a session needs an access token and an id token".into());
         }
-        if self.user.as_ref().is_some_and(|u| u.is_empty() || u.len() > 1024) {
+        if self
+            .user
+            .as_ref()
+            .is_some_and(|u| u.is_empty() || u.len() > 1024)
+        {
             return Err("a session's user key is empty or over 1024 bytes".into());
         }
         if self
@@ -436,7 +439,11 @@ mod tests {
     fn jwt(claims: Value) -> String {
         use base64::Engine as _;
         let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-        format!("{}.{}.sig", b64(b"{\"alg\":\"RS256\"}"), b64(claims.to_string().as_bytes()))
+        format!(
+            "{}.{}.sig",
+            b64(b"{\"alg\":\"RS256\"}"),
+            b64(claims.to_string().as_bytes())
+        )
     }
 
     fn signed_in(access: Value, id: Value) -> Session {
@@ -464,12 +471,12 @@ mod tests {
             serde_json::json!({"iat": now, "exp": now + 300}),
             serde_json::json!({"origin_jti": o, "iat": now, "exp": now + 300}),
         );
-        assert_eq!(s.revocation(now).unwrap().until, now + 300 + REVOCATION_MARGIN_SECS);
-        // No times: a day, the longest Cognito gives.
-        let s = signed_in(
-            serde_json::json!({"origin_jti": o}),
-            serde_json::json!({}),
+        assert_eq!(
+            s.revocation(now).unwrap().until,
+            now + 300 + REVOCATION_MARGIN_SECS
         );
+        // No times: a day, the longest Cognito gives.
+        let s = signed_in(serde_json::json!({"origin_jti": o}), serde_json::json!({}));
         assert_eq!(
             s.revocation(now).unwrap().until,
             now + MAX_TOKEN_LIFETIME_SECS + REVOCATION_MARGIN_SECS
@@ -484,8 +491,16 @@ mod tests {
             now + MAX_TOKEN_LIFETIME_SECS + REVOCATION_MARGIN_SECS
         );
         // None, or an unusable one: nothing to record.
-        for bad in [Value::Null, Value::from(7), Value::from(""), Value::from("a#b")] {
-            let s = signed_in(serde_json::json!({"origin_jti": bad}), serde_json::json!({}));
+        for bad in [
+            Value::Null,
+            Value::from(7),
+            Value::from(""),
+            Value::from("a#b"),
+        ] {
+            let s = signed_in(
+                serde_json::json!({"origin_jti": bad}),
+                serde_json::json!({}),
+            );
             assert_eq!(s.revocation(now), None, "{bad}");
         }
         let plain = Session::new(SessionId::from_bytes(&[2; 32]), tokens(), 10, 20);
@@ -495,7 +510,10 @@ mod tests {
     #[test]
     fn user_agents_are_kept_short_and_printable() {
         assert_eq!(kept_user_agent("Firefox/140"), Some("Firefox/140".into()));
-        assert_eq!(kept_user_agent("a\r\nSet-Cookie: x"), Some("aSet-Cookie: x".into()));
+        assert_eq!(
+            kept_user_agent("a\r\nSet-Cookie: x"),
+            Some("aSet-Cookie: x".into())
+        );
         assert_eq!(kept_user_agent("  \t "), None);
         let long = "é".repeat(MAX_USER_AGENT_BYTES);
         let kept = kept_user_agent(&long).unwrap();

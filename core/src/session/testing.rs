@@ -51,8 +51,20 @@ pub fn user_session(user: &str, created_at: i64, agent: &str) -> Session {
 /// A fresh `origin_jti` (a UUID-shaped random value), so tests on one table never meet.
 pub fn origin_jti() -> String {
     let id = SessionId::generate().unwrap();
-    let hex: String = id.as_str().bytes().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    let hex: String = id
+        .as_str()
+        .bytes()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// A record that lives for an hour from now.
@@ -596,7 +608,10 @@ pub async fn end_records_the_revocation_and_deletes(store: Arc<dyn SessionStore>
     store.end(&s.id, Some(&r)).await.unwrap();
     assert_eq!(store.get(&s.id).await.unwrap(), None);
     assert!(store.is_revoked(&r.origin_jti, now).await.unwrap());
-    assert!(store.get(&keep.id).await.unwrap().is_some(), "only that one");
+    assert!(
+        store.get(&keep.id).await.unwrap().is_some(),
+        "only that one"
+    );
     // Again, and for an id never made: fine, and the revocation stands.
     store.end(&s.id, Some(&r)).await.unwrap();
     let other = Revocation {

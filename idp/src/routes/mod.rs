@@ -109,6 +109,10 @@ pub(crate) async fn fault_gate(shared: &Shared, endpoint: FaultEndpoint) -> Opti
             pause(shared, delay.unwrap_or(shared.settings.fault_delay)).await;
             OAuthError::server("injected timeout").into_response()
         }
+        FaultKind::Slow => {
+            pause(shared, delay.unwrap_or(shared.settings.fault_delay)).await;
+            return None;
+        }
     })
 }
 

@@ -141,7 +141,13 @@ pub async fn handler(
         refresh_token: tokens.refresh_token.filter(|t| !t.is_empty()),
         auth_method: "handler".to_owned(),
     };
-    let cookie = match sessions.start(session_tokens, previous.as_ref()).await {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let cookie = match sessions
+        .start(session_tokens, &claims, agent, previous.as_ref())
+        .await
+    {
         Ok((_, cookie)) => cookie,
         Err(e) => {
             tracing::warn!(error = %e, "callback: the session could not be stored");

@@ -5,7 +5,7 @@
 //! is 404 until then.
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::app::AppState;
 
@@ -16,6 +16,7 @@ pub mod login;
 pub mod logout;
 pub mod me;
 pub mod session;
+pub mod sessions;
 pub mod token;
 pub mod validate_credential;
 
@@ -25,6 +26,8 @@ pub fn auth_routes() -> Router<AppState> {
         .route("/token", get(token::handler))
         .route("/session", post(session::handler))
         .route("/logout", post(logout::handler))
+        .route("/sessions", get(sessions::list))
+        .route("/sessions/{id}", delete(sessions::end))
         .route("/login", get(login::handler))
         .route("/callback", get(callback::handler))
         .route("/me", get(me::handler))

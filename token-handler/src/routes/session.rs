@@ -80,7 +80,12 @@ pub async fn handler(
         refresh_token: nonempty(body.refresh_token),
         auth_method: auth_method.clone(),
     };
-    let (_, cookie) = sessions.start(tokens, previous.as_ref()).await?;
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let (_, cookie) = sessions
+        .start(tokens, &claims, agent, previous.as_ref())
+        .await?;
     events::event(
         Activity::Logon,
         Status::Success,

@@ -76,6 +76,7 @@ pub fn user(sub: &str, groups: &[&str]) -> Identity {
         email: Some(format!("{sub}@example.com")),
         groups: groups.iter().map(|g| (*g).to_owned()).collect(),
         tokens: None,
+        user: None,
     }
 }
 

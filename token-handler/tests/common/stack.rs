@@ -293,6 +293,12 @@ impl Stack {
             .await
     }
 
+    /// A DELETE with the CSRF header.
+    pub async fn delete(&self, path: &str, cookie: Option<&str>) -> Answer {
+        self.send(Method::DELETE, path, cookie, &[], None, true)
+            .await
+    }
+
     /// `GET {P}/login`: the redirect to the identity provider's authorize URL.
     pub async fn start_login(&self) -> String {
         self.start_login_at("/auth/login", None).await
@@ -331,7 +337,19 @@ impl Stack {
 
     /// Logs in; the session cookie (`name=value`). Its refresh token is remembered.
     pub async fn login(&self, username: &str) -> String {
-        let a = self.login_as(username, None).await;
+        self.login_from(username, None).await
+    }
+
+    /// Logs in from a browser that sends `user_agent` (none: no `User-Agent`); the session
+    /// cookie. Its refresh token is remembered.
+    pub async fn login_from(&self, username: &str, user_agent: Option<&str>) -> String {
+        let authorize = self.start_login_at("/auth/login", None).await;
+        let callback = self.idp.sign_in(&authorize, username).await.unwrap();
+        let path = callback.strip_prefix(FRONTEND).unwrap();
+        let agent = user_agent.map(|a| ("user-agent", a));
+        let a = self
+            .send(Method::GET, path, None, agent.as_slice(), None, false)
+            .await;
         assert_eq!(a.status, 303, "{:?}", a.header("location"));
         let cookie = a.cookie();
         let session = self.stored(&cookie).await.unwrap();
