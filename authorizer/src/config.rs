@@ -20,9 +20,11 @@
 //! | variable | meaning |
 //! |---|---|
 //! | `HTTP_API_RESPONSE` | `simple` (default) or `iam`, for HTTP API payload 2.0 |
+//! | `REVOCATION_CHECK` | `on` or `off`: refuse (401) a token whose sign-in was ended (logout, a session ended from another device, `l42 sessions end`), read from the session table (`DYNAMODB_TABLE`); default `on` when the authorizer reads that table (the `cookie` source, or `DYNAMODB_TABLE` set), `off` otherwise: without the token handler's table nothing records revocations |
+//! | `REVOCATION_RECHECK_SECONDS` | how long a sign-in's answer is kept, 0–3600 (default 30): one `GetItem` per sign-in per window, and the longest a revoked token is still accepted by a warm authorizer |
 //! | `POLICY_CACHE_SAFE` | `true` (default): a REST/WebSocket Allow lists every route Cedar allows, so API Gateway's result cache neither over- nor under-grants; `false`: only the requested ARN |
 
-use l42_core::session::SessionCookies;
+use l42_core::session::{RevocationSettings, SessionCookies};
 use l42_core::web::Origin;
 use l42_core::{ConfigError, VerifierConfig};
 
@@ -65,6 +67,8 @@ pub struct AuthorizerConfig {
     /// `Origin` header proves a state-changing cookie-authenticated request as the
     /// `X-L42-CSRF` header does. Empty: only the header proves it.
     pub csrf_origins: Vec<Origin>,
+    /// The revocation check (`REVOCATION_CHECK`, `REVOCATION_RECHECK_SECONDS`).
+    pub revocation: RevocationSettings,
 }
 
 impl AuthorizerConfig {
@@ -106,6 +110,9 @@ impl AuthorizerConfig {
         } else {
             (None, Vec::new())
         };
+        let reads_table =
+            cookies.is_some() || l42_core::config::var(&lookup, "DYNAMODB_TABLE").is_some();
+        let revocation = RevocationSettings::from_lookup(&lookup, reads_table)?;
         Ok(AuthorizerConfig {
             identity_sources,
             http_api_response,
@@ -113,6 +120,7 @@ impl AuthorizerConfig {
             verifier,
             cookies,
             csrf_origins,
+            revocation,
         })
     }
 }
@@ -172,6 +180,44 @@ mod tests {
         assert_eq!(c.identity_sources, [IdentitySource::Header]);
         assert_eq!(c.http_api_response, HttpApiResponse::Simple);
         assert!(c.policy_cache_safe);
+        assert!(
+            !c.revocation.enabled,
+            "no session table, nothing to check against"
+        );
+    }
+
+    #[test]
+    fn the_revocation_check_is_on_where_the_session_table_is_read() {
+        let secret = ("SESSION_SECRET", "a-session-secret-of-at-least-32-bytes");
+        let c = cfg(&[("IDENTITY_SOURCES", "cookie"), secret]).unwrap();
+        assert!(c.revocation.enabled);
+        assert_eq!(c.revocation.recheck.as_secs(), 30);
+        assert!(
+            cfg(&[("DYNAMODB_TABLE", "sessions")])
+                .unwrap()
+                .revocation
+                .enabled
+        );
+        let off = cfg(&[
+            ("IDENTITY_SOURCES", "cookie"),
+            secret,
+            ("REVOCATION_CHECK", "off"),
+        ])
+        .unwrap();
+        assert!(!off.revocation.enabled);
+        let c = cfg(&[
+            ("REVOCATION_CHECK", "on"),
+            ("REVOCATION_RECHECK_SECONDS", "5"),
+        ])
+        .unwrap();
+        assert!(c.revocation.enabled);
+        assert_eq!(c.revocation.recheck.as_secs(), 5);
+        for (k, v) in [
+            ("REVOCATION_CHECK", "maybe"),
+            ("REVOCATION_RECHECK_SECONDS", "a minute"),
+        ] {
+            assert_eq!(cfg(&[(k, v)]).unwrap_err().var, k);
+        }
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! - Missing or invalid token → [`Outcome::Unauthorized`] (API Gateway answers 401).
 //! - Cedar deny, or a route the policy store does not know → an explicit Deny (403).
 //! - Allow → a policy (or `isAuthorized: true`) with `principalId` = `sub` and a context.
-//! - The session store (for the `cookie` identity source) not answering →
-//!   [`Outcome::Failed`] (API Gateway answers 500; nothing is allowed).
+//! - A token whose sign-in was ended (`REVOCATION_CHECK`) → [`Outcome::Unauthorized`].
+//! - The session store (for the `cookie` identity source or the revocation check) not
+//!   answering → [`Outcome::Failed`] (API Gateway answers 500; nothing is allowed).
 //!
 //! ```
 //! use l42_authorizer::{Authorizer, AuthorizerConfig, Outcome};
@@ -64,7 +65,7 @@ use std::sync::Arc;
 
 use identity::Credential;
 use l42_cedar::{Engine, PolicyConfig, Principal, RequestFacts};
-use l42_core::session::{DynamoStore, SessionStore, StoreError};
+use l42_core::session::{DynamoStore, RevocationCheck, RevocationError, SessionStore, StoreError};
 use l42_core::{ConfigError, PoolId, TokenUse, VerifiedClaims, Verifier, unix_now};
 
 pub use config::{AuthorizerConfig, HttpApiResponse, IdentitySource};
@@ -88,6 +89,8 @@ pub struct Authorizer {
     engine: Engine,
     /// Where sessions are read, for the `cookie` identity source.
     sessions: Option<Arc<dyn SessionStore>>,
+    /// The revocation check (`REVOCATION_CHECK`), over the same store.
+    revocation: Option<RevocationCheck>,
     /// The ARN pattern and overreach automata of every route, for cache-safe policies.
     shapes: cache_safe::RouteShapes,
 }
@@ -108,7 +111,7 @@ impl Authorizer {
     }
 
     /// An authorizer reading sessions from `sessions` for the `cookie` identity source
-    /// (which needs one).
+    /// and the revocation check (each needs one).
     pub fn with_sessions(
         mut config: AuthorizerConfig,
         engine: Engine,
@@ -120,6 +123,20 @@ impl Authorizer {
                 "`cookie` needs a session store",
             )));
         }
+        let revocation = match (&sessions, config.revocation.enabled) {
+            (_, false) => None,
+            (Some(store), true) => Some(RevocationCheck::new(
+                Arc::clone(store),
+                config.revocation.recheck,
+                config.verifier.claims_cache_size.max(1),
+            )),
+            (None, true) => {
+                return Err(StartupError::Config(ConfigError::new(
+                    "REVOCATION_CHECK",
+                    "`on` needs the session table (DYNAMODB_TABLE)",
+                )));
+            }
+        };
         // The claims the schema's principal attributes read are kept at verification (and
         // cached with the rest).
         config.verifier.keep_claims = engine.principal_claims();
@@ -142,6 +159,7 @@ impl Authorizer {
             verifier,
             engine,
             sessions,
+            revocation,
             shapes,
         })
     }
@@ -159,11 +177,12 @@ impl Authorizer {
             .map_err(|e| StartupError::policies(&PolicyConfig::default(), e))?;
         let engine = Engine::from_config(&policy_config)
             .map_err(|e| StartupError::policies(&policy_config, e))?;
-        let sessions: Option<Arc<dyn SessionStore>> = if config.cookies.is_some() {
-            Some(Arc::new(DynamoStore::from_env()?))
-        } else {
-            None
-        };
+        let sessions: Option<Arc<dyn SessionStore>> =
+            if config.cookies.is_some() || config.revocation.enabled {
+                Some(Arc::new(DynamoStore::from_env()?))
+            } else {
+                None
+            };
         Self::with_sessions(config, engine, sessions)
     }
 
@@ -175,6 +194,11 @@ impl Authorizer {
     /// The policy engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The revocation check, when on (for metrics and tests).
+    pub fn revocation(&self) -> Option<&RevocationCheck> {
+        self.revocation.as_ref()
     }
 
     /// Decides one event, given as its JSON bytes. Never panics on any input.
@@ -237,6 +261,20 @@ impl Authorizer {
             },
         };
         explain.sub = Some(claims.sub.clone());
+        // A sign-in that was ended: its tokens still verify offline until they expire.
+        if let Some(check) = &self.revocation {
+            match check.check(&claims).await {
+                Ok(()) => {}
+                Err(e @ (RevocationError::Revoked | RevocationError::NoOriginJti)) => {
+                    return unauthorized(explain, "revocation", e.to_string());
+                }
+                Err(e @ RevocationError::Unavailable(_)) => {
+                    explain.stage = "revocation";
+                    explain.reason = e.to_string().into();
+                    return Outcome::Failed { explain };
+                }
+            }
+        }
 
         let target = target::target(&self.engine, &event, kind);
         let context = allow_context(&claims, subprotocol);

@@ -54,6 +54,8 @@ pub(crate) struct RawClaims {
     pub email: Option<String>,
     #[serde(default)]
     pub jti: Option<String>,
+    #[serde(default)]
+    pub origin_jti: Option<String>,
 }
 
 /// The verified identity of a token: what every later step (Cedar, response context) reads.
@@ -85,6 +87,9 @@ pub struct VerifiedClaims {
     pub auth_time: i64,
     /// `jti`, when present.
     pub jti: Option<String>,
+    /// `origin_jti`, when present: the sign-in, the same for its access and id tokens
+    /// across refreshes (what a revocation is recorded under).
+    pub origin_jti: Option<String>,
     /// The claims [`VerifierConfig::keep_claims`](crate::VerifierConfig::keep_claims)
     /// names that the token carries, with their JSON values, in the configuration's order.
     pub claims: Vec<(String, serde_json::Value)>,

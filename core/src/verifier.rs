@@ -247,6 +247,7 @@ impl Verifier {
             iat: c.iat,
             auth_time: c.auth_time.unwrap_or(c.iat),
             jti: c.jti,
+            origin_jti: c.origin_jti,
             claims: kept,
             machine,
         };

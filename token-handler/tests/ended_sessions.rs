@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::stack::{Backend, Options, Stack};
-use l42_core::session::{Session, SessionId, SessionStore};
+use l42_core::session::{Session, SessionId};
 use l42_core::unix_now;
 use l42_idp::{FaultEndpoint, FaultKind, FaultSpec};
 use serde_json::{Value, json};
@@ -129,6 +129,17 @@ async fn two_sign_ins_are_listed_and_one_ends_the_other(backend: Backend) {
     let t = env.get("/auth/token", Some(&phone)).await;
     assert_eq!(t.status, 401);
     assert!(t.header("set-cookie").unwrap().contains("Max-Age=0"));
+    // Its tokens still verify, but they make no new session.
+    let replay = env
+        .post(
+            "/auth/session",
+            None,
+            json!({"access_token": phone_session.tokens.access_token,
+                   "id_token": phone_session.tokens.id_token}),
+        )
+        .await;
+    assert_eq!(replay.status, 403, "{}", replay.text);
+    assert!(replay.header("set-cookie").is_none());
     // The laptop goes on.
     assert_eq!(env.get("/auth/token", Some(&laptop)).await.status, 200);
     let left = by_agent(&env.get("/auth/sessions", Some(&laptop)).await.body);

@@ -783,8 +783,9 @@ async fn dynamodb_requests_per_endpoint() {
     assert_eq!(a.status, 200);
     assert_eq!(
         env.requests.take(),
-        counts(&[("PutItem", 1), ("GetItem", 1), ("TransactWriteItems", 1)]),
-        "/session replacing a session: the old one is read and ended"
+        counts(&[("GetItem", 2), ("PutItem", 1), ("TransactWriteItems", 1)]),
+        "/session replacing a session: the revocation check, the new one, the old one read \
+         and ended"
     );
     let cookie = a.cookie();
 

@@ -34,6 +34,7 @@ pub mod login_state;
 mod memory;
 mod record;
 pub mod refresh;
+pub mod revocation;
 mod secret;
 mod store;
 #[cfg(any(test, feature = "testing"))]
@@ -56,6 +57,7 @@ pub use record::{
     SessionTokens, is_valid_origin_jti, kept_user_agent, user_key,
 };
 pub use refresh::{RefreshError, RefreshOptions, RefreshOutcome, RefreshSource, Refresher};
+pub use revocation::{RevocationCheck, RevocationError, RevocationSettings};
 pub use secret::SessionSecret;
 pub use store::{LeaseOutcome, MAX_LISTED, Replaced, SessionStore, StoreError, StoreFuture};
 

@@ -104,6 +104,7 @@ pub enum ApiEvent {
 /// | `L42_DEV_TOKEN_SECONDS` | `3600` | lifetime of access and id tokens |
 /// | `L42_DEV_API_EVENT` | `http` | `http` (payload 2.0) or `rest` (REST `REQUEST`) |
 /// | `L42_DEV_SECURE_COOKIE` | `true` | `Secure` session cookie, named `__Host-l42_session` as in production |
+/// | `L42_DEV_REVOCATION_RECHECK_SECONDS` | `0` | the authorizer's `REVOCATION_RECHECK_SECONDS` (its revocation check is on): 0 shows an ended session's Bearer token refused at once; production's default is 30 |
 /// | `DYNAMODB_ENDPOINT` | unset (memory) | keep sessions in DynamoDB at this endpoint |
 /// | `DYNAMODB_TABLE`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | | passed on to the DynamoDB store |
 #[derive(Debug, Clone)]
@@ -118,6 +119,8 @@ pub struct StackConfig {
     pub api_event: ApiEvent,
     /// Whether the session cookie is `Secure` (and `__Host-` prefixed).
     pub secure_cookie: bool,
+    /// How long the authorizer keeps a sign-in's revocation answer.
+    pub revocation_recheck: Duration,
     /// The DynamoDB variables (`DYNAMODB_*`, `AWS_*`) when `DYNAMODB_ENDPOINT` is set;
     /// empty for the in-memory store.
     pub dynamodb: BTreeMap<String, String>,
@@ -131,6 +134,7 @@ impl Default for StackConfig {
             token_ttl: Duration::from_secs(3600),
             api_event: ApiEvent::HttpV2,
             secure_cookie: true,
+            revocation_recheck: Duration::ZERO,
             dynamodb: BTreeMap::new(),
         }
     }
@@ -187,6 +191,20 @@ impl StackConfig {
         if let Some(v) = get("L42_DEV_SECURE_COOKIE") {
             config.secure_cookie = l42_core::config::parse_bool("L42_DEV_SECURE_COOKIE", &v)
                 .map_err(|_| bad("L42_DEV_SECURE_COOKIE", &v, "is not true or false"))?;
+        }
+        if let Some(v) = get("L42_DEV_REVOCATION_RECHECK_SECONDS") {
+            match v.parse::<u64>() {
+                Ok(n) if n <= l42_core::session::revocation::MAX_RECHECK_SECS => {
+                    config.revocation_recheck = Duration::from_secs(n);
+                }
+                _ => {
+                    return Err(bad(
+                        "L42_DEV_REVOCATION_RECHECK_SECONDS",
+                        &v,
+                        "is not 0 to 3600 seconds",
+                    ));
+                }
+            }
         }
         if get("DYNAMODB_ENDPOINT").is_some() {
             for name in DYNAMODB_VARS {
@@ -305,6 +323,11 @@ impl Stack {
             ("CALLBACK_ALLOWED_ORIGINS", alias),
             ("AUTH_PATH_PREFIX", AUTH_PREFIX.to_string()),
             ("IDENTITY_SOURCES", "header,cookie".to_string()),
+            ("REVOCATION_CHECK", "on".to_string()),
+            (
+                "REVOCATION_RECHECK_SECONDS",
+                config.revocation_recheck.as_secs().to_string(),
+            ),
             ("HTTP_API_RESPONSE", "simple".to_string()),
         ]
         .into_iter()
@@ -576,6 +599,7 @@ mod tests {
             ("L42_DEV_TOKEN_SECONDS", "5"),
             ("L42_DEV_API_EVENT", "REST"),
             ("L42_DEV_SECURE_COOKIE", "off"),
+            ("L42_DEV_REVOCATION_RECHECK_SECONDS", "30"),
             ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
             ("AWS_REGION", "eu-west-1"),
             ("HOME", "/somewhere"),
@@ -585,6 +609,7 @@ mod tests {
         assert_eq!(c.token_ttl, Duration::from_secs(5));
         assert_eq!(c.api_event, ApiEvent::RestRequest);
         assert!(!c.secure_cookie);
+        assert_eq!(c.revocation_recheck, Duration::from_secs(30));
         assert_eq!(
             c.dynamodb.keys().collect::<Vec<_>>(),
             ["AWS_REGION", "DYNAMODB_ENDPOINT"]
@@ -597,6 +622,8 @@ mod tests {
             ("L42_DEV_PORT", "http"),
             ("L42_DEV_IDP_PORT", "70000"),
             ("L42_DEV_TOKEN_SECONDS", "0"),
+            ("L42_DEV_REVOCATION_RECHECK_SECONDS", "3601"),
+            ("L42_DEV_REVOCATION_RECHECK_SECONDS", "soon"),
             ("L42_DEV_TOKEN_SECONDS", "soon"),
             ("L42_DEV_API_EVENT", "websocket"),
             ("L42_DEV_SECURE_COOKIE", "maybe"),

@@ -2,8 +2,9 @@
 //!
 //! Body `{"access_token","id_token","refresh_token"?,"auth_method"?}` (`auth_method`
 //! defaults to `direct`). Both tokens must verify (signature, issuer, expiry, `token_use`,
-//! client) and name the same `sub`, else 403 `{"error":"Token verification failed"}`; an
-//! empty or missing token is a 400. Every login gets a new session id (the session the
+//! client) and name the same `sub`, and their sign-in must not have been ended (an
+//! ended session's tokens still verify: they make no new one), else 403
+//! `{"error":"Token verification failed"}`; an empty or missing token is a 400. Every login gets a new session id (the session the
 //! request came with is deleted) and a `Set-Cookie`; the answer is `{"success":true}`.
 
 use axum::Json;
@@ -73,6 +74,25 @@ pub async fn handler(
             return Err(ApiError::TokenVerificationFailed);
         }
     };
+    // Tokens of a sign-in that was ended still verify: they make no new session.
+    if let Some(origin_jti) = claims.origin_jti.as_deref() {
+        if !l42_core::session::is_valid_origin_jti(origin_jti) {
+            verification_failed_event("session", "the tokens' origin_jti cannot be checked");
+            return Err(ApiError::TokenVerificationFailed);
+        }
+        let revoked = sessions
+            .store()
+            .is_revoked(origin_jti, l42_core::unix_now())
+            .await;
+        match revoked {
+            Ok(false) => {}
+            Ok(true) => {
+                verification_failed_event("session", "the tokens' sign-in was ended");
+                return Err(ApiError::TokenVerificationFailed);
+            }
+            Err(e) => return Err(ApiError::Unavailable(format!("revocation check: {e}"))),
+        }
+    }
     let previous = sessions.cookie_session(&headers);
     let tokens = SessionTokens {
         access_token,

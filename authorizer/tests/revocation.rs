@@ -1,0 +1,273 @@
+//! The revocation check: a token whose sign-in was ended is refused (401) although it
+//! still verifies; the store is read once per sign-in per recheck window; a store that does
+//! not answer gives no decision (500), never an Allow; what cannot be checked is refused;
+//! machine clients are not checked; with the check off nothing is read.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use l42_authorizer::{Authorizer, Outcome, StartupError};
+use l42_core::session::testing::origin_jti;
+use l42_core::session::{
+    CookieKeys, MemoryStore, Revocation, Session, SessionId, SessionStore, SessionTokens,
+};
+use l42_core::unix_now;
+use l42_tests::stores::{FaultyStore, StoreOp};
+use serde_json::{Value, json};
+
+struct Setup {
+    store: Arc<FaultyStore>,
+    authorizer: Authorizer,
+    rt: tokio::runtime::Runtime,
+}
+
+const SECRET: &str = "authorizer-revocation-test-secret-012345";
+
+fn setup(extra: &[(&str, &str)]) -> Setup {
+    let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let mut vars = vec![
+        ("IDENTITY_SOURCES", "header,cookie"),
+        ("SESSION_SECRET", SECRET),
+        ("SESSION_HTTPS_ONLY", "true"),
+    ];
+    vars.extend_from_slice(extra);
+    let engine = l42_cedar::Engine::from_sources(
+        common::GOLDEN_SCHEMA,
+        &[(
+            "golden.cedar".to_string(),
+            common::GOLDEN_POLICIES.to_string(),
+        )],
+        None,
+    )
+    .unwrap();
+    let authorizer = Authorizer::with_sessions(
+        common::config(&vars),
+        engine,
+        Some(store.clone() as Arc<dyn SessionStore>),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    Setup {
+        store,
+        authorizer,
+        rt,
+    }
+}
+
+/// A reader's access token of the sign-in `ojti` (`None`: without `origin_jti`).
+fn token(ojti: Option<&str>) -> String {
+    let mut c = common::claims("reader-1", &["readers"]);
+    match ojti {
+        Some(o) => c["origin_jti"] = json!(o),
+        None => {
+            c.as_object_mut().unwrap().remove("origin_jti");
+        }
+    }
+    common::key().sign_json(&c).unwrap()
+}
+
+/// Every kind of event API Gateway sends, for `GET /request` (`$connect` for WebSocket),
+/// carrying `token`.
+fn events(token: &str) -> Vec<Value> {
+    let arn = "arn:aws:execute-api:us-east-1:123456789012:api/prod";
+    vec![
+        json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"),
+               "methodArn": format!("{arn}/GET/request")}),
+        json!({"type": "REQUEST", "methodArn": format!("{arn}/GET/request"),
+               "resource": "/request", "path": "/request", "httpMethod": "GET",
+               "headers": {"Authorization": format!("Bearer {token}")},
+               "requestContext": {"identity": {"sourceIp": "203.0.113.7"}}}),
+        json!({"version": "2.0", "type": "REQUEST", "routeArn": format!("{arn}/GET/request"),
+               "routeKey": "GET /request", "rawPath": "/request",
+               "headers": {"authorization": format!("Bearer {token}")},
+               "requestContext": {"http": {"method": "GET", "path": "/request",
+                                           "sourceIp": "203.0.113.7"}}}),
+        json!({"type": "REQUEST", "methodArn": format!("{arn}/$connect"),
+               "headers": {"Authorization": format!("Bearer {token}")},
+               "requestContext": {"routeKey": "$connect", "eventType": "CONNECT",
+                                  "identity": {"sourceIp": "203.0.113.7"}}}),
+    ]
+}
+
+impl Setup {
+    fn handle(&self, ev: &Value) -> Outcome {
+        self.rt
+            .block_on(self.authorizer.handle(ev.to_string().as_bytes()))
+    }
+
+    fn reads(&self) -> usize {
+        self.store.calls(StoreOp::IsRevoked)
+    }
+
+    fn revoke(&self, ojti: &str) {
+        let r = Revocation {
+            origin_jti: ojti.to_string(),
+            until: unix_now() + 600,
+        };
+        self.rt
+            .block_on(self.store.end(&SessionId::generate().unwrap(), Some(&r)))
+            .unwrap();
+    }
+}
+
+fn allowed(o: &Outcome) -> bool {
+    matches!(o, Outcome::Respond { allowed: true, .. })
+}
+
+fn refused_as_revoked(o: &Outcome) -> bool {
+    matches!(o, Outcome::Unauthorized { explain } if explain.stage == "revocation")
+}
+
+#[test]
+fn a_revoked_sign_in_is_refused_at_once_without_a_window() {
+    let s = setup(&[("REVOCATION_RECHECK_SECONDS", "0")]);
+    let ojti = origin_jti();
+    let t = token(Some(&ojti));
+    for ev in events(&t) {
+        assert!(allowed(&s.handle(&ev)), "{ev}");
+    }
+    s.revoke(&ojti);
+    for ev in events(&t) {
+        let o = s.handle(&ev);
+        assert!(refused_as_revoked(&o), "{ev}: {o:?}");
+    }
+    assert_eq!(s.reads(), 8, "no window: every request reads");
+    // Another sign-in of the same user is not touched.
+    let other = token(Some(&origin_jti()));
+    assert!(allowed(&s.handle(&events(&other)[0])));
+}
+
+#[test]
+fn the_store_is_read_once_per_sign_in_per_window() {
+    let s = setup(&[("REVOCATION_RECHECK_SECONDS", "1")]);
+    let ojti = origin_jti();
+    let t = token(Some(&ojti));
+    for _ in 0..5 {
+        for ev in events(&t) {
+            assert!(allowed(&s.handle(&ev)));
+        }
+    }
+    assert_eq!(s.reads(), 1, "twenty requests, one read");
+    // Revoked inside the window: the kept answer holds until the window ends...
+    s.revoke(&ojti);
+    assert!(allowed(&s.handle(&events(&t)[0])));
+    assert_eq!(s.reads(), 1);
+    // ...and then the next request reads again and is refused.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(refused_as_revoked(&s.handle(&events(&t)[0])));
+    assert_eq!(s.reads(), 2);
+    // Refusals are kept for the window too.
+    assert!(refused_as_revoked(&s.handle(&events(&t)[1])));
+    assert_eq!(s.reads(), 2);
+}
+
+#[test]
+fn a_store_that_does_not_answer_gives_no_decision() {
+    let s = setup(&[("REVOCATION_RECHECK_SECONDS", "30")]);
+    s.store.fail(StoreOp::IsRevoked, true);
+    let t = token(Some(&origin_jti()));
+    for ev in events(&t) {
+        let o = s.handle(&ev);
+        assert!(
+            matches!(&o, Outcome::Failed { explain } if explain.stage == "revocation"),
+            "{ev}: {o:?}"
+        );
+    }
+    // Nothing was kept from the failures: once the store answers, the check reads.
+    s.store.fail(StoreOp::IsRevoked, false);
+    let reads = s.reads();
+    assert!(allowed(&s.handle(&events(&t)[0])));
+    assert_eq!(s.reads(), reads + 1);
+}
+
+#[test]
+fn what_cannot_be_checked_is_refused_and_machines_are_not_checked() {
+    let s = setup(&[]);
+    for bad in [None, Some("a#b"), Some(""), Some("two words")] {
+        let o = s.handle(&events(&token(bad))[0]);
+        assert!(refused_as_revoked(&o), "{bad:?}: {o:?}");
+    }
+    let long = "a".repeat(l42_core::session::MAX_ORIGIN_JTI_BYTES + 1);
+    assert!(refused_as_revoked(
+        &s.handle(&events(&token(Some(&long)))[0])
+    ));
+    assert_eq!(s.reads(), 0, "refused before any read");
+    // A machine client's token (client credentials: no username, no groups, sub is the
+    // client) has no sign-in to end.
+    let now = unix_now();
+    let machine = common::key()
+        .sign_json(&json!({
+            "sub": common::CLIENT, "iss": common::ISSUER, "client_id": common::CLIENT,
+            "token_use": "access", "scope": "api/read", "iat": now, "exp": now + 600,
+            "jti": "m-1",
+        }))
+        .unwrap();
+    let o = s.handle(&events(&machine)[0]);
+    assert!(!matches!(o, Outcome::Unauthorized { .. }), "{o:?}");
+    assert_eq!(s.reads(), 0);
+}
+
+#[test]
+fn a_revoked_session_token_is_refused_through_the_cookie_too() {
+    let s = setup(&[("REVOCATION_RECHECK_SECONDS", "0")]);
+    let ojti = origin_jti();
+    let now = unix_now();
+    let id = SessionId::generate().unwrap();
+    let session = Session::new(
+        id.clone(),
+        SessionTokens {
+            access_token: token(Some(&ojti)),
+            id_token: "unused".into(),
+            refresh_token: None,
+            auth_method: "direct".into(),
+        },
+        now,
+        now + 3600,
+    );
+    s.rt.block_on(s.store.create(&session)).unwrap();
+    let cookie = CookieKeys::new(SECRET, None)
+        .unwrap()
+        .sign(&id, now + 3600)
+        .unwrap();
+    let ev = json!({
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/request",
+        "resource": "/request", "path": "/request", "httpMethod": "GET",
+        "headers": {"Cookie": format!("__Host-l42_session={cookie}")},
+        "requestContext": {"identity": {"sourceIp": "203.0.113.7"}},
+    });
+    assert!(allowed(&s.handle(&ev)));
+    // The same tokens, revoked by another session's end (posted twice to /session).
+    s.revoke(&ojti);
+    assert!(refused_as_revoked(&s.handle(&ev)));
+}
+
+#[test]
+fn with_the_check_off_nothing_is_read_and_on_needs_a_store() {
+    let s = setup(&[("REVOCATION_CHECK", "off")]);
+    let ojti = origin_jti();
+    s.revoke(&ojti);
+    assert!(allowed(&s.handle(&events(&token(Some(&ojti)))[0])));
+    assert!(allowed(&s.handle(&events(&token(None))[0])));
+    assert_eq!(s.reads(), 0);
+    assert!(s.authorizer.revocation().is_none());
+    // On without a store: refused at start-up, naming the variable.
+    let e = Authorizer::with_sessions(
+        common::config(&[("REVOCATION_CHECK", "on")]),
+        l42_cedar::Engine::embedded().unwrap(),
+        None,
+    )
+    .unwrap_err();
+    let StartupError::Config(e) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(e.var, "REVOCATION_CHECK");
+    // Without the session table the default is off.
+    assert!(common::embedded_authorizer(&[]).revocation().is_none());
+}
