@@ -271,3 +271,66 @@ fn with_the_check_off_nothing_is_read_and_on_needs_a_store() {
     // Without the session table the default is off.
     assert!(common::embedded_authorizer(&[]).revocation().is_none());
 }
+
+/// On DynamoDB (the emulator): a busy authorizer pays one `GetItem` per sign-in per
+/// window, and none for the requests inside it; a revocation written by ending a session
+/// is read by the next window's check.
+#[tokio::test(flavor = "current_thread")]
+async fn on_dynamodb_one_read_per_sign_in_per_window() {
+    use l42_core::session::DynamoStore;
+    use l42_tests::requests::{Requests, counted};
+    let table = l42_tests::fresh_table().await.unwrap();
+    let requests = Requests::default();
+    let store = DynamoStore::new(counted(table.client(), &requests), table.name());
+    let engine = l42_cedar::Engine::from_sources(
+        common::GOLDEN_SCHEMA,
+        &[(
+            "golden.cedar".to_string(),
+            common::GOLDEN_POLICIES.to_string(),
+        )],
+        None,
+    )
+    .unwrap();
+    let authorizer = Authorizer::with_sessions(
+        common::config(&[
+            ("DYNAMODB_TABLE", table.name()),
+            ("REVOCATION_RECHECK_SECONDS", "1"),
+        ]),
+        engine,
+        Some(Arc::new(store.clone()) as Arc<dyn SessionStore>),
+    )
+    .unwrap();
+    let handle = |ev: Value| {
+        let a = &authorizer;
+        async move { a.handle(ev.to_string().as_bytes()).await }
+    };
+    let (a, b) = (origin_jti(), origin_jti());
+    let (ta, tb) = (token(Some(&a)), token(Some(&b)));
+    for _ in 0..10 {
+        for ev in events(&ta).into_iter().chain(events(&tb)) {
+            assert!(allowed(&handle(ev).await));
+        }
+    }
+    let counts = requests.take();
+    assert_eq!(
+        counts,
+        [("GetItem".to_string(), 2)].into(),
+        "eighty requests of two sign-ins: two reads"
+    );
+    store
+        .end(
+            &SessionId::generate().unwrap(),
+            Some(&Revocation {
+                origin_jti: a.clone(),
+                until: unix_now() + 600,
+            }),
+        )
+        .await
+        .unwrap();
+    requests.take();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(refused_as_revoked(&handle(events(&ta)[0].clone()).await));
+    assert!(allowed(&handle(events(&tb)[0].clone()).await));
+    assert!(refused_as_revoked(&handle(events(&ta)[2].clone()).await));
+    assert_eq!(requests.take(), [("GetItem".to_string(), 2)].into());
+}

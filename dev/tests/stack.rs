@@ -265,10 +265,143 @@ async fn exercise(stack: &RunningStack) {
         assert_eq!(body, serde_json::json!({"message": "Unauthorized"}));
     }
     machine_calls(stack).await;
+    sessions_seen_and_ended(stack).await;
     let (status, _) = api(stack, "GET", "/me", None, Some("eyJhbGciOiJub25lIn0.e30.x")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = api(stack, "GET", "/me", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// A request to the token handler through the front door, with the CSRF header.
+async fn auth(
+    stack: &RunningStack,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut r = client()
+        .request(
+            method.parse().unwrap(),
+            format!("{}/_auth{path}", stack.url()),
+        )
+        .header(COOKIE, cookie)
+        .header("x-l42-csrf", "1");
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The handles of the sessions `cookie`'s user sees, the current one first.
+async fn handles(stack: &RunningStack, cookie: &str) -> Vec<String> {
+    let (status, body) = auth(stack, "GET", "/sessions", cookie, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut listed = body["sessions"].as_array().unwrap().clone();
+    assert_eq!(
+        listed.iter().filter(|s| s["current"] == true).count(),
+        1,
+        "{body}"
+    );
+    listed.sort_by_key(|s| s["current"] != true);
+    listed
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Two sign-ins of one user list two sessions; ending one from the other refuses its
+/// cookie at once and its Bearer access token (from `/token`) at the API within the
+/// recheck window (0 here); "everywhere" ends them all; another user can neither see nor
+/// end them.
+async fn sessions_seen_and_ended(stack: &RunningStack) {
+    let laptop = sign_in(stack, "user").await;
+    let phone = sign_in(stack, "user").await;
+    let (status, tokens) = auth(stack, "GET", "/token", &phone, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let phone_bearer = tokens["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        api(stack, "GET", "/me", None, Some(&phone_bearer)).await.0,
+        StatusCode::OK
+    );
+    let seen = handles(stack, &laptop).await;
+    assert_eq!(seen.len(), 2);
+    let phone_handle = seen[1].clone();
+    assert_eq!(handles(stack, &phone).await[0], phone_handle);
+
+    // Another user sees only their own, and cannot end ours.
+    let editor = sign_in(stack, "editor").await;
+    assert_eq!(handles(stack, &editor).await.len(), 1);
+    let (status, _) = auth(
+        stack,
+        "DELETE",
+        &format!("/sessions/{phone_handle}"),
+        &editor,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api(stack, "GET", "/me", Some(&phone), None).await.0,
+        StatusCode::OK
+    );
+
+    // The laptop ends the phone's session.
+    let (status, body) = auth(
+        stack,
+        "DELETE",
+        &format!("/sessions/{phone_handle}"),
+        &laptop,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        api(stack, "GET", "/me", Some(&phone), None).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the ended session's cookie"
+    );
+    assert_eq!(
+        api(stack, "GET", "/me", None, Some(&phone_bearer)).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the ended session's Bearer token"
+    );
+    assert_eq!(
+        api(stack, "GET", "/me", Some(&laptop), None).await.0,
+        StatusCode::OK
+    );
+
+    // Everywhere: the laptop and a third sign-in end; the editor's goes on.
+    let third = sign_in(stack, "user").await;
+    let (status, tokens) = auth(stack, "GET", "/token", &third, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let third_bearer = tokens["access_token"].as_str().unwrap().to_string();
+    let (status, body) = auth(
+        stack,
+        "POST",
+        "/logout",
+        &laptop,
+        Some(serde_json::json!({"everywhere": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["sessions_ended"], 2);
+    for cookie in [&laptop, &third] {
+        assert_eq!(
+            api(stack, "GET", "/me", Some(cookie), None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        api(stack, "GET", "/me", None, Some(&third_bearer)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api(stack, "GET", "/me", Some(&editor), None).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
