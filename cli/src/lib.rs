@@ -5,6 +5,7 @@
 pub mod cases;
 pub mod harness;
 pub mod openapi;
+pub mod sessions;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,6 +40,9 @@ pub enum Error {
     /// namespace).
     #[error("{0}")]
     Usage(String),
+    /// The session table did not answer, or refused.
+    #[error("session table: {0}")]
+    Store(String),
     /// Anything else (no random numbers, no runtime).
     #[error("{0}")]
     Internal(String),

@@ -25,6 +25,40 @@ enum Command {
     /// Policies as code: test and explain decisions.
     #[command(subcommand)]
     Policy(Policy),
+    /// A user's sessions in the token handler's table (DYNAMODB_TABLE, DYNAMODB_ENDPOINT,
+    /// AWS_REGION and AWS credentials from the environment).
+    #[command(subcommand)]
+    Sessions(Sessions),
+}
+
+#[derive(Subcommand)]
+enum Sessions {
+    /// Lists the user's sessions, newest first.
+    List {
+        /// The user pool id.
+        #[arg(long)]
+        pool: String,
+        /// The user's `sub`.
+        #[arg(long)]
+        sub: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Ends every session of the user: each is deleted and its sign-in revoked (the
+    /// authorizer refuses its tokens within its recheck window), and, with
+    /// COGNITO_DOMAIN and COGNITO_CLIENT_ID set, its refresh token is revoked at Cognito.
+    End {
+        /// The user pool id.
+        #[arg(long)]
+        pool: String,
+        /// The user's `sub`.
+        #[arg(long)]
+        sub: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
@@ -151,8 +185,87 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs a `sessions` command against the table and Cognito the environment names.
+fn sessions(command: Sessions) -> Result<ExitCode, Error> {
+    use l42_core::session::{DynamoStore, SessionStore};
+    let env = |name: &str| std::env::var(name).ok();
+    let store = DynamoStore::from_lookup(env).map_err(|e| Error::Settings(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    match command {
+        Sessions::List { pool, sub, format } => {
+            let user = l42_cli::sessions::user(&pool, &sub)?;
+            let listed =
+                runtime.block_on(l42_cli::sessions::list(&store as &dyn SessionStore, &user))?;
+            match format {
+                Format::Json => println!("{}", json(&listed)),
+                Format::Text => {
+                    let now = l42_core::unix_now();
+                    for s in &listed {
+                        let state = if s.expires_at > now {
+                            "live"
+                        } else {
+                            "expired"
+                        };
+                        println!(
+                            "{}  created {}  last used {}  {}  {}  {}",
+                            s.id,
+                            s.created_at,
+                            s.last_used_at,
+                            s.auth_method,
+                            state,
+                            s.user_agent.as_deref().unwrap_or("-")
+                        );
+                    }
+                    println!("{} sessions", listed.len());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Sessions::End { pool, sub, format } => {
+            let user = l42_cli::sessions::user(&pool, &sub)?;
+            let cognito = match env("COGNITO_DOMAIN").filter(|d| !d.trim().is_empty()) {
+                None => None,
+                Some(_) => Some(l42_core::CognitoClient::new(
+                    l42_core::OAuthConfig::from_lookup(env)
+                        .map_err(|e| Error::Settings(e.to_string()))?,
+                )),
+            };
+            let report = runtime.block_on(l42_cli::sessions::end_all(
+                &store as &dyn SessionStore,
+                cognito.as_ref(),
+                &user,
+            ))?;
+            match format {
+                Format::Json => println!("{}", json(&report)),
+                Format::Text => {
+                    println!(
+                        "ended {} sessions of {} ({} sign-ins revoked)",
+                        report.ended, report.user, report.revoked
+                    );
+                    if report.cognito {
+                        println!(
+                            "{} refresh tokens revoked at Cognito",
+                            report.refresh_tokens_revoked
+                        );
+                    } else {
+                        println!(
+                            "COGNITO_DOMAIN is not set: no refresh token was revoked at \
+                             Cognito (they lived only in the deleted sessions)"
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 fn run(command: Command) -> Result<ExitCode, Error> {
     match command {
+        Command::Sessions(command) => sessions(command),
         Command::Policy(Policy::Test { dir, cases, format }) => {
             let files: Vec<&std::path::Path> = cases.iter().map(PathBuf::as_path).collect();
             let report = l42_cli::run_tests(&dir, &files)?;

@@ -26,7 +26,7 @@ use axum::http::{HeaderMap, header};
 use l42_core::session::{
     DynamoLoginStates, DynamoStore, LoginStateStore, MemoryLoginStates, MemoryStore, RefreshError,
     RefreshOptions, Refresher, Session, SessionCookies, SessionId, SessionStore, SessionSummary,
-    SessionTokens, StoreError, kept_user_agent, user_key,
+    SessionTokens, StoreError, end_session, kept_user_agent, user_key,
 };
 use l42_core::{CognitoClient, ConfigError, TokenUse, VerifiedClaims, Verifier, unix_now};
 
@@ -399,44 +399,19 @@ impl Sessions {
     /// when the store fails, and then nothing changed), then its refresh token is revoked
     /// at Cognito (best effort, retried once: the session is over whatever Cognito says).
     pub async fn end(&self, session: &Session, why: &'static str) -> Result<(), ApiError> {
-        let revocation = session.revocation(unix_now());
-        if revocation.is_none() {
-            tracing::warn!(
-                session = %session.id.short(),
-                "the ended session's tokens name no origin_jti: nothing to revoke"
-            );
-        }
-        self.store
-            .end(&session.id, revocation.as_ref())
+        let ended = end_session(self.store.as_ref(), Some(&self.oauth), session)
             .await
             .map_err(|e| store_unavailable(&e))?;
-        if let Some(token) = &session.tokens.refresh_token {
-            self.revoke_at_cognito(token).await;
-        }
         let mut event = events::event(Activity::Logoff, Status::Success, "session ended")
             .activity_name("Session end")
             .detail("session", session.id.short())
             .detail("reason", why)
-            .detail("revoked", revocation.is_some());
+            .detail("revoked", ended.revoked);
         if let Some(sub) = session.user.as_deref().and_then(|u| u.split_once('|')) {
             event = event.actor(sub.1, None);
         }
         event.emit();
         Ok(())
-    }
-
-    /// Revokes `refresh_token` at Cognito, trying twice.
-    async fn revoke_at_cognito(&self, refresh_token: &str) {
-        for attempt in 1..=2 {
-            match self.oauth.revoke(refresh_token).await {
-                Ok(()) => return,
-                Err(e) => tracing::warn!(
-                    attempt,
-                    error = %e,
-                    "revoking the refresh token at Cognito failed"
-                ),
-            }
-        }
     }
 
     /// Ends the session under `id`: read first (for its tokens), then [`Sessions::end`];

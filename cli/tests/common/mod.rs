@@ -14,8 +14,14 @@ pub fn repo() -> PathBuf {
 
 /// Runs `l42` with `args` in the repository's root.
 pub fn l42(args: &[&str]) -> Output {
+    l42_with(args, &[])
+}
+
+/// Runs `l42` with `args` and the variables `env` in the repository's root.
+pub fn l42_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_l42"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(repo())
         .output()
         .unwrap()

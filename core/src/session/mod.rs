@@ -29,6 +29,7 @@
 
 pub mod cookie;
 pub mod dynamodb;
+mod end;
 mod id;
 pub mod login_state;
 mod memory;
@@ -45,6 +46,7 @@ pub use cookie::{
     VerifiedCookie,
 };
 pub use dynamodb::{DynamoOptions, DynamoStore};
+pub use end::{Ended, end_session};
 pub(crate) use id::random_bytes;
 pub use id::{RandomError, SessionId};
 pub use login_state::{
