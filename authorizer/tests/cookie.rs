@@ -43,15 +43,7 @@ fn setup_with(sources: &str, extra: &[(&str, &str)]) -> Setup {
     ];
     vars.extend_from_slice(extra);
     let config = common::config(&vars);
-    let engine = l42_cedar::Engine::from_sources(
-        common::GOLDEN_SCHEMA,
-        &[(
-            "golden.cedar".to_string(),
-            common::GOLDEN_POLICIES.to_string(),
-        )],
-        None,
-    )
-    .unwrap();
+    let engine = common::golden_engine();
     let authorizer =
         Authorizer::with_sessions(config, engine, Some(store.clone() as Arc<dyn SessionStore>))
             .unwrap();

@@ -34,15 +34,7 @@ fn setup(extra: &[(&str, &str)]) -> Setup {
         ("SESSION_HTTPS_ONLY", "true"),
     ];
     vars.extend_from_slice(extra);
-    let engine = l42_cedar::Engine::from_sources(
-        common::GOLDEN_SCHEMA,
-        &[(
-            "golden.cedar".to_string(),
-            common::GOLDEN_POLICIES.to_string(),
-        )],
-        None,
-    )
-    .unwrap();
+    let engine = common::golden_engine();
     let authorizer = Authorizer::with_sessions(
         common::config(&vars),
         engine,
@@ -282,15 +274,7 @@ async fn on_dynamodb_one_read_per_sign_in_per_window() {
     let table = l42_tests::fresh_table().await.unwrap();
     let requests = Requests::default();
     let store = DynamoStore::new(counted(table.client(), &requests), table.name());
-    let engine = l42_cedar::Engine::from_sources(
-        common::GOLDEN_SCHEMA,
-        &[(
-            "golden.cedar".to_string(),
-            common::GOLDEN_POLICIES.to_string(),
-        )],
-        None,
-    )
-    .unwrap();
+    let engine = common::golden_engine();
     let authorizer = Authorizer::with_sessions(
         common::config(&[
             ("DYNAMODB_TABLE", table.name()),

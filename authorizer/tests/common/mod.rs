@@ -67,14 +67,18 @@ permit(principal in Golden::UserGroup::"readers",
 permit(principal in Golden::UserGroup::"admins", action, resource);
 "#;
 
-pub fn golden_authorizer(extra: &[(&str, &str)]) -> Authorizer {
-    let engine = l42_cedar::Engine::from_sources(
+/// The engine over the golden schema and policies.
+pub fn golden_engine() -> l42_cedar::Engine {
+    l42_cedar::Engine::from_sources(
         GOLDEN_SCHEMA,
         &[("golden.cedar".to_string(), GOLDEN_POLICIES.to_string())],
         None,
     )
-    .unwrap();
-    Authorizer::new(config(extra), engine).unwrap()
+    .unwrap()
+}
+
+pub fn golden_authorizer(extra: &[(&str, &str)]) -> Authorizer {
+    Authorizer::new(config(extra), golden_engine()).unwrap()
 }
 
 pub fn embedded_authorizer(extra: &[(&str, &str)]) -> Authorizer {
