@@ -19,6 +19,12 @@ import { L42Jwks } from './jwks';
  * Where the authorizer looks for a token; the configured ones are tried in order
  * (`IDENTITY_SOURCES`, the values joined by commas).
  */
+/**
+ * The longest an ended session's Bearer token is still accepted behind an authorizer
+ * with `session`: the revocation recheck window plus API Gateway's result cache TTL.
+ */
+export const L42_REVOCATION_BOUND = Duration.seconds(60);
+
 export enum L42IdentitySource {
   /** `Authorization: Bearer <token>`. */
   HEADER = 'header',
@@ -58,7 +64,10 @@ export enum L42RestAuthorizerType {
 
 /** The session the `cookie` identity source reads (the token handler's table and secret). */
 export interface L42SessionAccess {
-  /** The session table; the authorizer gets `dynamodb:GetItem` on it and nothing else. */
+  /**
+   * The session table; the authorizer gets `dynamodb:GetItem` on it and nothing else (the
+   * `cookie` source's session reads and the revocation check's reads).
+   */
   readonly table: dynamodb.ITableV2 | dynamodb.ITable;
   /** The session secret (its value is read at start-up through `SESSION_SECRET_ARN`). */
   readonly secret: secretsmanager.ISecret;
@@ -117,11 +126,23 @@ export interface L42AuthorizerProps extends L42CodeOptions {
   readonly policiesReadRequestContext?: boolean;
   /**
    * API Gateway's authorizer result cache TTL for REST and HTTP APIs (WebSocket APIs do not
-   * cache). See the class documentation for why caching is correct.
-   * @default 5 minutes; 0 with the `cookie` source or context-reading policies
+   * cache). See the class documentation for why caching is correct. With `session` (the
+   * revocation check on), `revocationRecheck` plus this TTL may be at most
+   * {@link L42_REVOCATION_BOUND}: the longest an ended session's Bearer token still works.
+   * @default 5 minutes; with `session`, the bound less `revocationRecheck` (30 s); 0 with
+   * the `cookie` source or context-reading policies
    */
   readonly resultsCacheTtl?: Duration;
-  /** Needed with the `cookie` identity source. */
+  /**
+   * With `session`: how long the authorizer keeps a sign-in's revocation answer
+   * (`REVOCATION_RECHECK_SECONDS`): one `GetItem` per sign-in per window.
+   * @default 30 seconds
+   */
+  readonly revocationRecheck?: Duration;
+  /**
+   * Needed with the `cookie` identity source. With it the revocation check is on
+   * (`REVOCATION_CHECK=on`): tokens of a session the token handler ended are refused.
+   */
   readonly session?: L42SessionAccess;
   /** @default ARM_64 (build with `cargo lambda build --release --arm64`) */
   readonly architecture?: lambda.Architecture;
@@ -235,7 +256,24 @@ export class L42Authorizer extends Construct {
         );
       }
     }
-    this.resultsCacheTtl = props.resultsCacheTtl ?? (mustNotCache ? Duration.seconds(0) : Duration.minutes(5));
+    const recheck = props.revocationRecheck ?? Duration.seconds(30);
+    const bound = L42_REVOCATION_BOUND.toSeconds();
+    if (props.session && !(recheck.toSeconds() >= 0 && recheck.toSeconds() <= bound)) {
+      throw new L42ValidationError(
+        `l42: revocationRecheck must be 0 to ${bound} seconds (the revocation bound)`,
+        this,
+      );
+    }
+    const revocationTtl = Duration.seconds(bound - recheck.toSeconds());
+    this.resultsCacheTtl =
+      props.resultsCacheTtl ??
+      (mustNotCache ? Duration.seconds(0) : props.session ? revocationTtl : Duration.minutes(5));
+    if (props.session && this.resultsCacheTtl.toSeconds() + recheck.toSeconds() > bound) {
+      throw new L42ValidationError(
+        `l42: with session, revocationRecheck (${recheck.toSeconds()} s) plus resultsCacheTtl (${this.resultsCacheTtl.toSeconds()} s) must be at most ${bound} s: an ended session's tokens would work longer than the README promises`,
+        this,
+      );
+    }
 
     const environment: Record<string, string> = {
       COGNITO_USER_POOL_ID: props.userPoolIds.join(','),
@@ -273,6 +311,8 @@ export class L42Authorizer extends Construct {
         if (origins.length > 1) environment.CALLBACK_ALLOWED_ORIGINS = origins.slice(1).join(',');
       }
       environment.DYNAMODB_TABLE = props.session.table.tableName;
+      environment.REVOCATION_CHECK = 'on';
+      environment.REVOCATION_RECHECK_SECONDS = String(recheck.toSeconds());
     }
     Object.assign(environment, props.environment ?? {});
     forbidSecretValues(this, environment);

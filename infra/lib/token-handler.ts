@@ -22,6 +22,9 @@ export enum L42SameSite {
   STRICT = 'strict',
 }
 
+/** The session table's user index: sessions listed per user (`GET {P}/sessions`). */
+export const SESSION_USER_INDEX = 'user_sessions';
+
 /** The exact DynamoDB actions the token handler and refresh functions get, on the table only. */
 export const SESSION_TABLE_ACTIONS = [
   'dynamodb:GetItem',
@@ -141,6 +144,14 @@ export class L42TokenHandler extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Sparse: only sessions carry `user`; never the tokens.
+    this.table.addGlobalSecondaryIndex({
+      indexName: SESSION_USER_INDEX,
+      partitionKey: { name: 'user', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'created_at', type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['ttl', 'last_used_at', 'auth_method', 'user_agent'],
+    });
 
     this.sessionSecret =
       props.sessionSecret ??
@@ -212,6 +223,14 @@ export class L42TokenHandler extends Construct {
       );
       for (const s of secrets) s.encryptionKey?.grantDecrypt(fn);
     }
+    // Listing a user's sessions, on the index only (never the table: no Scan, no Query of
+    // the items that hold tokens), and by the token handler only.
+    this.tokenHandler.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${this.table.tableArn}/index/${SESSION_USER_INDEX}`],
+      }),
+    );
 
     this.api = new apigwv2.HttpApi(this, 'Api', {
       description: 'l42 token handler',

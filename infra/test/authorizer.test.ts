@@ -20,6 +20,7 @@ import {
   L42Jwks,
   L42RestAuthorizerType,
   L42TokenUse,
+  L42_REVOCATION_BOUND,
 } from '../lib';
 import { Construct } from 'constructs';
 import { actions, fakeLambdaDir, functionStatements, idOf, newStack, only, policyDir, throwsValidation } from './support';
@@ -158,6 +159,8 @@ test('the cookie source: GetItem on the session table and GetSecretValue on the 
   assert.deepEqual(actions(st[1]), ['secretsmanager:GetSecretValue']);
   assert.deepEqual(st[1].Resource, { Ref: idOf(t, 'AWS::SecretsManager::Secret', 'Secret') });
   assert.equal(only(t, 'AWS::ApiGateway::Authorizer').props.AuthorizerResultTtlInSeconds, 0);
+  assert.equal(env.REVOCATION_CHECK, 'on');
+  assert.equal(env.REVOCATION_RECHECK_SECONDS, '30');
   throwsValidation(
     () => new L42Authorizer(newStack(), 'A', { ...base, identitySources: [L42IdentitySource.COOKIE] }),
     'Test/A',
@@ -480,4 +483,38 @@ test('validation errors name the construct where it is nested, and keep the caus
       return true;
     },
   );
+});
+
+test('with session, revocation recheck plus the result TTL stay within the documented bound', () => {
+  const withSession = (extra: Partial<L42AuthorizerProps>) => {
+    const stack = newStack();
+    const session = {
+      table: new dynamodb.Table(stack, 'T', { partitionKey: { name: 'session_id', type: dynamodb.AttributeType.STRING } }),
+      secret: new secretsmanager.Secret(stack, 'S'),
+    };
+    const auth = new L42Authorizer(stack, 'Auth', { ...base, session, ...extra });
+    return { auth, env: authorizerEnv(Template.fromStack(stack)) };
+  };
+  // Header only, with the table: the check is on and the cache keeps to the bound.
+  const { auth, env } = withSession({});
+  assert.equal(L42_REVOCATION_BOUND.toSeconds(), 60);
+  assert.equal(env.REVOCATION_CHECK, 'on');
+  assert.equal(env.REVOCATION_RECHECK_SECONDS, '30');
+  assert.equal(auth.resultsCacheTtl.toSeconds(), 30);
+  const tighter = withSession({ revocationRecheck: Duration.seconds(10) });
+  assert.equal(tighter.env.REVOCATION_RECHECK_SECONDS, '10');
+  assert.equal(tighter.auth.resultsCacheTtl.toSeconds(), 50);
+  assert.equal(withSession({ resultsCacheTtl: Duration.seconds(0) }).auth.resultsCacheTtl.toSeconds(), 0);
+  throwsValidation(() => withSession({ resultsCacheTtl: Duration.minutes(5) }), 'Test/Auth', /at most 60 s/);
+  throwsValidation(
+    () => withSession({ revocationRecheck: Duration.seconds(20), resultsCacheTtl: Duration.seconds(45) }),
+    'Test/Auth',
+    /at most 60 s/,
+  );
+  throwsValidation(() => withSession({ revocationRecheck: Duration.seconds(61) }), 'Test/Auth', /revocationRecheck must be 0 to 60/);
+  // Without a table, nothing records revocations: no check, the usual 5 minutes.
+  const stack = newStack();
+  const plain = new L42Authorizer(stack, 'Auth', { ...base });
+  assert.equal(authorizerEnv(Template.fromStack(stack)).REVOCATION_CHECK, undefined);
+  assert.equal(plain.resultsCacheTtl.toSeconds(), 300);
 });

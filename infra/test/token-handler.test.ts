@@ -26,7 +26,22 @@ test('the session table: session_id key, TTL on ttl, on demand, point-in-time re
   const { t } = synth();
   const table = only(t, 'AWS::DynamoDB::Table');
   assert.deepEqual(table.props.KeySchema, [{ AttributeName: 'session_id', KeyType: 'HASH' }]);
-  assert.deepEqual(table.props.AttributeDefinitions, [{ AttributeName: 'session_id', AttributeType: 'S' }]);
+  assert.deepEqual(table.props.AttributeDefinitions, [
+    { AttributeName: 'session_id', AttributeType: 'S' },
+    { AttributeName: 'user', AttributeType: 'S' },
+    { AttributeName: 'created_at', AttributeType: 'N' },
+  ]);
+  // The user index lists a user's sessions; it projects no token (no `data`).
+  assert.deepEqual(table.props.GlobalSecondaryIndexes, [
+    {
+      IndexName: 'user_sessions',
+      KeySchema: [
+        { AttributeName: 'user', KeyType: 'HASH' },
+        { AttributeName: 'created_at', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['ttl', 'last_used_at', 'auth_method', 'user_agent'] },
+    },
+  ]);
   assert.deepEqual(table.props.TimeToLiveSpecification, { AttributeName: 'ttl', Enabled: true });
   assert.equal(table.props.BillingMode, 'PAY_PER_REQUEST');
   assert.equal(table.props.ProvisionedThroughput, undefined);
@@ -35,15 +50,26 @@ test('the session table: session_id key, TTL on ttl, on demand, point-in-time re
   assert.equal(table.resource.UpdateReplacePolicy, 'Retain');
 });
 
-test('both functions: exactly Get/Put/Update/DeleteItem on the table ARN and GetSecretValue on the secret ARN', () => {
+test('both functions: exactly Get/Put/Update/DeleteItem on the table ARN and GetSecretValue on the secret ARN; Query on the user index for the token handler only', () => {
   const { t } = synth();
   const tableId = idOf(t, 'AWS::DynamoDB::Table', 'ThSessions');
   const secretId = idOf(t, 'AWS::SecretsManager::Secret', 'ThSessionSecret');
   for (const fn of ['ThTokenHandler', 'ThRefresh']) {
     const fnId = idOf(t, 'AWS::Lambda::Function', fn);
     const st = functionStatements(t, fnId);
-    assert.equal(st.length, 2, `${fn}: ${JSON.stringify(st)}`);
-    const dynamo = st.find((s) => actions(s)[0].startsWith('dynamodb:'));
+    // The token handler also queries the user index (listing sessions), and only it.
+    const query = st.filter((s) => actions(s).includes('dynamodb:Query'));
+    if (fn === 'ThTokenHandler') {
+      assert.equal(query.length, 1, JSON.stringify(st));
+      assert.deepEqual(actions(query[0]), ['dynamodb:Query']);
+      assert.deepEqual(query[0].Resource, {
+        'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/user_sessions']],
+      });
+    } else {
+      assert.equal(query.length, 0);
+    }
+    assert.equal(st.length - query.length, 2, `${fn}: ${JSON.stringify(st)}`);
+    const dynamo = st.find((s) => actions(s)[0].startsWith('dynamodb:') && !actions(s).includes('dynamodb:Query'));
     assert.deepEqual(actions(dynamo), [...SESSION_TABLE_ACTIONS].sort());
     assert.deepEqual(actions(dynamo), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     assert.equal(dynamo.Effect, 'Allow');
