@@ -24,7 +24,11 @@
 //!   response building and the `block_on` overhead every `handle` figure includes;
 //! - `event-reader/<event>/<reader>`: REST REQUEST, HTTP API 2.0, WebSocket `$connect` and
 //!   REST TOKEN events read by `RawEvent::parse` (`json-rs`) and by `serde_json` into
-//!   derived borrowing structs of the same fields (`serde-json`), in one group.
+//!   derived borrowing structs of the same fields (`serde-json`), in one group;
+//! - `revocation/<check>`: the cached HTTP API decision of `handle/` with the revocation
+//!   check `off`, `on-in-window` (the sign-in's answer kept: no store read) and
+//!   `on-every-request` (no window: one read of an in-memory store per request, the floor
+//!   under a DynamoDB `GetItem`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::cell::OnceCell;
@@ -848,11 +852,60 @@ mod serde_model {
     }
 }
 
+fn bench_revocation(c: &mut Criterion) {
+    use l42_core::session::{MemoryStore, SessionStore};
+    use std::sync::Arc;
+    let f = Fixture::new();
+    let rt = runtime();
+    let v2 = http_v2_event(
+        &f.token,
+        "GET /orders/{id}",
+        "/orders/42",
+        json!({ "id": "42" }),
+    );
+    let with_check = |check: &str, recheck: &str| {
+        let jwks = f.jwks();
+        let env: HashMap<&str, String> = [
+            ("COGNITO_USER_POOL_ID", POOL.to_string()),
+            ("COGNITO_CLIENT_ID", CLIENT.to_string()),
+            ("JWKS_JSON", jwks),
+            ("JWKS_URL", "off".to_string()),
+            ("POLICY_CACHE_SAFE", "false".to_string()),
+            ("REVOCATION_CHECK", check.to_string()),
+            ("REVOCATION_RECHECK_SECONDS", recheck.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let config = AuthorizerConfig::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+        Authorizer::with_sessions(config, Engine::embedded().unwrap(), Some(store)).unwrap()
+    };
+    let mut g = c.benchmark_group("revocation");
+    for (name, check, recheck) in [
+        ("off", "off", "30"),
+        ("on-in-window", "on", "30"),
+        ("on-every-request", "on", "0"),
+    ] {
+        let a = with_check(check, recheck);
+        expect_allowed(&rt, &a, &v2);
+        let reads = a.revocation().map_or(0, |r| r.store_reads());
+        g.bench_function(name, |b| {
+            b.iter(|| rt.block_on(a.handle(black_box(v2.as_bytes()))))
+        });
+        if name == "on-in-window" {
+            // The whole measurement read nothing: the answer was kept.
+            assert_eq!(a.revocation().unwrap().store_reads(), reads);
+        }
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(5));
-    targets = bench_handle, bench_policies, bench_micro, bench_event_reader, bench_claims
+    targets = bench_handle, bench_policies, bench_micro, bench_event_reader, bench_claims,
+        bench_revocation
 }
 criterion_main!(benches);
