@@ -113,8 +113,18 @@ impl Fixture {
     }
 
     fn config(&self, cache: bool, cache_safe: bool) -> AuthorizerConfig {
+        self.config_with(cache, cache_safe, &[])
+    }
+
+    /// [`Fixture::config`] with more variables.
+    fn config_with(
+        &self,
+        cache: bool,
+        cache_safe: bool,
+        extra: &[(&str, &str)],
+    ) -> AuthorizerConfig {
         let jwks = self.jwks();
-        let env: HashMap<&str, String> = [
+        let mut env: HashMap<&str, String> = [
             ("COGNITO_USER_POOL_ID", POOL.to_string()),
             ("COGNITO_CLIENT_ID", CLIENT.to_string()),
             ("JWKS_JSON", jwks),
@@ -127,6 +137,7 @@ impl Fixture {
         ]
         .into_iter()
         .collect();
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         AuthorizerConfig::from_lookup(|k| env.get(k).cloned()).unwrap()
     }
 
@@ -864,19 +875,14 @@ fn bench_revocation(c: &mut Criterion) {
         json!({ "id": "42" }),
     );
     let with_check = |check: &str, recheck: &str| {
-        let jwks = f.jwks();
-        let env: HashMap<&str, String> = [
-            ("COGNITO_USER_POOL_ID", POOL.to_string()),
-            ("COGNITO_CLIENT_ID", CLIENT.to_string()),
-            ("JWKS_JSON", jwks),
-            ("JWKS_URL", "off".to_string()),
-            ("POLICY_CACHE_SAFE", "false".to_string()),
-            ("REVOCATION_CHECK", check.to_string()),
-            ("REVOCATION_RECHECK_SECONDS", recheck.to_string()),
-        ]
-        .into_iter()
-        .collect();
-        let config = AuthorizerConfig::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let config = f.config_with(
+            true,
+            false,
+            &[
+                ("REVOCATION_CHECK", check),
+                ("REVOCATION_RECHECK_SECONDS", recheck),
+            ],
+        );
         let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
         Authorizer::with_sessions(config, Engine::embedded().unwrap(), Some(store)).unwrap()
     };

@@ -35,12 +35,8 @@ enum Command {
 enum Sessions {
     /// Lists the user's sessions, newest first.
     List {
-        /// The user pool id.
-        #[arg(long)]
-        pool: String,
-        /// The user's `sub`.
-        #[arg(long)]
-        sub: String,
+        #[command(flatten)]
+        user: UserArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -49,16 +45,23 @@ enum Sessions {
     /// authorizer refuses its tokens within its recheck window), and, with
     /// COGNITO_DOMAIN and COGNITO_CLIENT_ID set, its refresh token is revoked at Cognito.
     End {
-        /// The user pool id.
-        #[arg(long)]
-        pool: String,
-        /// The user's `sub`.
-        #[arg(long)]
-        sub: String,
+        #[command(flatten)]
+        user: UserArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+}
+
+/// Whose sessions.
+#[derive(clap::Args)]
+struct UserArgs {
+    /// The user pool id.
+    #[arg(long)]
+    pool: String,
+    /// The user's `sub`.
+    #[arg(long)]
+    sub: String,
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
@@ -195,8 +198,8 @@ fn sessions(command: Sessions) -> Result<ExitCode, Error> {
         .build()
         .map_err(|e| Error::Internal(e.to_string()))?;
     match command {
-        Sessions::List { pool, sub, format } => {
-            let user = l42_cli::sessions::user(&pool, &sub)?;
+        Sessions::List { user, format } => {
+            let user = l42_cli::sessions::user(&user.pool, &user.sub)?;
             let listed =
                 runtime.block_on(l42_cli::sessions::list(&store as &dyn SessionStore, &user))?;
             match format {
@@ -224,8 +227,8 @@ fn sessions(command: Sessions) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Sessions::End { pool, sub, format } => {
-            let user = l42_cli::sessions::user(&pool, &sub)?;
+        Sessions::End { user, format } => {
+            let user = l42_cli::sessions::user(&user.pool, &user.sub)?;
             let cognito = match env("COGNITO_DOMAIN").filter(|d| !d.trim().is_empty()) {
                 None => None,
                 Some(_) => Some(l42_core::CognitoClient::new(
