@@ -11,7 +11,7 @@ use common::allowed;
 use std::sync::Arc;
 
 use l42_authorizer::{Authorizer, Outcome};
-use l42_core::session::{CookieKeys, MemoryStore, Session, SessionId, SessionStore, SessionTokens};
+use l42_core::session::{CookieKeys, Session, SessionId, SessionStore, SessionTokens};
 use l42_core::unix_now;
 use l42_tests::stores::{FaultyStore, StoreOp};
 use serde_json::{Value, json};
@@ -35,26 +35,17 @@ const APP: &str = "https://app.example.com";
 const OTHER_APP: &str = "https://admin.example.com";
 
 fn setup_with(sources: &str, extra: &[(&str, &str)]) -> Setup {
-    let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
     let mut vars = vec![
         ("IDENTITY_SOURCES", sources),
         ("SESSION_SECRET", SECRET),
         ("SESSION_HTTPS_ONLY", "true"),
     ];
     vars.extend_from_slice(extra);
-    let config = common::config(&vars);
-    let engine = common::golden_engine();
-    let authorizer =
-        Authorizer::with_sessions(config, engine, Some(store.clone() as Arc<dyn SessionStore>))
-            .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (store, authorizer) = common::golden_with_store(&vars);
     Setup {
         store,
         authorizer,
-        rt,
+        rt: common::runtime(),
     }
 }
 

@@ -6,14 +6,14 @@
 
 mod common;
 
+use common::allowed;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use l42_authorizer::{Authorizer, Outcome, StartupError};
 use l42_core::session::testing::origin_jti;
-use l42_core::session::{
-    CookieKeys, MemoryStore, Revocation, Session, SessionId, SessionStore, SessionTokens,
-};
+use l42_core::session::{CookieKeys, Revocation, Session, SessionId, SessionStore, SessionTokens};
 use l42_core::unix_now;
 use l42_tests::stores::{FaultyStore, StoreOp};
 use serde_json::{Value, json};
@@ -27,28 +27,17 @@ struct Setup {
 const SECRET: &str = "authorizer-revocation-test-secret-012345";
 
 fn setup(extra: &[(&str, &str)]) -> Setup {
-    let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
     let mut vars = vec![
         ("IDENTITY_SOURCES", "header,cookie"),
         ("SESSION_SECRET", SECRET),
         ("SESSION_HTTPS_ONLY", "true"),
     ];
     vars.extend_from_slice(extra);
-    let engine = common::golden_engine();
-    let authorizer = Authorizer::with_sessions(
-        common::config(&vars),
-        engine,
-        Some(store.clone() as Arc<dyn SessionStore>),
-    )
-    .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (store, authorizer) = common::golden_with_store(&vars);
     Setup {
         store,
         authorizer,
-        rt,
+        rt: common::runtime(),
     }
 }
 
@@ -106,10 +95,6 @@ impl Setup {
             .block_on(self.store.end(&SessionId::generate().unwrap(), Some(&r)))
             .unwrap();
     }
-}
-
-fn allowed(o: &Outcome) -> bool {
-    matches!(o, Outcome::Respond { allowed: true, .. })
 }
 
 fn refused_as_revoked(o: &Outcome) -> bool {

@@ -129,13 +129,35 @@ pub fn rest_event(token: &str, resource: &str, path: &str, params: Value) -> Val
     })
 }
 
-/// The authorizer's outcome for `event`, on a runtime of its own.
-pub fn decide(a: &Authorizer, event: &Value) -> Outcome {
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// A current-thread runtime with I/O and time.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(a.handle(event.to_string().as_bytes()))
+        .unwrap()
+}
+
+/// The golden authorizer with the configuration `vars`, reading sessions and revocations
+/// from a counting, failable in-memory store.
+pub fn golden_with_store(
+    vars: &[(&str, &str)],
+) -> (std::sync::Arc<l42_tests::stores::FaultyStore>, Authorizer) {
+    use std::sync::Arc;
+    let store = Arc::new(l42_tests::stores::FaultyStore::new(Arc::new(
+        l42_core::session::MemoryStore::new(),
+    )));
+    let authorizer = Authorizer::with_sessions(
+        config(vars),
+        golden_engine(),
+        Some(store.clone() as Arc<dyn l42_core::session::SessionStore>),
+    )
+    .unwrap();
+    (store, authorizer)
+}
+
+/// The authorizer's outcome for `event`, on a runtime of its own.
+pub fn decide(a: &Authorizer, event: &Value) -> Outcome {
+    runtime().block_on(a.handle(event.to_string().as_bytes()))
 }
 
 /// Whether the outcome is an Allow.
