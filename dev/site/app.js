@@ -4,7 +4,9 @@
 //   GET  /_auth/me       who is signed in (from the session's verified id token)
 //   GET  /_auth/token    the access token, for calls with `Authorization: Bearer`
 //   POST /_auth/refresh  new tokens for the session (the page ignores the answer's tokens)
-//   POST /_auth/logout   ends the session; then the identity provider's logout URL
+//   POST /_auth/logout   ends the session (with {"everywhere":true}: every session of the
+//                        user); then the identity provider's logout URL
+//   GET  /_auth/sessions the user's sessions; DELETE /_auth/sessions/{id} ends one
 //   /api/*               the demo API behind the authorizer
 // The session cookie is HttpOnly: this script cannot read it and never needs to. It never
 // sees a refresh token; the access token lives only in a local variable for one call.
@@ -35,6 +37,8 @@ function setSignedOut(why) {
   show($('who'), false);
   show($('login'), true);
   for (const id of ['token', 'refresh', 'logout']) show($(id), false);
+  show($('sessions'), false);
+  $('sessions-list').replaceChildren();
 }
 
 function setSignedIn(me) {
@@ -48,6 +52,7 @@ function setSignedIn(me) {
   show($('who'), true);
   show($('login'), false);
   for (const id of ['token', 'refresh', 'logout']) show($(id), true);
+  show($('sessions'), true);
 }
 
 // The payload of a JWT, for display only (the servers verify; the page just shows `exp`).
@@ -60,6 +65,69 @@ function claims(jwt) {
   }
 }
 
+function when(seconds) {
+  return new Date(seconds * 1000).toLocaleString();
+}
+
+// A cell with `text` as text: the user agent is whatever the signing-in browser sent, so
+// nothing of a session is ever parsed as HTML.
+function cell(text, className) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+// The user's sessions, newest first; `data-sessions` on the panel says when it is drawn.
+async function loadSessions() {
+  const panel = $('sessions');
+  delete panel.dataset.sessions;
+  const r = await fetch('/_auth/sessions', { cache: 'no-store' });
+  if (r.status === 401) {
+    await checkSession();
+    return;
+  }
+  if (!r.ok) {
+    $('sessions-status').textContent = `The sessions could not be listed (${r.status}).`;
+    panel.dataset.sessions = 'error';
+    return;
+  }
+  const { sessions } = await r.json();
+  const rows = sessions.map((s) => {
+    const tr = document.createElement('tr');
+    tr.dataset.id = s.id;
+    tr.dataset.current = String(s.current);
+    const signedInCell = cell(when(s.created_at));
+    if (s.current) {
+      const mark = document.createElement('span');
+      mark.className = 'current';
+      mark.textContent = ' (this browser)';
+      signedInCell.append(mark);
+    }
+    const end = document.createElement('button');
+    end.type = 'button';
+    end.className = 'end-session';
+    end.textContent = s.current ? 'Log out' : 'End';
+    // This browser's own session: the page's plain logout, which also signs out at the
+    // identity provider.
+    end.addEventListener('click', () => (s.current ? logout(false) : endSession(s.id)));
+    const actions = document.createElement('td');
+    actions.append(end);
+    tr.append(signedInCell, cell(when(s.last_used_at)), cell(s.auth_method), cell(s.user_agent || '(unknown)', 'agent'), actions);
+    return tr;
+  });
+  $('sessions-list').replaceChildren(...rows);
+  $('sessions-status').textContent = `${sessions.length} session${sessions.length === 1 ? '' : 's'}.`;
+  panel.dataset.sessions = String(sessions.length);
+}
+
+async function endSession(id) {
+  const r = await fetch(`/_auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE', headers: CSRF, cache: 'no-store' });
+  await r.body?.cancel();
+  log(r.ok ? 'another session ended' : `ending the session was refused (${r.status})`);
+  await loadSessions();
+}
+
 async function checkSession() {
   let r;
   try {
@@ -70,6 +138,7 @@ async function checkSession() {
   }
   if (r.ok) {
     setSignedIn(await r.json());
+    await loadSessions();
   } else if (r.status === 401) {
     if (signedIn) log('the session has ended');
     setSignedOut();
@@ -169,12 +238,18 @@ async function callAll() {
   }
 }
 
-async function logout() {
-  const r = await fetch('/_auth/logout', { method: 'POST', headers: CSRF, cache: 'no-store' });
+async function logout(everywhere) {
+  const init = { method: 'POST', headers: { ...CSRF }, cache: 'no-store' };
+  if (everywhere) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify({ everywhere: true });
+  }
+  const r = await fetch('/_auth/logout', init);
   const body = r.ok ? await r.json() : {};
+  if (!r.ok) log(`logout refused (${r.status}); the session may still be live`);
   if (channel) channel.postMessage('logout');
   setSignedOut();
-  log('logged out');
+  log(everywhere ? `logged out everywhere (${body.sessions_ended} sessions ended)` : 'logged out');
   // The identity provider's logout, which comes back to this page.
   if (body.logout_url) window.location.assign(body.logout_url);
 }
@@ -193,7 +268,9 @@ function init() {
     if (await refresh()) await accessToken();
     else await checkSession();
   });
-  $('logout').addEventListener('click', logout);
+  $('logout').addEventListener('click', () => logout(false));
+  $('logout-everywhere').addEventListener('click', () => logout(true));
+  $('sessions-reload').addEventListener('click', loadSessions);
   // Another tab logged out: check with the server rather than trust the message.
   if (channel) channel.onmessage = () => checkSession();
   window.addEventListener('focus', checkSession);
