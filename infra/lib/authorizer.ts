@@ -62,23 +62,32 @@ export enum L42RestAuthorizerType {
   REQUEST = 'REQUEST',
 }
 
-/** The session the `cookie` identity source reads (the token handler's table and secret). */
+/**
+ * The token handler's session table (and, for the `cookie` identity source, its secret):
+ * where the revocation check reads ended sign-ins, and the `cookie` source its sessions.
+ */
 export interface L42SessionAccess {
   /**
    * The session table; the authorizer gets `dynamodb:GetItem` on it and nothing else (the
-   * `cookie` source's session reads and the revocation check's reads).
+   * revocation check's reads, and the `cookie` source's session reads).
    */
   readonly table: dynamodb.ITableV2 | dynamodb.ITable;
-  /** The session secret (its value is read at start-up through `SESSION_SECRET_ARN`). */
-  readonly secret: secretsmanager.ISecret;
-  /** The previous session secret, still accepted during a rotation. */
+  /**
+   * The session secret (its value is read at start-up through `SESSION_SECRET_ARN`).
+   * Needed with the `cookie` identity source, and used only with it: without the cookie
+   * source the authorizer is given neither the secret's ARN nor the right to read it.
+   * @default none (the `cookie` source is then refused)
+   */
+  readonly secret?: secretsmanager.ISecret;
+  /** The previous session secret, still accepted during a rotation (the `cookie` source). */
   readonly previousSecret?: secretsmanager.ISecret;
-  /** The cookie's `Domain` (the cookie is then `__Secure-l42_session`). */
+  /** The cookie's `Domain` (the cookie is then `__Secure-l42_session`; the `cookie` source). */
   readonly cookieDomain?: string;
   /**
    * The app's origins (`https://app.example.com`): a state-changing request authenticated by
    * the cookie whose `Origin` is one of them needs no `X-L42-CSRF: 1` header
-   * (`FRONTEND_URL` and `CALLBACK_ALLOWED_ORIGINS`, as the token handler's).
+   * (`FRONTEND_URL` and `CALLBACK_ALLOWED_ORIGINS`, as the token handler's; the `cookie`
+   * source).
    * @default none: such requests must carry the header
    */
   readonly appOrigins?: string[];
@@ -140,8 +149,10 @@ export interface L42AuthorizerProps extends L42CodeOptions {
    */
   readonly revocationRecheck?: Duration;
   /**
-   * Needed with the `cookie` identity source. With it the revocation check is on
-   * (`REVOCATION_CHECK=on`): tokens of a session the token handler ended are refused.
+   * The token handler's session table (and secret, for the `cookie` identity source, which
+   * needs it). With it the revocation check is on (`REVOCATION_CHECK=on`): tokens of a
+   * session the token handler ended are refused.
+   * @default none: no revocation check, and the `cookie` source is refused
    */
   readonly session?: L42SessionAccess;
   /** @default ARM_64 (build with `cargo lambda build --release --arm64`) */
@@ -229,12 +240,16 @@ export class L42Authorizer extends Construct {
     const tokenUse = checkChoice(this, 'tokenUse', L42TokenUse, props.tokenUse ?? L42TokenUse.ACCESS);
 
     const cookie = sources.includes(L42IdentitySource.COOKIE);
-    if (cookie && !props.session) {
+    if (cookie && !props.session?.secret) {
       throw new L42ValidationError(
-        'l42: the cookie identity source needs session (the table and the session secret)',
+        'l42: the cookie identity source needs session with the table and the session secret',
         this,
       );
     }
+    // Only the cookie source reads the secret and the cookie's settings; without it they
+    // are left out (a header-only authorizer may be given the token handler's whole
+    // session access and gets the table alone).
+    const cookieSession = cookie ? props.session : undefined;
     const mustNotCache = cookie || props.policiesReadRequestContext === true || sources.length > 1;
     if (props.resultsCacheTtl && props.resultsCacheTtl.toSeconds() > 0) {
       if (cookie) {
@@ -298,18 +313,20 @@ export class L42Authorizer extends Construct {
       );
       environment.CEDAR_POLICY_DIR = '/opt';
     }
-    if (props.session) {
-      environment.SESSION_SECRET_ARN = props.session.secret.secretArn;
-      if (props.session.previousSecret) {
-        environment.SESSION_SECRET_PREVIOUS_ARN = props.session.previousSecret.secretArn;
+    if (cookieSession?.secret) {
+      environment.SESSION_SECRET_ARN = cookieSession.secret.secretArn;
+      if (cookieSession.previousSecret) {
+        environment.SESSION_SECRET_PREVIOUS_ARN = cookieSession.previousSecret.secretArn;
       }
       environment.SESSION_HTTPS_ONLY = 'true';
-      if (props.session.cookieDomain) environment.COOKIE_DOMAIN = props.session.cookieDomain;
-      const origins = props.session.appOrigins ?? [];
+      if (cookieSession.cookieDomain) environment.COOKIE_DOMAIN = cookieSession.cookieDomain;
+      const origins = cookieSession.appOrigins ?? [];
       if (origins.length > 0) {
         environment.FRONTEND_URL = origins[0];
         if (origins.length > 1) environment.CALLBACK_ALLOWED_ORIGINS = origins.slice(1).join(',');
       }
+    }
+    if (props.session) {
       environment.DYNAMODB_TABLE = props.session.table.tableName;
       environment.REVOCATION_CHECK = 'on';
       environment.REVOCATION_RECHECK_SECONDS = String(recheck.toSeconds());
@@ -337,7 +354,9 @@ export class L42Authorizer extends Construct {
       this.function.addToRolePolicy(
         new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [props.session.table.tableArn] }),
       );
-      const secrets = [props.session.secret, props.session.previousSecret].filter(
+    }
+    if (cookieSession) {
+      const secrets = [cookieSession.secret, cookieSession.previousSecret].filter(
         (s): s is secretsmanager.ISecret => s !== undefined,
       );
       this.function.addToRolePolicy(

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -42,7 +42,8 @@ export interface L42StackProps extends StackProps {
 /**
  * The whole l42 deployment in one stack: the token handler (table, functions, HTTP API,
  * secret, alarms), one CloudFront distribution per app origin routing `<prefix>/*` to it, and
- * optionally an HTTP API in front of a backend guarded by the authorizer.
+ * optionally an HTTP API in front of a backend guarded by the authorizer, whose revocation
+ * check reads the token handler's table (no access to its secret: Bearer tokens only).
  */
 export class L42Stack extends Stack {
   /** The token handler. */
@@ -88,7 +89,9 @@ export class L42Stack extends Stack {
         policyDir: props.policyDir,
         jwks: props.jwks,
         httpApiResponse: L42HttpApiResponse.SIMPLE,
-        resultsCacheTtl: Duration.minutes(5),
+        // The token handler's table: the revocation check refuses the Bearer tokens of an
+        // ended session, within L42_REVOCATION_BOUND (recheck and result cache TTL).
+        session: { table: this.tokenHandler.table },
       });
       const api = new apigwv2.HttpApi(this, 'ProtectedApi', {
         description: 'an HTTP API guarded by the l42 authorizer',

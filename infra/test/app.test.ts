@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { L42Binary, L42Stack, l42Code } from '../lib';
-import { fakeLambdaDir, idOf, newStack, policyDir, statements, throwsValidation } from './support';
+import { L42Binary, L42Stack, L42_REVOCATION_BOUND, l42Code } from '../lib';
+import { actions, fakeLambdaDir, functionStatements, idOf, newStack, only, policyDir, statements, throwsValidation } from './support';
 
 const lambdaDir = fakeLambdaDir();
 const dist = path.resolve(__dirname, '..');
@@ -99,6 +99,20 @@ test('the ready stack: FRONTEND_URL and the allow-list are the distributions, no
     });
     assert.equal(env.CALLBACK_USE_ORIGIN, 'true');
   }
+  // The authorizer checks revocation against the token handler's table, within the bound,
+  // and reads nothing else of it: no secret (Bearer tokens only), no index.
+  const authFn = idOf(t, 'AWS::Lambda::Function', 'AuthorizerFunction');
+  const authEnv = t.toJSON().Resources[authFn].Properties.Environment.Variables;
+  const tableId = idOf(t, 'AWS::DynamoDB::Table', 'TokenHandlerSessions');
+  assert.equal(authEnv.REVOCATION_CHECK, 'on');
+  assert.deepEqual(authEnv.DYNAMODB_TABLE, { Ref: tableId });
+  assert.equal(authEnv.SESSION_SECRET_ARN, undefined);
+  const authSt = functionStatements(t, authFn);
+  assert.deepEqual(authSt.map(actions), [['dynamodb:GetItem']]);
+  assert.deepEqual(authSt[0].Resource, { 'Fn::GetAtt': [tableId, 'Arn'] });
+  const ttl = only(t, 'AWS::ApiGatewayV2::Authorizer').props.AuthorizerResultTtlInSeconds;
+  assert.equal(ttl + Number(authEnv.REVOCATION_RECHECK_SECONDS), L42_REVOCATION_BOUND.toSeconds());
+  assert.ok(ttl > 0, 'the result cache stays on');
   // Every statement names a specific resource: no "*" where an ARN exists, no action wildcard.
   const st = statements(t);
   assert.ok(st.length > 0);

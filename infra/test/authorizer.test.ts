@@ -164,7 +164,14 @@ test('the cookie source: GetItem on the session table and GetSecretValue on the 
   throwsValidation(
     () => new L42Authorizer(newStack(), 'A', { ...base, identitySources: [L42IdentitySource.COOKIE] }),
     'Test/A',
-    /needs session/,
+    /needs session with the table and the session secret/,
+  );
+  const noSecret = newStack();
+  const tableOnly = new dynamodb.Table(noSecret, 'T', { partitionKey: { name: 'session_id', type: dynamodb.AttributeType.STRING } });
+  throwsValidation(
+    () => new L42Authorizer(noSecret, 'A', { ...base, identitySources: [L42IdentitySource.COOKIE], session: { table: tableOnly } }),
+    'Test/A',
+    /needs session with the table and the session secret/,
   );
   // Caching the cookie source would skip the CSRF check for a cached Allow: refused.
   const cached = newStack();
@@ -186,6 +193,29 @@ test('the cookie source: GetItem on the session table and GetSecretValue on the 
   // Without appOrigins no origin is trusted: the function gets neither variable.
   const plain = new L42Authorizer(cached, 'B', { ...base, identitySources: [L42IdentitySource.COOKIE], session });
   assert.equal(plain.resultsCacheTtl.toSeconds(), 0);
+});
+
+test('Bearer tokens only, with the session table: the revocation check reads the table, and the secret is neither named nor readable', () => {
+  for (const withSecret of [false, true]) {
+    const stack = newStack();
+    const table = new dynamodb.Table(stack, 'Sessions', { partitionKey: { name: 'session_id', type: dynamodb.AttributeType.STRING } });
+    // The token handler's whole session access may be handed over; the authorizer takes the table alone.
+    const extra = withSecret
+      ? { secret: new secretsmanager.Secret(stack, 'Secret'), previousSecret: new secretsmanager.Secret(stack, 'Old'), cookieDomain: 'example.com', appOrigins: ['https://app.example.com'] }
+      : {};
+    new L42Authorizer(stack, 'Auth', { ...base, session: { table, ...extra } });
+    const t = Template.fromStack(stack);
+    const env = authorizerEnv(t);
+    assert.equal(env.REVOCATION_CHECK, 'on', `withSecret=${withSecret}`);
+    assert.deepEqual(env.DYNAMODB_TABLE, { Ref: idOf(t, 'AWS::DynamoDB::Table', 'Sessions') });
+    for (const name of ['SESSION_SECRET_ARN', 'SESSION_SECRET_PREVIOUS_ARN', 'SESSION_HTTPS_ONLY', 'COOKIE_DOMAIN', 'FRONTEND_URL', 'CALLBACK_ALLOWED_ORIGINS']) {
+      assert.equal(env[name], undefined, `${name} (withSecret=${withSecret})`);
+    }
+    const st = functionStatements(t, idOf(t, 'AWS::Lambda::Function', 'AuthFunction'));
+    assert.equal(st.length, 1, JSON.stringify(st));
+    assert.deepEqual(actions(st[0]), ['dynamodb:GetItem']);
+    assert.deepEqual(st[0].Resource, { 'Fn::GetAtt': [idOf(t, 'AWS::DynamoDB::Table', 'Sessions'), 'Arn'] });
+  }
 });
 
 test('HTTP API, simple responses: payload 2.0, $context.routeKey in the cache key, HTTP_API_RESPONSE=simple', () => {
