@@ -65,7 +65,9 @@ use std::sync::Arc;
 
 use identity::Credential;
 use l42_cedar::{Engine, PolicyConfig, Principal, RequestFacts};
-use l42_core::session::{DynamoStore, RevocationCheck, RevocationError, SessionStore, StoreError};
+use l42_core::session::{
+    DynamoReader, RevocationCheck, RevocationError, SessionReader, StoreError,
+};
 use l42_core::{ConfigError, PoolId, TokenUse, VerifiedClaims, Verifier, unix_now};
 
 pub use config::{AuthorizerConfig, HttpApiResponse, IdentitySource};
@@ -88,7 +90,7 @@ pub struct Authorizer {
     verifier: Verifier,
     engine: Engine,
     /// Where sessions are read, for the `cookie` identity source.
-    sessions: Option<Arc<dyn SessionStore>>,
+    sessions: Option<Arc<dyn SessionReader>>,
     /// The revocation check (`REVOCATION_CHECK`), over the same store.
     revocation: Option<RevocationCheck>,
     /// The ARN pattern and overreach automata of every route, for cache-safe policies.
@@ -115,7 +117,7 @@ impl Authorizer {
     pub fn with_sessions(
         mut config: AuthorizerConfig,
         engine: Engine,
-        sessions: Option<Arc<dyn SessionStore>>,
+        sessions: Option<Arc<dyn SessionReader>>,
     ) -> Result<Authorizer, StartupError> {
         if config.cookies.is_some() && sessions.is_none() {
             return Err(StartupError::Config(ConfigError::new(
@@ -177,9 +179,9 @@ impl Authorizer {
             .map_err(|e| StartupError::policies(&PolicyConfig::default(), e))?;
         let engine = Engine::from_config(&policy_config)
             .map_err(|e| StartupError::policies(&policy_config, e))?;
-        let sessions: Option<Arc<dyn SessionStore>> =
+        let sessions: Option<Arc<dyn SessionReader>> =
             if config.cookies.is_some() || config.revocation.enabled {
-                Some(Arc::new(DynamoStore::from_env()?))
+                Some(Arc::new(DynamoReader::from_env()?))
             } else {
                 None
             };

@@ -374,3 +374,87 @@ fn a_cookie_authenticated_websocket_connect_needs_an_allowed_origin() {
     let out = s.handle(&connect(json!({"Cookie": cookie, "Origin": APP})));
     assert!(allowed(&out), "{out:?}");
 }
+
+/// On DynamoDB (the emulator), through the reader the authorizer runs with (signed
+/// `GetItem`s, no SDK) behind a counting proxy: a session the token handler's store wrote
+/// is found and decided, one `GetItem` per request; an ended one is a 401; an item that
+/// does not parse, or a table the reader cannot read, gives no Allow.
+#[test]
+fn on_dynamodb_the_reader_finds_what_the_store_wrote() {
+    use l42_core::session::DynamoStore;
+    use l42_tests::requests::{CountingProxy, Requests};
+    let rt = common::runtime();
+    let table = rt.block_on(l42_tests::fresh_table()).unwrap();
+    let requests = Requests::default();
+    let proxy = rt
+        .block_on(CountingProxy::start(
+            &l42_tests::moto_endpoint().unwrap(),
+            &requests,
+        ))
+        .unwrap();
+    let authorizer_for = |table_name: &str| {
+        let vars = [
+            ("IDENTITY_SOURCES", "cookie"),
+            ("SESSION_SECRET", SECRET),
+            ("SESSION_HTTPS_ONLY", "true"),
+            ("DYNAMODB_TABLE", table_name),
+            ("DYNAMODB_ENDPOINT", proxy.url()),
+            ("REVOCATION_CHECK", "off"),
+        ];
+        common::golden_with_reader(&vars)
+    };
+    let authorizer = authorizer_for(table.name());
+    let store = DynamoStore::new(table.client().clone(), table.name());
+    let now = unix_now();
+    let id = SessionId::generate().unwrap();
+    let tokens = SessionTokens {
+        access_token: common::token("cookie-user", &["readers"]),
+        id_token: "unused".into(),
+        refresh_token: Some("never-read-by-the-authorizer".into()),
+        auth_method: "handler".into(),
+    };
+    rt.block_on(store.create(&Session::new(id.clone(), tokens, now, now + 3600)))
+        .unwrap();
+    let cookie = |id: &SessionId| {
+        let value = CookieKeys::new(SECRET, None)
+            .unwrap()
+            .sign(id, now + 3600)
+            .unwrap();
+        rest(&format!("{NAME}={value}"))
+    };
+    let handle = |a: &Authorizer, ev: &Value| rt.block_on(a.handle(ev.to_string().as_bytes()));
+    for _ in 0..3 {
+        let out = handle(&authorizer, &cookie(&id));
+        assert!(allowed(&out), "{out:?}");
+        assert_eq!(out.explain().sub.as_deref(), Some("cookie-user"));
+    }
+    assert_eq!(requests.take(), [("GetItem".to_string(), 3)].into());
+
+    // Ended by the token handler: refused at once.
+    rt.block_on(store.end(&id, None)).unwrap();
+    let out = handle(&authorizer, &cookie(&id));
+    assert!(matches!(out, Outcome::Unauthorized { .. }), "{out:?}");
+
+    // An item under a session id that does not parse: no Allow, whatever else it holds.
+    let broken = SessionId::generate().unwrap();
+    rt.block_on(
+        table
+            .client()
+            .put_item()
+            .table_name(table.name())
+            .item("session_id", l42_tests::dynamo::s(broken.as_str()))
+            .item("data", l42_tests::dynamo::s("{not json"))
+            .item("created_at", l42_tests::dynamo::n(now))
+            .item("ttl", l42_tests::dynamo::n(now + 3600))
+            .send(),
+    )
+    .unwrap();
+    let out = handle(&authorizer, &cookie(&broken));
+    assert!(!allowed(&out), "{out:?}");
+
+    // A table that is not there: a refusal of the service, no decision (500).
+    let missing = authorizer_for("l42-no-such-table");
+    let out = handle(&missing, &cookie(&id));
+    assert!(matches!(out, Outcome::Failed { .. }), "{out:?}");
+    drop(proxy);
+}

@@ -249,26 +249,27 @@ fn with_the_check_off_nothing_is_read_and_on_needs_a_store() {
     assert!(common::embedded_authorizer(&[]).revocation().is_none());
 }
 
-/// On DynamoDB (the emulator): a busy authorizer pays one `GetItem` per sign-in per
-/// window, and none for the requests inside it; a revocation written by ending a session
-/// is read by the next window's check.
+/// On DynamoDB (the emulator), through the reader the authorizer runs with
+/// (`DynamoReader`: signed `GetItem`s, no SDK), behind a counting proxy: a busy authorizer
+/// pays one `GetItem` per sign-in per window, and none for the requests inside it; a
+/// revocation written by ending a session is read by the next window's check.
 #[tokio::test(flavor = "current_thread")]
 async fn on_dynamodb_one_read_per_sign_in_per_window() {
     use l42_core::session::DynamoStore;
-    use l42_tests::requests::{Requests, counted};
+    use l42_tests::requests::{CountingProxy, Requests};
     let table = l42_tests::fresh_table().await.unwrap();
     let requests = Requests::default();
-    let store = DynamoStore::new(counted(table.client(), &requests), table.name());
-    let engine = common::golden_engine();
-    let authorizer = Authorizer::with_sessions(
-        common::config(&[
-            ("DYNAMODB_TABLE", table.name()),
-            ("REVOCATION_RECHECK_SECONDS", "1"),
-        ]),
-        engine,
-        Some(Arc::new(store.clone()) as Arc<dyn SessionStore>),
-    )
-    .unwrap();
+    let proxy = CountingProxy::start(&l42_tests::moto_endpoint().unwrap(), &requests)
+        .await
+        .unwrap();
+    let vars = [
+        ("DYNAMODB_TABLE", table.name()),
+        ("DYNAMODB_ENDPOINT", proxy.url()),
+        ("REVOCATION_RECHECK_SECONDS", "1"),
+    ];
+    // The token handler's side, which ends sessions: the full store, not counted.
+    let store = DynamoStore::new(table.client().clone(), table.name());
+    let authorizer = common::golden_with_reader(&vars);
     let handle = |ev: Value| {
         let a = &authorizer;
         async move { a.handle(ev.to_string().as_bytes()).await }

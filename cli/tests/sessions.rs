@@ -7,7 +7,9 @@
 mod common;
 
 use common::{l42_with, stderr, stdout};
-use l42_core::session::{DynamoStore, Session, SessionId, SessionStore, SessionTokens, user_key};
+use l42_core::session::{
+    DynamoStore, Session, SessionId, SessionReader, SessionStore, SessionTokens, user_key,
+};
 use l42_core::{CognitoClient, OAuthConfig, unix_now};
 use l42_tests::idp::PUBLIC_CLIENT;
 use serde_json::Value;

@@ -1,16 +1,23 @@
 //! What every AWS client of l42 shares: the region, the credentials and an optional local
 //! endpoint read from the environment (no `aws-config`: nothing to discover, nothing to
-//! load from disk), and one HTTP client trusting the bundled web roots.
+//! load from disk); [`JsonCall`], one SigV4-signed request of an AWS JSON protocol over
+//! the HTTP client l42 already has (Secrets Manager at start-up, the authorizer's
+//! DynamoDB reads); and, with the `dynamodb` feature, the SDK's HTTP client trusting the
+//! bundled web roots.
 
-use aws_sdk_dynamodb::config::{Credentials, Region, SharedHttpClient};
-use base64::Engine as _;
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
 
 use crate::config::{ConfigError, PoolId};
 
 /// Region, credentials and endpoint for one AWS service's client.
 #[derive(Debug, Clone)]
 pub(crate) struct AwsSettings {
-    pub(crate) region: Region,
+    pub(crate) region: String,
     pub(crate) credentials: Credentials,
     pub(crate) endpoint: Option<String>,
 }
@@ -70,10 +77,129 @@ impl AwsSettings {
             }
         };
         Ok(AwsSettings {
-            region: Region::new(region),
+            region,
             credentials,
             endpoint,
         })
+    }
+}
+
+/// One AWS JSON-protocol service (`X-Amz-Target` names the operation), called with one
+/// signed `POST` per operation.
+#[derive(Debug, Clone)]
+pub(crate) struct JsonService {
+    /// The signing name and the endpoint's first label (`dynamodb`, `secretsmanager`).
+    pub(crate) name: &'static str,
+    /// The target prefix (`DynamoDB_20120810`, `secretsmanager`).
+    pub(crate) target_prefix: &'static str,
+    /// `application/x-amz-json-1.0` or `-1.1`.
+    pub(crate) content_type: &'static str,
+}
+
+/// What a service answered to one [`JsonCall`].
+#[derive(Debug)]
+pub(crate) enum JsonAnswer {
+    /// 2xx, with its JSON body.
+    Ok(serde_json::Value),
+    /// An error answer: the HTTP status, the error's type without its namespace
+    /// (`ResourceNotFoundException`, …, or `HTTP <status>` when it names none) and its
+    /// message.
+    Error(u16, String, String),
+}
+
+/// Why a [`JsonCall`] got no answer: it could not be signed or sent, timed out, or the
+/// answer was cut off or not JSON. The text says which.
+#[derive(Debug)]
+pub(crate) struct JsonFailure(pub(crate) String);
+
+/// Signed JSON calls to one service with the settings and HTTP client given.
+#[derive(Debug, Clone)]
+pub(crate) struct JsonCall {
+    pub(crate) http: reqwest::Client,
+    pub(crate) aws: AwsSettings,
+    pub(crate) service: JsonService,
+}
+
+impl JsonCall {
+    /// The service's URL: the endpoint override, else the regional one.
+    pub(crate) fn url(&self) -> String {
+        match &self.aws.endpoint {
+            Some(e) => format!("{e}/"),
+            None => format!(
+                "https://{}.{}.amazonaws.com/",
+                self.service.name, self.aws.region
+            ),
+        }
+    }
+
+    /// Calls `operation` with `body`.
+    pub(crate) async fn call(
+        &self,
+        operation: &str,
+        body: &serde_json::Value,
+    ) -> Result<JsonAnswer, JsonFailure> {
+        let cannot_sign = |e: &dyn std::fmt::Display| JsonFailure(format!("cannot sign: {e}"));
+        let url = self.url();
+        let body = body.to_string();
+        let target = format!("{}.{operation}", self.service.target_prefix);
+        let headers = [
+            ("content-type", self.service.content_type),
+            ("x-amz-target", target.as_str()),
+        ];
+        let identity: Identity = self.aws.credentials.clone().into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.aws.region)
+            .name(self.service.name)
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| cannot_sign(&e))?
+            .into();
+        let signable = SignableRequest::new(
+            "POST",
+            &url,
+            headers.iter().copied(),
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|e| cannot_sign(&e))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| cannot_sign(&e))?
+            .into_parts();
+        let mut request = self.http.post(&url).body(body);
+        for (name, value) in headers.iter().copied().chain(instructions.headers()) {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.map_err(|e| {
+            JsonFailure(if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                format!("cannot reach {} ({e})", self.service.name)
+            })
+        })?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| JsonFailure(format!("the answer was cut off ({e})")))?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|_| JsonFailure(format!("HTTP {status} with a body that is not JSON")))?;
+        if status.is_success() {
+            return Ok(JsonAnswer::Ok(json));
+        }
+        // `__type` may carry a namespace prefix (`com.amazonaws…#ResourceNotFoundException`).
+        let code = json
+            .get("__type")
+            .and_then(serde_json::Value::as_str)
+            .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        let message = json
+            .get("message")
+            .or_else(|| json.get("Message"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("no message")
+            .to_string();
+        Ok(JsonAnswer::Error(status.as_u16(), code, message))
     }
 }
 
@@ -86,8 +212,12 @@ fn check_endpoint(var: &'static str, e: &str) -> Result<String, ConfigError> {
 
 /// The SDKs' HTTP client (hyper 1, rustls with aws-lc) trusting the bundled web roots, not
 /// the system store: nothing to load from disk at start-up.
-pub(crate) fn http_client(var: &'static str) -> Result<SharedHttpClient, ConfigError> {
+#[cfg(feature = "dynamodb")]
+pub(crate) fn http_client(
+    var: &'static str,
+) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
     use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider};
+    use base64::Engine as _;
     let mut pem = String::new();
     for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
         let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
@@ -128,7 +258,7 @@ mod tests {
         ] {
             let s = settings(&[("X_ENDPOINT", ok)]).unwrap();
             assert_eq!(s.endpoint.as_deref(), Some(ok.trim_end_matches('/')));
-            assert_eq!(s.region.as_ref(), "us-east-1");
+            assert_eq!(s.region, "us-east-1");
         }
         for bad in ["http://example.com", "https://", "ftp://x", "https://a b"] {
             let e = settings(&[("X_ENDPOINT", bad)]).unwrap_err();
@@ -159,7 +289,7 @@ mod tests {
             ("AWS_SESSION_TOKEN", "t"),
         ])
         .unwrap();
-        assert_eq!(s.region.as_ref(), "ap-south-1");
+        assert_eq!(s.region, "ap-south-1");
         assert_eq!(s.credentials.session_token(), Some("t"));
     }
 }

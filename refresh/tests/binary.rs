@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use l42_core::session::{DynamoStore, SessionCookies, SessionStore};
+use l42_core::session::{DynamoStore, SessionCookies, SessionReader, SessionStore};
 use l42_core::unix_now;
 use l42_tests::idp::{PUBLIC_CLIENT, signed_in_session};
 use l42_tests::{fresh_table, moto_endpoint, start_idp};

@@ -7,7 +7,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use l42_core::session::{DynamoStore, Session, SessionCookies, SessionStore};
+use l42_core::session::{DynamoStore, Session, SessionCookies, SessionReader, SessionStore};
 use l42_core::unix_now;
 use l42_runtime_api::{LambdaProcess, Posted, Running, RuntimeApi};
 use l42_tests::idp::{PUBLIC_CLIENT, RunningIdp, signed_in_session};

@@ -3,7 +3,9 @@
 //! four point operations, a `TransactWriteItems` of puts and deletes (ending a session)
 //! and a `Query` of the user index (listing a user's sessions), so that a `Scan`, or a
 //! `Query` of the table itself, anywhere in a test fails it. Which operations a request
-//! path sends is each test's to assert from the counts.
+//! path sends is each test's to assert from the counts. [`CountingProxy`] does the same
+//! for clients that are not the SDK's (the authorizer's `DynamoReader`): a loopback HTTP
+//! proxy in front of the emulator.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -36,22 +38,10 @@ impl Requests {
     }
 }
 
-impl Intercept for Requests {
-    fn name(&self) -> &'static str {
-        "l42-test-request-counter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("none");
+impl Requests {
+    /// Counts one request of `target` (the `X-Amz-Target` header) with `body`; an error
+    /// when it is an operation l42 must never send.
+    pub fn record(&self, target: &str, body: Option<&[u8]>) -> Result<(), String> {
         let op = target.rsplit('.').next().unwrap_or(target).to_string();
         *self
             .0
@@ -62,14 +52,11 @@ impl Intercept for Requests {
         if POINT_OPERATIONS.contains(&op.as_str()) {
             return Ok(());
         }
-        let body: serde_json::Value = context
-            .request()
-            .body()
-            .bytes()
+        let body: serde_json::Value = body
             .and_then(|b| serde_json::from_slice(b).ok())
             .unwrap_or_default();
         let allowed = match op.as_str() {
-            "Query" => body["IndexName"] == l42_core::session::dynamodb::USER_INDEX,
+            "Query" => body["IndexName"] == l42_core::session::table::USER_INDEX,
             "TransactWriteItems" => body["TransactItems"].as_array().is_some_and(|items| {
                 items.iter().all(|i| {
                     i.as_object().is_some_and(|o| {
@@ -85,9 +72,25 @@ impl Intercept for Requests {
             Err(format!(
                 "{op} was sent: only point operations, transactions of puts and deletes, \
                  and queries of the user index are allowed"
-            )
-            .into())
+            ))
         }
+    }
+}
+
+impl Intercept for Requests {
+    fn name(&self) -> &'static str {
+        "l42-test-request-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let target = request.headers().get("x-amz-target").unwrap_or("none");
+        Ok(self.record(target, request.body().bytes())?)
     }
 }
 
@@ -100,4 +103,78 @@ pub fn counted(client: &Client, requests: &Requests) -> Client {
             .interceptor(requests.clone())
             .build(),
     )
+}
+
+/// A loopback HTTP proxy in front of a DynamoDB endpoint that counts and polices every
+/// request as [`counted`] does, answering a forbidden one with a 400 error of DynamoDB's
+/// JSON shape (so the client sees a refusal, and the count shows it). It stops when
+/// dropped.
+#[derive(Debug)]
+pub struct CountingProxy {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CountingProxy {
+    /// Starts the proxy on a free loopback port, forwarding to `upstream`.
+    pub async fn start(upstream: &str, requests: &Requests) -> std::io::Result<CountingProxy> {
+        use axum::body::Bytes;
+        use axum::http::{HeaderMap, StatusCode};
+        use axum::response::{IntoResponse, Response};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let upstream = format!("{}/", upstream.trim_end_matches('/'));
+        let http = reqwest::Client::new();
+        let requests = requests.clone();
+        let forward = move |headers: HeaderMap, body: Bytes| {
+            let (http, upstream, requests) = (http.clone(), upstream.clone(), requests.clone());
+            async move {
+                let target = headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("none");
+                if let Err(why) = requests.record(target, Some(&body)) {
+                    let refusal = serde_json::json!({
+                        "__type": "l42.tests#ForbiddenOperation",
+                        "message": why,
+                    });
+                    return (StatusCode::BAD_REQUEST, refusal.to_string()).into_response();
+                }
+                let mut request = http.post(&upstream).body(body);
+                for (name, value) in &headers {
+                    if name != "host" && name != "content-length" {
+                        request = request.header(name.as_str(), value.as_bytes());
+                    }
+                }
+                match request.send().await {
+                    Ok(answer) => {
+                        let status = StatusCode::from_u16(answer.status().as_u16())
+                            .unwrap_or(StatusCode::BAD_GATEWAY);
+                        let body = answer.bytes().await.unwrap_or_default();
+                        let mut response = Response::new(axum::body::Body::from(body));
+                        *response.status_mut() = status;
+                        response
+                    }
+                    Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+                }
+            }
+        };
+        let app = axum::Router::new().fallback(forward);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(CountingProxy { url, task })
+    }
+
+    /// The proxy's URL, for `DYNAMODB_ENDPOINT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for CountingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }

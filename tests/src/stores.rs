@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use l42_core::session::{
-    LeaseOutcome, Replaced, Revocation, Session, SessionId, SessionStore, SessionSummary,
-    StoreError, StoreFuture,
+    LeaseOutcome, Replaced, Revocation, Session, SessionId, SessionReader, SessionStore,
+    SessionSummary, StoreError, StoreFuture,
 };
 
 /// One operation of [`SessionStore`].
@@ -135,7 +135,7 @@ impl FaultyStore {
     }
 }
 
-impl SessionStore for FaultyStore {
+impl SessionReader for FaultyStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -147,6 +147,15 @@ impl SessionStore for FaultyStore {
         self.inner.get(id)
     }
 
+    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        if self.enter(StoreOp::IsRevoked) {
+            return Self::failure(StoreOp::IsRevoked);
+        }
+        self.inner.is_revoked(origin_jti, now)
+    }
+}
+
+impl SessionStore for FaultyStore {
     fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()> {
         if self.enter(StoreOp::Create) {
             return Self::failure(StoreOp::Create);
@@ -206,13 +215,6 @@ impl SessionStore for FaultyStore {
             return Self::failure(StoreOp::End);
         }
         self.inner.end(id, revocation)
-    }
-
-    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool> {
-        if self.enter(StoreOp::IsRevoked) {
-            return Self::failure(StoreOp::IsRevoked);
-        }
-        self.inner.is_revoked(origin_jti, now)
     }
 
     fn list_for_user<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionSummary>> {

@@ -11,8 +11,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use l42_core::session::testing::{live_session, origin_jti, tokens, user_session};
 use l42_core::session::{
-    DynamoOptions, DynamoStore, LeaseOutcome, Replaced, Revocation, SessionId, SessionStore,
-    StoreError,
+    DynamoOptions, DynamoStore, LeaseOutcome, Replaced, Revocation, SessionId, SessionReader,
+    SessionStore, StoreError,
 };
 use l42_core::unix_now;
 use l42_tests::dynamo::{n, s};

@@ -155,6 +155,20 @@ pub fn golden_with_store(
     (store, authorizer)
 }
 
+/// The golden authorizer with the configuration `vars`, reading the session table through
+/// the `DynamoReader` that `vars` configure (`DYNAMODB_TABLE`, `DYNAMODB_ENDPOINT`): what
+/// the binary runs with.
+pub fn golden_with_reader(vars: &[(&str, &str)]) -> Authorizer {
+    use std::sync::Arc;
+    let lookup = |k: &str| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    let reader = l42_core::session::DynamoReader::from_lookup(lookup).unwrap();
+    Authorizer::with_sessions(config(vars), golden_engine(), Some(Arc::new(reader))).unwrap()
+}
+
 /// The authorizer's outcome for `event`, on a runtime of its own.
 pub fn decide(a: &Authorizer, event: &Value) -> Outcome {
     runtime().block_on(a.handle(event.to_string().as_bytes()))

@@ -47,7 +47,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::BehaviorVersion;
@@ -64,87 +63,41 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::id::SessionId;
-use super::record::{
-    DEFAULT_AUTH_METHOD, Lease, Revocation, Session, SessionSummary, is_valid_origin_jti,
-    parse_data,
+use super::record::{Revocation, Session, SessionSummary, is_valid_origin_jti};
+use super::store::{
+    LeaseOutcome, MAX_LISTED, Replaced, SessionReader, SessionStore, StoreError, StoreFuture,
 };
-use super::store::{LeaseOutcome, MAX_LISTED, Replaced, SessionStore, StoreError, StoreFuture};
-use crate::aws::{AwsSettings, http_client};
+use crate::aws::http_client;
 use crate::config::ConfigError;
 use crate::unix_now;
 
-/// The table's partition key.
-pub const KEY: &str = "session_id";
-/// The table's TTL attribute.
-pub const TTL: &str = "ttl";
-const DATA: &str = "data";
-const CREATED_AT: &str = "created_at";
-const VERSION: &str = "version";
-const LEASE_OWNER: &str = "lease_owner";
-const LEASE_UNTIL: &str = "lease_until";
-/// The attribute sessions are listed by (the [`USER_INDEX`]'s partition key).
-pub const USER: &str = "user";
-/// The global secondary index over [`USER`] and `created_at`.
-pub const USER_INDEX: &str = "user_sessions";
-/// The attributes the [`USER_INDEX`] projects beside its keys and the table's.
-pub const USER_INDEX_PROJECTS: [&str; 4] = [TTL, LAST_USED_AT, AUTH_METHOD, USER_AGENT];
-const USER_AGENT: &str = "user_agent";
-const AUTH_METHOD: &str = "auth_method";
-const LAST_USED_AT: &str = "last_used_at";
-const REVOKED_AT: &str = "revoked_at";
-/// The key prefix of revocation records (`rev#<origin_jti>`); a session id never has `#`.
-pub const REVOCATION_KEY_PREFIX: &str = "rev#";
+pub use super::table::DynamoOptions;
+use super::table::{
+    AUTH_METHOD, Attr, CREATED_AT, DATA, Item, LAST_USED_AT, LEASE_OWNER, LEASE_UNTIL, REVOKED_AT,
+    TableSettings, USER_AGENT, VERSION, from_item, is_unavailable, live, revocation_holds,
+    revocation_key, summary_of,
+};
+pub use super::table::{
+    DEFAULT_TABLE, KEY, REVOCATION_KEY_PREFIX, TTL, USER, USER_INDEX, USER_INDEX_PROJECTS,
+};
 
-/// The default table name.
-pub const DEFAULT_TABLE: &str = "l42_sessions";
+type SdkItem = HashMap<String, AttributeValue>;
 
-type Item = HashMap<String, AttributeValue>;
-
-/// Timeouts and retries applied to every call of a [`DynamoStore`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DynamoOptions {
-    /// The whole operation, retries and backoff included (default 2 s).
-    pub operation_timeout: Duration,
-    /// One attempt (default 700 ms; DynamoDB answers in milliseconds).
-    pub attempt_timeout: Duration,
-    /// Connecting (default 500 ms).
-    pub connect_timeout: Duration,
-    /// Attempts in all, the first included (default 3).
-    pub max_attempts: u32,
-    /// The first retry's backoff bound (default 25 ms), doubled per retry with jitter.
-    pub initial_backoff: Duration,
-    /// The largest backoff (default 250 ms).
-    pub max_backoff: Duration,
+/// The SDK's timeouts for `options`.
+fn timeout_config(options: &DynamoOptions) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_timeout(options.operation_timeout)
+        .operation_attempt_timeout(options.attempt_timeout.min(options.operation_timeout))
+        .connect_timeout(options.connect_timeout)
+        .build()
 }
 
-impl Default for DynamoOptions {
-    fn default() -> Self {
-        DynamoOptions {
-            operation_timeout: Duration::from_millis(2000),
-            attempt_timeout: Duration::from_millis(700),
-            connect_timeout: Duration::from_millis(500),
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(25),
-            max_backoff: Duration::from_millis(250),
-        }
-    }
-}
-
-impl DynamoOptions {
-    fn timeout_config(&self) -> TimeoutConfig {
-        TimeoutConfig::builder()
-            .operation_timeout(self.operation_timeout)
-            .operation_attempt_timeout(self.attempt_timeout.min(self.operation_timeout))
-            .connect_timeout(self.connect_timeout)
-            .build()
-    }
-
-    fn retry_config(&self) -> RetryConfig {
-        RetryConfig::standard()
-            .with_max_attempts(self.max_attempts.max(1))
-            .with_initial_backoff(self.initial_backoff)
-            .with_max_backoff(self.max_backoff)
-    }
+/// The SDK's retries for `options`.
+fn retry_config(options: &DynamoOptions) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(options.max_attempts.max(1))
+        .with_initial_backoff(options.initial_backoff)
+        .with_max_backoff(options.max_backoff)
 }
 
 /// A DynamoDB client read through `lookup`, as every l42 table client is built:
@@ -157,28 +110,15 @@ impl DynamoOptions {
 /// A [`ConfigError`] naming the variable that is missing or malformed.
 pub fn client_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client, ConfigError> {
     let get = |name: &str| crate::config::var(&lookup, name);
-    let aws = AwsSettings::from_lookup(&get, "DYNAMODB_ENDPOINT", "DynamoDB")?;
-    let mut options = DynamoOptions::default();
-    if let Some(v) = get("DYNAMODB_TIMEOUT_MS") {
-        let ms: u64 = v
-            .parse()
-            .ok()
-            .filter(|ms| (1..=30_000).contains(ms))
-            .ok_or_else(|| {
-                ConfigError::new(
-                    "DYNAMODB_TIMEOUT_MS",
-                    format!("`{v}` is not a number of milliseconds from 1 to 30000"),
-                )
-            })?;
-        options.operation_timeout = Duration::from_millis(ms);
-    }
+    let aws = TableSettings::aws(&get)?;
+    let options = TableSettings::options(&get)?;
     let mut config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(aws.region)
+        .region(aws_sdk_dynamodb::config::Region::new(aws.region))
         .credentials_provider(aws.credentials)
         .http_client(http_client("DYNAMODB_ENDPOINT")?)
-        .timeout_config(options.timeout_config())
-        .retry_config(options.retry_config());
+        .timeout_config(timeout_config(&options))
+        .retry_config(retry_config(&options));
     if let Some(e) = aws.endpoint {
         config = config.endpoint_url(e);
     }
@@ -217,8 +157,8 @@ impl DynamoStore {
         let config = client
             .config()
             .to_builder()
-            .timeout_config(options.timeout_config())
-            .retry_config(options.retry_config())
+            .timeout_config(timeout_config(options))
+            .retry_config(retry_config(options))
             .build();
         DynamoStore {
             client: Client::from_conf(config),
@@ -235,12 +175,10 @@ impl DynamoStore {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<DynamoStore, ConfigError> {
-        let table = crate::config::var(&lookup, "DYNAMODB_TABLE")
-            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
-        check_table_name(&table)?;
+        let settings = TableSettings::from_lookup(&lookup)?;
         Ok(DynamoStore {
             client: client_from_lookup(&lookup)?,
-            table,
+            table: settings.table,
         })
     }
 
@@ -272,7 +210,7 @@ impl DynamoStore {
 
     async fn create_now(&self, session: &Session, now: i64) -> Result<(), StoreError> {
         let data = session.check_writable().map_err(StoreError::Other)?;
-        let mut item = Item::new();
+        let mut item = SdkItem::new();
         item.insert(KEY.into(), s(session.id.as_str()));
         item.insert(DATA.into(), AttributeValue::S(data));
         item.insert(CREATED_AT.into(), n(session.created_at));
@@ -550,16 +488,12 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| classify("GetItem", &e))?;
-        // A record without a readable `ttl` was written by something else: it still
-        // says "ended", and is kept until someone removes it.
-        Ok(out
-            .item
-            .is_some_and(|item| number(&item, TTL).is_none_or(|until| until > now)))
+        Ok(out.item.is_some_and(|item| revocation_holds(&item, now)))
     }
 
     async fn list_now(&self, user: &str) -> Result<Vec<SessionSummary>, StoreError> {
         let mut listed = Vec::new();
-        let mut start: Option<Item> = None;
+        let mut start: Option<SdkItem> = None;
         loop {
             let out = self
                 .client
@@ -603,7 +537,7 @@ impl DynamoStore {
     }
 }
 
-impl SessionStore for DynamoStore {
+impl SessionReader for DynamoStore {
     fn backend(&self) -> &'static str {
         "dynamodb"
     }
@@ -612,6 +546,12 @@ impl SessionStore for DynamoStore {
         Box::pin(self.get_now(id, unix_now()))
     }
 
+    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        Box::pin(self.is_revoked_now(origin_jti, now))
+    }
+}
+
+impl SessionStore for DynamoStore {
     fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()> {
         Box::pin(self.create_now(session, unix_now()))
     }
@@ -648,10 +588,6 @@ impl SessionStore for DynamoStore {
         revocation: Option<&'a Revocation>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(self.end_now(id, revocation, unix_now()))
-    }
-
-    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool> {
-        Box::pin(self.is_revoked_now(origin_jti, now))
     }
 
     fn list_for_user<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionSummary>> {
@@ -711,32 +647,6 @@ pub fn create_session_table(client: &Client, table: &str) -> CreateTableFluentBu
 /// Index items per `Query` page when listing.
 const LIST_PAGE: i32 = 100;
 
-fn revocation_key(origin_jti: &str) -> String {
-    format!("{REVOCATION_KEY_PREFIX}{origin_jti}")
-}
-
-/// The summary of an index item; `None` when its key is not a session id or a time is
-/// missing.
-fn summary_of(item: &Item) -> Option<SessionSummary> {
-    let Some(AttributeValue::S(key)) = item.get(KEY) else {
-        return None;
-    };
-    let id = SessionId::parse(key)?;
-    let created_at = number(item, CREATED_AT)?;
-    let text = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(v)) if !v.is_empty() => Some(v.clone()),
-        _ => None,
-    };
-    Some(SessionSummary {
-        id,
-        created_at,
-        expires_at: number(item, TTL)?,
-        last_used_at: number(item, LAST_USED_AT).unwrap_or(created_at),
-        auth_method: text(AUTH_METHOD).unwrap_or_else(|| DEFAULT_AUTH_METHOD.to_string()),
-        user_agent: text(USER_AGENT),
-    })
-}
-
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
 }
@@ -745,80 +655,16 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-/// The record in `item` unless it has expired at `now` (an expired item is `None` even
-/// when the rest of it does not parse).
-fn live(id: &SessionId, item: &Item, now: i64) -> Result<Option<Session>, StoreError> {
-    if number(item, TTL).is_some_and(|ttl| ttl <= now) {
-        return Ok(None);
+/// The SDK's attribute map, read as the table's items are ([`super::table`]).
+impl Item for SdkItem {
+    fn attr(&self, name: &str) -> Option<Attr<'_>> {
+        Some(match self.get(name)? {
+            AttributeValue::S(v) => Attr::S(v),
+            AttributeValue::N(v) => Attr::N(v),
+            _ => Attr::Other,
+        })
     }
-    let session = from_item(id, item)?;
-    Ok((!session.is_expired(now)).then_some(session))
 }
-
-/// An integer attribute; a decimal (written by other tools) is cut to whole seconds.
-fn number(item: &Item, name: &str) -> Option<i64> {
-    let AttributeValue::N(v) = item.get(name)? else {
-        return None;
-    };
-    v.parse::<i64>().ok().or_else(|| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite() && f.abs() < 1e15)
-            .map(|f| f.trunc() as i64)
-    })
-}
-
-fn from_item(id: &SessionId, item: &Item) -> Result<Session, StoreError> {
-    let corrupt = |m: &str| StoreError::Corrupt(format!("session {}: {m}", id.short()));
-    if item.get(KEY) != Some(&AttributeValue::S(id.as_str().to_string())) {
-        return Err(corrupt("session_id does not match the key"));
-    }
-    let Some(AttributeValue::S(data)) = item.get(DATA) else {
-        return Err(corrupt("data is missing or not a string"));
-    };
-    let (tokens, extra) = parse_data(data).map_err(|m| corrupt(&m))?;
-    let created_at = number(item, CREATED_AT).ok_or_else(|| corrupt("bad created_at"))?;
-    let expires_at = number(item, TTL).ok_or_else(|| corrupt("bad ttl"))?;
-    let version = match item.get(VERSION) {
-        None => 0,
-        Some(AttributeValue::N(v)) => v.parse().map_err(|_| corrupt("bad version"))?,
-        Some(_) => return Err(corrupt("bad version")),
-    };
-    let lease = match (item.get(LEASE_OWNER), item.get(LEASE_UNTIL)) {
-        (None, None) => None,
-        (Some(AttributeValue::S(owner)), Some(_)) => Some(Lease {
-            owner: owner.clone(),
-            until: number(item, LEASE_UNTIL).ok_or_else(|| corrupt("bad lease_until"))?,
-        }),
-        _ => return Err(corrupt("half a lease")),
-    };
-    let text = |name: &str| match item.get(name) {
-        None => Ok(None),
-        Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
-        Some(_) => Err(corrupt(&format!("{name} is not a string"))),
-    };
-    Ok(Session {
-        id: id.clone(),
-        tokens,
-        created_at,
-        expires_at,
-        version,
-        lease,
-        extra,
-        user: text(USER)?,
-        user_agent: text(USER_AGENT)?,
-    })
-}
-
-/// Throttling and server-side trouble: worth a retry later, so the session is kept.
-const UNAVAILABLE_CODES: [&str; 6] = [
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "LimitExceededException",
-];
 
 /// Maps an SDK error (after the SDK's own retries) to a [`StoreError`].
 fn classify<E>(op: &'static str, err: &SdkError<E>) -> StoreError
@@ -833,7 +679,7 @@ where
         SdkError::ServiceError(se) => {
             let status = se.raw().status().as_u16();
             let code = se.err().code().unwrap_or_default();
-            if status >= 500 || status == 429 || UNAVAILABLE_CODES.contains(&code) {
+            if is_unavailable(status, code) {
                 StoreError::Unavailable(message)
             } else {
                 StoreError::Other(message)
@@ -858,25 +704,14 @@ where
     }
 }
 
-fn check_table_name(t: &str) -> Result<(), ConfigError> {
-    let ok = (3..=255).contains(&t.len())
-        && t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            "DYNAMODB_TABLE",
-            format!("`{t}` is not a table name (3-255 of A-Z a-z 0-9 _ - .)"),
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
+    use std::time::Duration;
+
+    use super::super::table::number;
     use crate::test_lookup as lookup;
 
     #[test]
@@ -950,44 +785,14 @@ mod tests {
     }
 
     #[test]
-    fn items_parse_leniently_but_fail_closed() {
-        let id = SessionId::from_bytes(&[5; 32]);
-        let data = r#"{"tokens":{"access_token":"a","id_token":"i"}}"#;
-        let base = || {
-            let mut item = Item::new();
-            item.insert(KEY.into(), s(id.as_str()));
-            item.insert(DATA.into(), s(data));
-            item.insert(CREATED_AT.into(), n("1700000000.25"));
-            item.insert(TTL.into(), n(4_000_000_000i64));
-            item
-        };
-        let session = from_item(&id, &base()).unwrap();
-        assert_eq!(session.version, 0);
-        assert_eq!(session.created_at, 1_700_000_000);
-        assert_eq!(session.lease, None);
-
-        let broken: [(&str, Option<AttributeValue>); 7] = [
-            (DATA, Some(n(1))),
-            (DATA, None),
-            (TTL, None),
-            (TTL, Some(s("soon"))),
-            (VERSION, Some(n(-1))),
-            (LEASE_OWNER, Some(s("half"))),
-            (KEY, Some(s("another"))),
-        ];
-        for (attr, value) in broken {
-            let mut item = base();
-            match value {
-                Some(v) => item.insert(attr.into(), v),
-                None => item.remove(attr),
-            };
-            let e = from_item(&id, &item).unwrap_err();
-            assert!(matches!(e, StoreError::Corrupt(_)), "{attr}: {e:?}");
-        }
-        // Expired and corrupt: no session, not an error.
-        let mut item = base();
-        item.insert(TTL.into(), n(10));
-        item.insert(DATA.into(), s("junk"));
-        assert_eq!(live(&id, &item, 100).unwrap(), None);
+    fn sdk_attributes_read_as_the_table_reads_them() {
+        let mut item = SdkItem::new();
+        item.insert(KEY.into(), s("k"));
+        item.insert(TTL.into(), n("12.5"));
+        item.insert(DATA.into(), AttributeValue::Bool(true));
+        assert_eq!(item.attr(KEY), Some(Attr::S("k")));
+        assert_eq!(number(&item, TTL), Some(12));
+        assert_eq!(item.attr(DATA), Some(Attr::Other));
+        assert_eq!(item.attr(VERSION), None);
     }
 }

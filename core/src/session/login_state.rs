@@ -21,11 +21,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Mutex;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use serde::{Deserialize, Serialize};
-
 use super::store::{StoreError, StoreFuture};
 use crate::unix_now;
 
@@ -244,171 +239,185 @@ impl LoginStateStore for MemoryLoginStates {
     }
 }
 
-/// Pending logins in the session table (see the module docs).
-#[derive(Clone)]
-pub struct DynamoLoginStates {
-    client: Client,
-    table: String,
-}
+#[cfg(feature = "dynamodb")]
+pub use dynamo::DynamoLoginStates;
 
-impl fmt::Debug for DynamoLoginStates {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DynamoLoginStates")
-            .field("table", &self.table)
-            .finish_non_exhaustive()
+/// Pending logins on DynamoDB (the `dynamodb` feature).
+#[cfg(feature = "dynamodb")]
+mod dynamo {
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+    use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+    use serde::{Deserialize, Serialize};
+
+    use super::super::table::{CREATED_AT, DATA, KEY, TTL};
+    use super::{LOGIN_KEY_PREFIX, LoginState, LoginStateStore, is_valid_state};
+    use crate::session::store::{StoreError, StoreFuture};
+    use crate::unix_now;
+    use std::fmt;
+
+    /// Pending logins in the session table (see the module docs).
+    #[derive(Clone)]
+    pub struct DynamoLoginStates {
+        client: Client,
+        table: String,
     }
-}
 
-#[derive(Serialize, Deserialize)]
-struct LoginData {
-    verifier: String,
-    origin: String,
-    return_to: String,
-}
-
-const KEY: &str = "session_id";
-const DATA: &str = "data";
-const CREATED_AT: &str = "created_at";
-const TTL: &str = "ttl";
-
-impl DynamoLoginStates {
-    /// Pending logins in `table` through `client` (use the session store's, see
-    /// [`super::DynamoStore::client`], to share its timeouts and retries).
-    pub fn new(client: Client, table: impl Into<String>) -> DynamoLoginStates {
-        DynamoLoginStates {
-            client,
-            table: table.into(),
+    impl fmt::Debug for DynamoLoginStates {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("DynamoLoginStates")
+                .field("table", &self.table)
+                .finish_non_exhaustive()
         }
     }
 
-    /// Over the same table and client as `store`.
-    pub fn for_store(store: &super::DynamoStore) -> DynamoLoginStates {
-        DynamoLoginStates::new(store.client().clone(), store.table())
+    #[derive(Serialize, Deserialize)]
+    struct LoginData {
+        verifier: String,
+        origin: String,
+        return_to: String,
     }
 
-    async fn put_now(&self, login: &LoginState, now: i64) -> Result<(), StoreError> {
-        if !is_valid_state(&login.state) {
-            return Err(StoreError::Other("malformed login state".into()));
-        }
-        let data = serde_json::to_string(&LoginData {
-            verifier: login.code_verifier.clone(),
-            origin: login.origin.clone(),
-            return_to: login.return_to.clone(),
-        })
-        .map_err(|e| StoreError::Other(format!("login state: {e}")))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item(KEY, s(format!("{LOGIN_KEY_PREFIX}{}", login.state)))
-            .item(DATA, s(data))
-            .item(CREATED_AT, n(now))
-            .item(TTL, n(login.expires_at))
-            .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", KEY)
-            .send()
-            .await
-            .map_err(|e| classify("PutItem", &e))?;
-        Ok(())
-    }
-
-    async fn take_now(&self, state: &str, now: i64) -> Result<Option<LoginState>, StoreError> {
-        if !is_valid_state(state) {
-            return Ok(None);
-        }
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(KEY, s(format!("{LOGIN_KEY_PREFIX}{state}")))
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", KEY)
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        let item = match result {
-            Ok(out) => out.attributes,
-            Err(SdkError::ServiceError(se))
-                if se.err().code() == Some("ConditionalCheckFailedException") =>
-            {
-                None
-            }
-            Err(e) => return Err(classify("DeleteItem", &e)),
-        };
-        let Some(item) = item else {
-            return Ok(None);
-        };
-        let expires_at = match item.get(TTL) {
-            Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
-            _ => None,
-        };
-        let Some(expires_at) = expires_at.filter(|t| *t > now) else {
-            return Ok(None);
-        };
-        let Some(AttributeValue::S(data)) = item.get(DATA) else {
-            return Err(StoreError::Corrupt("login state without data".into()));
-        };
-        let data: LoginData = serde_json::from_str(data)
-            .map_err(|_| StoreError::Corrupt("login state data is not the expected JSON".into()))?;
-        if data.verifier.is_empty() || data.origin.is_empty() {
-            return Err(StoreError::Corrupt(
-                "login state without a verifier or origin".into(),
-            ));
-        }
-        Ok(Some(LoginState {
-            state: state.to_string(),
-            code_verifier: data.verifier,
-            origin: data.origin,
-            return_to: data.return_to,
-            expires_at,
-        }))
-    }
-}
-
-impl LoginStateStore for DynamoLoginStates {
-    fn backend(&self) -> &'static str {
-        "dynamodb"
-    }
-
-    fn put<'a>(&'a self, login: &'a LoginState) -> StoreFuture<'a, ()> {
-        Box::pin(self.put_now(login, unix_now()))
-    }
-
-    fn take<'a>(&'a self, state: &'a str) -> StoreFuture<'a, Option<LoginState>> {
-        Box::pin(self.take_now(state, unix_now()))
-    }
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-/// Throttling, timeouts, connection failures and 5xx are [`StoreError::Unavailable`];
-/// anything else [`StoreError::Other`].
-fn classify<E>(op: &'static str, err: &SdkError<E>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let message = format!("{op}: {}", DisplayErrorContext(err));
-    match err {
-        SdkError::ServiceError(se) => {
-            let status = se.raw().status().as_u16();
-            let code = se.err().code().unwrap_or_default();
-            if status >= 500
-                || status == 429
-                || code.contains("Throttl")
-                || code == "ProvisionedThroughputExceededException"
-                || code == "RequestLimitExceeded"
-            {
-                StoreError::Unavailable(message)
-            } else {
-                StoreError::Other(message)
+    impl DynamoLoginStates {
+        /// Pending logins in `table` through `client` (use the session store's, see
+        /// [`super::super::DynamoStore::client`], to share its timeouts and retries).
+        pub fn new(client: Client, table: impl Into<String>) -> DynamoLoginStates {
+            DynamoLoginStates {
+                client,
+                table: table.into(),
             }
         }
-        _ => StoreError::Unavailable(message),
+
+        /// Over the same table and client as `store`.
+        pub fn for_store(store: &super::super::DynamoStore) -> DynamoLoginStates {
+            DynamoLoginStates::new(store.client().clone(), store.table())
+        }
+
+        async fn put_now(&self, login: &LoginState, now: i64) -> Result<(), StoreError> {
+            if !is_valid_state(&login.state) {
+                return Err(StoreError::Other("malformed login state".into()));
+            }
+            let data = serde_json::to_string(&LoginData {
+                verifier: login.code_verifier.clone(),
+                origin: login.origin.clone(),
+                return_to: login.return_to.clone(),
+            })
+            .map_err(|e| StoreError::Other(format!("login state: {e}")))?;
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item(KEY, s(format!("{LOGIN_KEY_PREFIX}{}", login.state)))
+                .item(DATA, s(data))
+                .item(CREATED_AT, n(now))
+                .item(TTL, n(login.expires_at))
+                .condition_expression("attribute_not_exists(#k)")
+                .expression_attribute_names("#k", KEY)
+                .send()
+                .await
+                .map_err(|e| classify("PutItem", &e))?;
+            Ok(())
+        }
+
+        async fn take_now(&self, state: &str, now: i64) -> Result<Option<LoginState>, StoreError> {
+            if !is_valid_state(state) {
+                return Ok(None);
+            }
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(KEY, s(format!("{LOGIN_KEY_PREFIX}{state}")))
+                .condition_expression("attribute_exists(#k)")
+                .expression_attribute_names("#k", KEY)
+                .return_values(ReturnValue::AllOld)
+                .send()
+                .await;
+            let item = match result {
+                Ok(out) => out.attributes,
+                Err(SdkError::ServiceError(se))
+                    if se.err().code() == Some("ConditionalCheckFailedException") =>
+                {
+                    None
+                }
+                Err(e) => return Err(classify("DeleteItem", &e)),
+            };
+            let Some(item) = item else {
+                return Ok(None);
+            };
+            let expires_at = match item.get(TTL) {
+                Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+                _ => None,
+            };
+            let Some(expires_at) = expires_at.filter(|t| *t > now) else {
+                return Ok(None);
+            };
+            let Some(AttributeValue::S(data)) = item.get(DATA) else {
+                return Err(StoreError::Corrupt("login state without data".into()));
+            };
+            let data: LoginData = serde_json::from_str(data).map_err(|_| {
+                StoreError::Corrupt("login state data is not the expected JSON".into())
+            })?;
+            if data.verifier.is_empty() || data.origin.is_empty() {
+                return Err(StoreError::Corrupt(
+                    "login state without a verifier or origin".into(),
+                ));
+            }
+            Ok(Some(LoginState {
+                state: state.to_string(),
+                code_verifier: data.verifier,
+                origin: data.origin,
+                return_to: data.return_to,
+                expires_at,
+            }))
+        }
+    }
+
+    impl LoginStateStore for DynamoLoginStates {
+        fn backend(&self) -> &'static str {
+            "dynamodb"
+        }
+
+        fn put<'a>(&'a self, login: &'a LoginState) -> StoreFuture<'a, ()> {
+            Box::pin(self.put_now(login, unix_now()))
+        }
+
+        fn take<'a>(&'a self, state: &'a str) -> StoreFuture<'a, Option<LoginState>> {
+            Box::pin(self.take_now(state, unix_now()))
+        }
+    }
+
+    fn s(v: impl Into<String>) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+
+    fn n(v: i64) -> AttributeValue {
+        AttributeValue::N(v.to_string())
+    }
+
+    /// Throttling, timeouts, connection failures and 5xx are [`StoreError::Unavailable`];
+    /// anything else [`StoreError::Other`].
+    fn classify<E>(op: &'static str, err: &SdkError<E>) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let message = format!("{op}: {}", DisplayErrorContext(err));
+        match err {
+            SdkError::ServiceError(se) => {
+                let status = se.raw().status().as_u16();
+                let code = se.err().code().unwrap_or_default();
+                if status >= 500
+                    || status == 429
+                    || code.contains("Throttl")
+                    || code == "ProvisionedThroughputExceededException"
+                    || code == "RequestLimitExceeded"
+                {
+                    StoreError::Unavailable(message)
+                } else {
+                    StoreError::Other(message)
+                }
+            }
+            _ => StoreError::Unavailable(message),
+        }
     }
 }
 

@@ -6,7 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::id::SessionId;
 use super::record::{Lease, Revocation, Session, SessionSummary, is_valid_origin_jti};
-use super::store::{LeaseOutcome, MAX_LISTED, Replaced, SessionStore, StoreError, StoreFuture};
+use super::store::{
+    LeaseOutcome, MAX_LISTED, Replaced, SessionReader, SessionStore, StoreError, StoreFuture,
+};
 use crate::unix_now;
 
 /// Expired records are swept out after this many creations.
@@ -182,7 +184,7 @@ impl MemoryStore {
     }
 }
 
-impl SessionStore for MemoryStore {
+impl SessionReader for MemoryStore {
     fn backend(&self) -> &'static str {
         "memory"
     }
@@ -194,6 +196,12 @@ impl SessionStore for MemoryStore {
         })
     }
 
+    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        Box::pin(async move { self.is_revoked_now(origin_jti, now) })
+    }
+}
+
+impl SessionStore for MemoryStore {
     fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()> {
         Box::pin(async move { self.create_now(session, unix_now()) })
     }
@@ -233,10 +241,6 @@ impl SessionStore for MemoryStore {
         revocation: Option<&'a Revocation>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move { self.end_now(id, revocation) })
-    }
-
-    fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool> {
-        Box::pin(async move { self.is_revoked_now(origin_jti, now) })
     }
 
     fn list_for_user<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionSummary>> {

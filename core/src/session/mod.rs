@@ -4,11 +4,15 @@
 //! - [`cookie`]: the cookie value (format v1), its keys, its attributes.
 //! - [`refresh`]: the single-flight refresh coordinator ([`Refresher`]).
 //! - [`SessionStore`]: the store interface; [`MemoryStore`] (the embedded default outside
-//!   Lambda) and [`DynamoStore`] implement it with the same semantics.
+//!   Lambda) and `DynamoStore` (the `dynamodb` feature) implement it with the same
+//!   semantics. [`SessionReader`] is its point reads alone, which [`DynamoReader`] also
+//!   implements without the AWS SDK.
 //!
 //! ```
 //! use std::sync::Arc;
-//! use l42_core::session::{MemoryStore, Session, SessionId, SessionStore, SessionTokens};
+//! use l42_core::session::{
+//!     MemoryStore, Session, SessionId, SessionReader, SessionStore, SessionTokens,
+//! };
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,16 +32,19 @@
 //! ```
 
 pub mod cookie;
+#[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 mod end;
 mod id;
 pub mod login_state;
 mod memory;
+mod reader;
 mod record;
 pub mod refresh;
 pub mod revocation;
 mod secret;
 mod store;
+pub mod table;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -45,14 +52,16 @@ pub use cookie::{
     CookieError, CookieKeys, CookieSettings, KeyUsed, LoginBindingError, SameSite, SessionCookies,
     VerifiedCookie,
 };
-pub use dynamodb::{DynamoOptions, DynamoStore};
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::DynamoStore;
 pub use end::{Ended, end_session};
 pub(crate) use id::random_bytes;
 pub use id::{RandomError, SessionId};
-pub use login_state::{
-    DynamoLoginStates, LOGIN_STATE_TTL_SECS, LoginState, LoginStateStore, MemoryLoginStates,
-};
+#[cfg(feature = "dynamodb")]
+pub use login_state::DynamoLoginStates;
+pub use login_state::{LOGIN_STATE_TTL_SECS, LoginState, LoginStateStore, MemoryLoginStates};
 pub use memory::MemoryStore;
+pub use reader::DynamoReader;
 pub use record::{
     DEFAULT_AUTH_METHOD, Lease, MAX_DATA_BYTES, MAX_ORIGIN_JTI_BYTES, MAX_TOKEN_LIFETIME_SECS,
     MAX_USER_AGENT_BYTES, REVOCATION_MARGIN_SECS, Revocation, Session, SessionSummary,
@@ -61,7 +70,10 @@ pub use record::{
 pub use refresh::{RefreshError, RefreshOptions, RefreshOutcome, RefreshSource, Refresher};
 pub use revocation::{RevocationCheck, RevocationError, RevocationSettings};
 pub use secret::SessionSecret;
-pub use store::{LeaseOutcome, MAX_LISTED, Replaced, SessionStore, StoreError, StoreFuture};
+pub use store::{
+    LeaseOutcome, MAX_LISTED, Replaced, SessionReader, SessionStore, StoreError, StoreFuture,
+};
+pub use table::DynamoOptions;
 
 /// Where a service keeps its sessions (`SESSION_BACKEND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

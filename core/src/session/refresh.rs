@@ -693,8 +693,8 @@ fn emit(seen: Option<&Session>, id: &SessionId, result: &FlightResult) {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
-    use crate::session::MemoryStore;
     use crate::session::testing::live_session;
+    use crate::session::{MemoryStore, SessionReader};
 
     fn jwt(claims: Value) -> String {
         format!(

@@ -1,5 +1,5 @@
 //! The revocation check: a verified token whose sign-in was ended (its `origin_jti` has a
-//! live revocation record, see [`SessionStore::end`]) is refused, although it still
+//! live revocation record, see [`SessionStore::end`](super::SessionStore::end)) is refused, although it still
 //! verifies offline until it expires.
 //!
 //! The answer for a sign-in is kept for [`RevocationSettings::recheck`] (default
@@ -24,7 +24,7 @@ use std::time::Duration;
 use moka::sync::Cache;
 
 use super::record::is_valid_origin_jti;
-use super::store::SessionStore;
+use super::store::SessionReader;
 use crate::claims::VerifiedClaims;
 use crate::config::ConfigError;
 use crate::unix_now;
@@ -100,10 +100,10 @@ impl std::fmt::Display for RevocationError {
     }
 }
 
-/// Checks verified tokens against the revocation records of a [`SessionStore`], keeping
+/// Checks verified tokens against the revocation records of a [`SessionReader`], keeping
 /// each sign-in's answer for the recheck window. Cheap to share; all methods take `&self`.
 pub struct RevocationCheck {
-    store: Arc<dyn SessionStore>,
+    store: Arc<dyn SessionReader>,
     answers: Option<Cache<Arc<str>, bool, foldhash::fast::RandomState>>,
     reads: AtomicU64,
 }
@@ -120,7 +120,7 @@ impl std::fmt::Debug for RevocationCheck {
 impl RevocationCheck {
     /// A check over `store` keeping answers for `recheck`, for at most `capacity`
     /// sign-ins (either zero: nothing is kept, every check reads the store).
-    pub fn new(store: Arc<dyn SessionStore>, recheck: Duration, capacity: u64) -> Self {
+    pub fn new(store: Arc<dyn SessionReader>, recheck: Duration, capacity: u64) -> Self {
         let answers = (!recheck.is_zero() && capacity > 0).then(|| {
             Cache::builder()
                 .max_capacity(capacity)
@@ -181,7 +181,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use crate::TokenUse;
-    use crate::session::{MemoryStore, Revocation, SessionId};
+    use crate::session::{MemoryStore, Revocation, SessionId, SessionStore};
 
     fn claims(origin_jti: Option<&str>, machine: bool) -> VerifiedClaims {
         VerifiedClaims {

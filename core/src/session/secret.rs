@@ -20,13 +20,9 @@
 //! `SESSION_SECRET_PREVIOUS` is a configuration error: one source of truth. The function
 //! needs `secretsmanager:GetSecretValue` on that secret only.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
-
-use crate::aws::AwsSettings;
+use crate::aws::{AwsSettings, JsonAnswer, JsonCall, JsonFailure, JsonService};
 use crate::config::ConfigError;
 
 const ARN_VAR: &str = "SESSION_SECRET_ARN";
@@ -125,7 +121,15 @@ impl SessionSecret {
         let aws = AwsSettings::from_lookup(&get, ENDPOINT_VAR, "Secrets Manager")?;
         let http = crate::http::client(Duration::from_secs(5))
             .map_err(|e| ConfigError::new(ARN_VAR, format!("no HTTP client: {e}")))?;
-        let client = Client { http, aws };
+        let client = Client(JsonCall {
+            http,
+            aws,
+            service: JsonService {
+                name: "secretsmanager",
+                target_prefix: "secretsmanager",
+                content_type: "application/x-amz-json-1.1",
+            },
+        });
         let current = fetch(&client, ARN_VAR, &arn, "AWSCURRENT").await?;
         let previous = match get(PREVIOUS_ARN_VAR) {
             Some(other) => Some(fetch(&client, PREVIOUS_ARN_VAR, &other, "AWSCURRENT").await?),
@@ -193,12 +197,9 @@ async fn fetch_stage(
     }
 }
 
-/// Secrets Manager's `GetSecretValue`, one SigV4-signed JSON request over the HTTP client
-/// l42 already has (no second SDK client for one call at start-up).
-struct Client {
-    http: reqwest::Client,
-    aws: AwsSettings,
-}
+/// Secrets Manager's `GetSecretValue`, one signed JSON request ([`JsonCall`]: no second
+/// SDK client for one call at start-up).
+struct Client(JsonCall);
 
 /// What Secrets Manager answered.
 enum Answer {
@@ -210,73 +211,15 @@ enum Answer {
 
 impl Client {
     async fn get_secret_value(&self, secret_id: &str, stage: &str) -> Result<Answer, String> {
-        let region = self.aws.region.as_ref();
-        let url = match &self.aws.endpoint {
-            Some(e) => format!("{e}/"),
-            None => format!("https://secretsmanager.{region}.amazonaws.com/"),
-        };
-        let body = serde_json::json!({"SecretId": secret_id, "VersionStage": stage}).to_string();
-        let headers = [
-            ("content-type", "application/x-amz-json-1.1"),
-            ("x-amz-target", "secretsmanager.GetSecretValue"),
-        ];
-        let identity: Identity = self.aws.credentials.clone().into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(region)
-            .name("secretsmanager")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| format!("cannot sign: {e}"))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            headers.iter().copied(),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|e| format!("cannot sign: {e}"))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| format!("cannot sign: {e}"))?
-            .into_parts();
-        let mut request = self.http.post(&url).body(body);
-        for (name, value) in headers.iter().copied().chain(instructions.headers()) {
-            request = request.header(name, value);
-        }
-        let response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
-                "timed out".to_string()
-            } else {
-                format!("cannot reach Secrets Manager ({e})")
-            }
-        })?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| format!("the answer was cut off ({e})"))?;
-        let json: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|_| format!("HTTP {status} with a body that is not JSON"))?;
-        if status.is_success() {
-            return Ok(Answer::Value(
+        let body = serde_json::json!({"SecretId": secret_id, "VersionStage": stage});
+        match self.0.call("GetSecretValue", &body).await {
+            Ok(JsonAnswer::Ok(json)) => Ok(Answer::Value(
                 json.get("SecretString")
                     .and_then(serde_json::Value::as_str)
                     .map(str::to_string),
-            ));
+            )),
+            Ok(JsonAnswer::Error(_, code, message)) => Ok(Answer::Error(code, message)),
+            Err(JsonFailure(why)) => Err(why),
         }
-        // `__type` may carry a namespace prefix (`com.amazonaws…#ResourceNotFoundException`).
-        let code = json
-            .get("__type")
-            .and_then(serde_json::Value::as_str)
-            .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        let message = json
-            .get("message")
-            .or_else(|| json.get("Message"))
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("no message")
-            .to_string();
-        Ok(Answer::Error(code, message))
     }
 }

@@ -82,15 +82,8 @@ pub enum LeaseOutcome {
 /// listing reads the user index (on DynamoDB a global secondary index, eventually
 /// consistent: a session made within the last second may be missing from it).
 ///
-/// Use it as `Arc<dyn SessionStore>`.
-pub trait SessionStore: Send + Sync {
-    /// `memory` or `dynamodb`, for logs.
-    fn backend(&self) -> &'static str;
-
-    /// The live record under `id`, or `None`. A stored item that does not parse is
-    /// [`StoreError::Corrupt`].
-    fn get<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<Session>>;
-
+/// Use it as `Arc<dyn SessionStore>`; its reads are those of [`SessionReader`].
+pub trait SessionStore: SessionReader {
     /// Stores a new record as given; [`StoreError::AlreadyExists`] when a live record has
     /// the id.
     fn create<'a>(&'a self, session: &'a Session) -> StoreFuture<'a, ()>;
@@ -129,17 +122,31 @@ pub trait SessionStore: Send + Sync {
         revocation: Option<&'a Revocation>,
     ) -> StoreFuture<'a, ()>;
 
+    /// The sessions of `user` (a [`user_key`](super::user_key)), newest first, at most
+    /// [`MAX_LISTED`], including records past their expiry (so the caller can end
+    /// them): what a user sees of their signed-in devices.
+    fn list_for_user<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionSummary>>;
+}
+
+/// The point reads of a session store: all that the authorizer needs (its `cookie`
+/// source and its revocation check), so that it can read the table without the rest.
+/// Every [`SessionStore`] is one; [`DynamoReader`](super::DynamoReader) is only this.
+///
+/// Use it as `Arc<dyn SessionReader>`.
+pub trait SessionReader: Send + Sync {
+    /// `memory` or `dynamodb`, for logs.
+    fn backend(&self) -> &'static str;
+
+    /// The live record under `id`, or `None`. A stored item that does not parse is
+    /// [`StoreError::Corrupt`].
+    fn get<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<Session>>;
+
     /// Whether the sign-in `origin_jti` was ended: a revocation record under it lives
     /// at `now`. An `origin_jti` that [`is_valid_origin_jti`] refuses is an
     /// [`StoreError::Other`], never `false`.
     ///
     /// [`is_valid_origin_jti`]: super::is_valid_origin_jti
     fn is_revoked<'a>(&'a self, origin_jti: &'a str, now: i64) -> StoreFuture<'a, bool>;
-
-    /// The sessions of `user` (a [`user_key`](super::user_key)), newest first, at most
-    /// [`MAX_LISTED`], including records past their expiry (so the caller can end
-    /// them): what a user sees of their signed-in devices.
-    fn list_for_user<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionSummary>>;
 }
 
 /// The most sessions [`SessionStore::list_for_user`] returns (the newest).
