@@ -15,12 +15,10 @@ const VALIDATION_ERROR = Symbol.for('l42.ValidationError');
  * constructor has changed shape before; only `Errors.isValidationError` is public. This class
  * is l42's own, with the same role.
  *
- * jsii cannot represent a subclass of `Error`, so this class stays out of a jsii assembly
- * (marked `@internal`, as aws-cdk-lib's is); TypeScript and JavaScript callers can use
- * `instanceof`, or {@link L42Errors.isValidationError}, which also recognises an error from
- * another copy of this package.
- *
- * @internal
+ * jsii cannot represent a subclass of `Error`, so this class is not exported from the
+ * package: callers in any language tell l42's errors apart with
+ * {@link L42Errors.isValidationError}, which also recognises an error from another copy of
+ * this package.
  */
 export class L42ValidationError extends Error {
   /** The path of the construct the error concerns; absent when none does (e.g. `L42Jwks`). */

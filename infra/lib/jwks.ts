@@ -2,6 +2,12 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import { L42ValidationError } from './errors';
 
+/** Options of {@link L42Jwks.fromUrl}. */
+export interface L42JwksUrlOptions {
+  /** How long the fetch at synth time may take, in milliseconds. @default 10000 */
+  readonly timeoutMs?: number;
+}
+
 /**
  * A JWKS embedded in the authorizer's environment (`JWKS_JSON`), so that no network call
  * sits on the cold-start path. Keys are still refetched once (single flight, with a
@@ -40,7 +46,7 @@ export class L42Jwks {
    * when the fetch fails or answers something else than a JWKS; nothing is fetched unless
    * this is called.
    */
-  static fromUrl(url: string, options: { timeoutMs?: number } = {}): L42Jwks {
+  static fromUrl(url: string, options: L42JwksUrlOptions = {}): L42Jwks {
     let u: URL;
     try {
       u = new URL(url);

@@ -33,6 +33,14 @@ export const SESSION_TABLE_ACTIONS = [
   'dynamodb:DeleteItem',
 ];
 
+/** A route's throttle: steady requests per second and the burst above them. */
+export interface L42LoginThrottle {
+  /** Requests per second, steady. */
+  readonly rateLimit: number;
+  /** Requests at once above the steady rate. */
+  readonly burstLimit: number;
+}
+
 /** Properties of {@link L42TokenHandler}. */
 export interface L42TokenHandlerProps extends L42CodeOptions {
   /** The Cognito user pool (`COGNITO_USER_POOL_ID`). */
@@ -86,7 +94,7 @@ export interface L42TokenHandlerProps extends L42CodeOptions {
    * defaults.
    * @default 50 requests per second, bursts of 100
    */
-  readonly loginThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly loginThrottle?: L42LoginThrottle;
   /** Where alarms notify. @default alarms without actions */
   readonly alarmTopic?: sns.ITopic;
   /** @default ARM_64 */

@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { L42Binary, L42Stack, L42_REVOCATION_BOUND, l42Code } from '../lib';
+import { L42Binary, L42_REVOCATION_BOUND } from '../lib';
+import { l42Code } from '../lib/code';
+import { L42Stack } from '../example/stack';
 import { actions, fakeLambdaDir, functionStatements, idOf, newStack, only, policyDir, statements, throwsValidation } from './support';
 
 const lambdaDir = fakeLambdaDir();
@@ -26,7 +28,7 @@ function noCredentials(): NodeJS.ProcessEnv {
 /** Runs the sample app as `cdk synth` would (context and output folder from the environment). */
 function synthApp(context: Record<string, string>) {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'l42-infra-out-'));
-  const r = spawnSync(process.execPath, [path.join(dist, 'bin', 'l42.js')], {
+  const r = spawnSync(process.execPath, [path.join(dist, 'example', 'app.js')], {
     env: { ...noCredentials(), CDK_OUTDIR: out, CDK_CONTEXT_JSON: JSON.stringify(context) },
     encoding: 'utf8',
   });

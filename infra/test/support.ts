@@ -6,7 +6,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { L42Errors, L42ValidationError } from '../lib';
+import { L42Errors } from '../lib';
+import { L42ValidationError } from '../lib/errors';
 
 /** A temporary folder laid out as `cargo lambda build` writes it, one distinct bootstrap per binary. */
 export function fakeLambdaDir(): string {

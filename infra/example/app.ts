@@ -6,7 +6,7 @@ import { App } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { L42ValidationError } from '../lib/errors';
 import { L42Jwks } from '../lib/jwks';
-import { L42Stack } from '../lib/stack';
+import { L42Stack } from './stack';
 
 const app = new App();
 

@@ -4,11 +4,11 @@ import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { L42Authorizer, L42HttpApiResponse } from './authorizer';
-import { L42Edge } from './edge';
-import { L42ValidationError } from './errors';
-import { L42Jwks } from './jwks';
-import { L42TokenHandler } from './token-handler';
+import { L42Authorizer, L42HttpApiResponse } from '../lib/authorizer';
+import { L42Edge } from '../lib/edge';
+import { L42ValidationError } from '../lib/errors';
+import { L42Jwks } from '../lib/jwks';
+import { L42TokenHandler } from '../lib/token-handler';
 
 /** Properties of {@link L42Stack}. */
 export interface L42StackProps extends StackProps {
