@@ -2,8 +2,10 @@
 // The sample app: the whole l42 deployment in one stack, configured by context values
 // (`cdk synth -c l42:userPoolId=… -c …`, or CDK_CONTEXT_JSON when run by node directly).
 // Nothing here looks anything up in AWS, so it synthesizes without credentials.
+import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { workspaceRoot } from '../lib/code';
 import { L42ValidationError } from '../lib/errors';
 import { L42Jwks } from '../lib/jwks';
 import { L42Stack } from './stack';
@@ -48,7 +50,8 @@ new L42Stack(app, context('stackName') ?? 'L42', {
   backendUrl: context('backendUrl'),
   policyDir: context('policyDir'),
   jwks: jwksFile ? L42Jwks.fromFile(jwksFile) : undefined,
-  lambdaDir: context('lambdaDir'),
+  // Your cargo-lambda build in this workspace (README, "Deploy"), unless named.
+  lambdaDir: context('lambdaDir') ?? path.join(workspaceRoot(app), 'target', 'lambda'),
   architecture: arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
   authPathPrefix: context('authPathPrefix'),
 });

@@ -342,7 +342,7 @@ export class L42Authorizer extends Construct {
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: l42Architecture(props.architecture),
       handler: 'bootstrap',
-      code: l42Code(this, L42Binary.AUTHORIZER, props),
+      code: l42Code(this, L42Binary.AUTHORIZER, props, props.architecture),
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
       environment,

@@ -4,7 +4,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { Construct, IConstruct } from 'constructs';
-import { workspaceRoot } from './code';
+import { defaultFunctionsDir } from './code';
 import { L42ValidationError } from './errors';
 
 /** One CloudFront distribution in front of one app origin. */
@@ -39,7 +39,10 @@ export interface L42EdgeProps {
   readonly authPathPrefix?: string;
   /** One or more distributions sharing the auth backend. */
   readonly distributions: L42EdgeDistributionProps[];
-  /** The folder holding the CloudFront Functions. @default `edge/functions` of the workspace */
+  /**
+   * The folder holding the CloudFront Functions.
+   * @default the copy this package carries (in the workspace: `edge/functions`)
+   */
   readonly functionsDir?: string;
   /**
    * The gate's configuration (`gate_config` in the KeyValueStore, imported when the store is
@@ -91,7 +94,7 @@ export class L42Edge extends Construct {
         this,
       );
     }
-    const dir = props.functionsDir ?? path.join(workspaceRoot(this), 'edge', 'functions');
+    const dir = props.functionsDir ?? defaultFunctionsDir(this);
     const source = (name: string): string => {
       const file = path.join(dir, name);
       try {

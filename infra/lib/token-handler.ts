@@ -209,13 +209,13 @@ export class L42TokenHandler extends Construct {
     const refreshLogs = new logs.LogGroup(this, 'RefreshLogs', { retention });
     this.tokenHandler = new lambda.Function(this, 'TokenHandler', {
       ...common,
-      code: l42Code(this, L42Binary.TOKEN_HANDLER, props),
+      code: l42Code(this, L42Binary.TOKEN_HANDLER, props, props.architecture),
       logGroup: tokenLogs,
       description: 'l42 token handler (backend-for-frontend)',
     });
     this.refresh = new lambda.Function(this, 'Refresh', {
       ...common,
-      code: l42Code(this, L42Binary.REFRESH, props),
+      code: l42Code(this, L42Binary.REFRESH, props, props.architecture),
       logGroup: refreshLogs,
       reservedConcurrentExecutions: props.refreshReservedConcurrency ?? 10,
       description: 'l42 session refresh (single flight per session)',
