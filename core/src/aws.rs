@@ -7,12 +7,8 @@
 
 use std::time::SystemTime;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
-
 use crate::config::{ConfigError, PoolId};
+pub(crate) use crate::sigv4::Credentials;
 
 /// Region, credentials and endpoint for one AWS service's client.
 #[derive(Debug, Clone)]
@@ -57,18 +53,22 @@ impl AwsSettings {
             ));
         }
         let credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
-            (Some(id), Some(secret)) => {
-                Credentials::new(id, secret, get("AWS_SESSION_TOKEN"), None, "environment")
-            }
+            (Some(id), Some(secret)) => Credentials {
+                access_key_id: id,
+                secret_access_key: secret,
+                session_token: get("AWS_SESSION_TOKEN"),
+            },
             (Some(_), None) => {
                 return Err(ConfigError::new(
                     "AWS_SECRET_ACCESS_KEY",
                     "is required with AWS_ACCESS_KEY_ID",
                 ));
             }
-            (None, _) if endpoint.is_some() => {
-                Credentials::new("local", "local", None, None, "l42-local-endpoint")
-            }
+            (None, _) if endpoint.is_some() => Credentials {
+                access_key_id: "local".into(),
+                secret_access_key: "local".into(),
+                session_token: None,
+            },
             (None, _) => {
                 return Err(ConfigError::new(
                     "AWS_ACCESS_KEY_ID",
@@ -138,7 +138,6 @@ impl JsonCall {
         operation: &str,
         body: &serde_json::Value,
     ) -> Result<JsonAnswer, JsonFailure> {
-        let cannot_sign = |e: &dyn std::fmt::Display| JsonFailure(format!("cannot sign: {e}"));
         let url = self.url();
         let body = body.to_string();
         let target = format!("{}.{operation}", self.service.target_prefix);
@@ -146,28 +145,29 @@ impl JsonCall {
             ("content-type", self.service.content_type),
             ("x-amz-target", target.as_str()),
         ];
-        let identity: Identity = self.aws.credentials.clone().into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.aws.region)
-            .name(self.service.name)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| cannot_sign(&e))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            headers.iter().copied(),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|e| cannot_sign(&e))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| cannot_sign(&e))?
-            .into_parts();
+        let parsed = reqwest::Url::parse(&url)
+            .map_err(|e| JsonFailure(format!("cannot sign: the URL {url} is not valid ({e})")))?;
+        let host = match (parsed.host_str(), parsed.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(JsonFailure(format!("cannot sign: {url} names no host"))),
+        };
+        let signed = crate::sigv4::sign(
+            &crate::sigv4::Request {
+                host: &host,
+                headers: &headers,
+                body: body.as_bytes(),
+                region: &self.aws.region,
+                service: self.service.name,
+            },
+            &self.aws.credentials,
+            SystemTime::now(),
+        );
         let mut request = self.http.post(&url).body(body);
-        for (name, value) in headers.iter().copied().chain(instructions.headers()) {
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        for (name, value) in signed {
             request = request.header(name, value);
         }
         let response = request.send().await.map_err(|e| {
@@ -290,6 +290,6 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.region, "ap-south-1");
-        assert_eq!(s.credentials.session_token(), Some("t"));
+        assert_eq!(s.credentials.session_token.as_deref(), Some("t"));
     }
 }

@@ -52,6 +52,7 @@ pub mod oauth;
 pub mod service;
 pub mod session;
 mod signing;
+mod sigv4;
 pub mod telemetry;
 pub mod urls;
 mod verifier;

@@ -115,7 +115,13 @@ pub fn client_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Cli
     let mut config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new(aws.region))
-        .credentials_provider(aws.credentials)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            aws.credentials.access_key_id,
+            aws.credentials.secret_access_key,
+            aws.credentials.session_token,
+            None,
+            "environment",
+        ))
         .http_client(http_client("DYNAMODB_ENDPOINT")?)
         .timeout_config(timeout_config(&options))
         .retry_config(retry_config(&options));
