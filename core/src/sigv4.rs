@@ -24,7 +24,10 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -76,10 +79,7 @@ pub(crate) fn sign(
     canonical.push('\n');
     canonical.push_str(&hex(digest::digest(&digest::SHA256, request.body).as_ref()));
 
-    let scope = format!(
-        "{date}/{}/{}/aws4_request",
-        request.region, request.service
-    );
+    let scope = format!("{date}/{}/{}/aws4_request", request.region, request.service);
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
         hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
@@ -116,10 +116,12 @@ fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// `YYYYMMDD` and `YYYYMMDD'T'HHMMSS'Z'` of `at` (UTC); a time before 1970 is 1970.
@@ -174,7 +176,10 @@ mod tests {
             session_token: Some("token-secret".into()),
         };
         let dbg = format!("{c:?}");
-        assert!(!dbg.contains("very-secret") && !dbg.contains("token-secret"), "{dbg}");
+        assert!(
+            !dbg.contains("very-secret") && !dbg.contains("token-secret"),
+            "{dbg}"
+        );
     }
 
     /// The same request signed by AWS's own implementation (the `aws-sigv4` crate, a
@@ -191,8 +196,16 @@ mod tests {
             ("x-amz-target", "DynamoDB_20120810.GetItem"),
         ];
         for (token, host, url) in [
-            (None, "dynamodb.eu-west-1.amazonaws.com", "https://dynamodb.eu-west-1.amazonaws.com/"),
-            (Some("FwoGZXIvYXdzEBYaDH"), "127.0.0.1:5123", "http://127.0.0.1:5123/"),
+            (
+                None,
+                "dynamodb.eu-west-1.amazonaws.com",
+                "https://dynamodb.eu-west-1.amazonaws.com/",
+            ),
+            (
+                Some("FwoGZXIvYXdzEBYaDH"),
+                "127.0.0.1:5123",
+                "http://127.0.0.1:5123/",
+            ),
         ] {
             let at = UNIX_EPOCH + Duration::from_secs(1_765_000_000);
             let ours = Credentials {
@@ -228,9 +241,13 @@ mod tests {
                 .build()
                 .unwrap()
                 .into();
-            let signable =
-                SignableRequest::new("POST", url, headers.iter().copied(), SignableBody::Bytes(body))
-                    .unwrap();
+            let signable = SignableRequest::new(
+                "POST",
+                url,
+                headers.iter().copied(),
+                SignableBody::Bytes(body),
+            )
+            .unwrap();
             let (instructions, _) = reference(signable, &params).unwrap().into_parts();
             let theirs: std::collections::HashMap<String, String> = instructions
                 .headers()
