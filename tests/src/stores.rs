@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use l42_core::session::{MemoryStore, SessionId, SessionStore};
+//! use l42_core::session::{MemoryStore, SessionId, SessionReader};
 //! use l42_tests::stores::{FaultyStore, StoreOp};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -29,7 +29,7 @@ use l42_core::session::{
 /// One operation of [`SessionStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreOp {
-    /// [`SessionStore::get`].
+    /// [`SessionReader::get`].
     Get,
     /// [`SessionStore::create`].
     Create,
@@ -43,7 +43,7 @@ pub enum StoreOp {
     ReleaseLease,
     /// [`SessionStore::end`].
     End,
-    /// [`SessionStore::is_revoked`].
+    /// [`SessionReader::is_revoked`].
     IsRevoked,
     /// [`SessionStore::list_for_user`].
     ListForUser,

@@ -4,7 +4,7 @@
 //!
 //! - A request's session: the cookie is read and its MAC checked first
 //!   ([`SessionCookies::read`]); only a cookie that verifies leads to one
-//!   [`SessionStore::get`]. A missing, bad or stale cookie, or an absent or corrupt record,
+//!   [`SessionReader::get`](l42_core::session::SessionReader::get). A missing, bad or stale cookie, or an absent or corrupt record,
 //!   is no session; a store failure is a 503.
 //! - Usable tokens ([`Sessions::fresh`]): both stored tokens verify and the access token
 //!   lives more than [`REFRESH_MARGIN_SECS`]; otherwise the coordinator

@@ -28,7 +28,7 @@
 //! | `Ok(`[`RefreshOutcome`]`)` | the session with fresh tokens | 200 |
 //! | [`RefreshError::NotAuthenticated`] | no live session | 401 `Not authenticated` |
 //! | [`RefreshError::NoRefreshToken`] | the session has no refresh token | 401 `No refresh token` |
-//! | [`RefreshError::RefreshFailed`] | Cognito said `invalid_grant` for the refresh token still stored (checked by a consistent re-read): the session was ended (deleted, and its sign-in revoked: [`SessionStore::end`](super::SessionStore::end)) | 401 `Refresh failed`, cookie cleared |
+//! | [`RefreshError::RefreshFailed`] | Cognito said `invalid_grant` for the refresh token still stored (checked by a consistent re-read): the session was ended (deleted, and its sign-in revoked: [`SessionStore::end`]) | 401 `Refresh failed`, cookie cleared |
 //! | [`RefreshError::Unavailable`] | Cognito or the store failed transiently, or waiting for another refresh took too long: the session is intact | 503 |
 //!
 //! Conditional-write conflicts are handled here and never surface. Every caller's outcome is

@@ -1,8 +1,10 @@
 //! The session table, whichever client reads it: its attributes and keys, its
 //! configuration (`DYNAMODB_TABLE`, `DYNAMODB_ENDPOINT`, `DYNAMODB_TIMEOUT_MS` and the AWS
-//! settings), and the one reading of its items into records. [`super::dynamodb`] (the SDK's
-//! client, every operation) and [`super::reader`] (signed `GetItem`s alone) both use it.
-//! The item's shape is described in [`super::dynamodb`]'s module docs.
+//! settings), and the one reading of its items into records. `DynamoStore` (the SDK's
+//! client, every operation) and [`DynamoReader`](super::DynamoReader) (signed `GetItem`s
+//! alone) both use it.
+//! The item's shape is described in the module docs of `session::dynamodb` (the
+//! `dynamodb` feature).
 
 use std::time::Duration;
 
