@@ -67,7 +67,7 @@ use super::record::{Revocation, Session, SessionSummary, is_valid_origin_jti};
 use super::store::{
     LeaseOutcome, MAX_LISTED, Replaced, SessionReader, SessionStore, StoreError, StoreFuture,
 };
-use crate::aws::http_client;
+use crate::aws::{AwsSettings, http_client};
 use crate::config::ConfigError;
 use crate::unix_now;
 
@@ -110,8 +110,11 @@ fn retry_config(options: &DynamoOptions) -> RetryConfig {
 /// A [`ConfigError`] naming the variable that is missing or malformed.
 pub fn client_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client, ConfigError> {
     let get = |name: &str| crate::config::var(&lookup, name);
-    let aws = TableSettings::aws(&get)?;
-    let options = TableSettings::options(&get)?;
+    client_from(TableSettings::aws(&get)?, &TableSettings::options(&get)?)
+}
+
+/// The SDK client for `aws` with the timeouts and retries of `options`.
+fn client_from(aws: AwsSettings, options: &DynamoOptions) -> Result<Client, ConfigError> {
     let mut config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new(aws.region))
@@ -123,8 +126,8 @@ pub fn client_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Cli
             "environment",
         ))
         .http_client(http_client("DYNAMODB_ENDPOINT")?)
-        .timeout_config(timeout_config(&options))
-        .retry_config(retry_config(&options));
+        .timeout_config(timeout_config(options))
+        .retry_config(retry_config(options));
     if let Some(e) = aws.endpoint {
         config = config.endpoint_url(e);
     }
@@ -181,9 +184,10 @@ impl DynamoStore {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<DynamoStore, ConfigError> {
+        // The environment is read once; the client is built from what was read.
         let settings = TableSettings::from_lookup(&lookup)?;
         Ok(DynamoStore {
-            client: client_from_lookup(&lookup)?,
+            client: client_from(settings.aws, &settings.options)?,
             table: settings.table,
         })
     }
