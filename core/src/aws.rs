@@ -210,7 +210,7 @@ fn check_endpoint(var: &'static str, e: &str) -> Result<String, ConfigError> {
         .map(|url| crate::urls::without_trailing_slash(&url))
 }
 
-/// The SDKs' HTTP client (hyper 1, rustls with aws-lc) trusting the bundled web roots, not
+/// The SDKs' HTTP client (hyper 1, rustls with ring, as everywhere in l42) trusting the bundled web roots, not
 /// the system store: nothing to load from disk at start-up.
 #[cfg(feature = "dynamodb")]
 pub(crate) fn http_client(
@@ -233,7 +233,7 @@ pub(crate) fn http_client(
         .build()
         .map_err(|e| ConfigError::new(var, format!("TLS set-up failed: {e}")))?;
     Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(rustls_provider::CryptoMode::AwsLc))
+        .tls_provider(Provider::Rustls(rustls_provider::CryptoMode::Ring))
         .tls_context(tls)
         .build_https())
 }

@@ -5,11 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::PublicKeyComponents;
-use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -38,10 +36,17 @@ pub enum JwksError {
     Fetch(String),
 }
 
-/// One RSA public key, parsed once for all verifications.
+/// One RSA public key, checked once for all verifications.
+///
+/// The modulus and exponent are kept as the minimal big-endian bytes that passed the checks
+/// of [`RsaKey::from_components`], which are those ring applies to a public key (so a key
+/// accepted here is never refused at verification). ring has no pre-parsed RSA public key:
+/// each verification sets the modulus up again, a few microseconds (see `BENCHMARKS.md`),
+/// and a verified token is cached, so this is paid once per token.
 pub struct RsaKey {
     kid: String,
-    key: ParsedPublicKey,
+    n: Box<[u8]>,
+    e: Box<[u8]>,
 }
 
 impl std::fmt::Debug for RsaKey {
@@ -66,17 +71,18 @@ impl RsaKey {
         if bits > MAX_RSA_BITS {
             return Err(format!("modulus of {bits} bits is above {MAX_RSA_BITS}"));
         }
+        if n.last().is_some_and(|b| b & 1 == 0) {
+            return Err("even modulus".into());
+        }
+        // Odd, at least 3 (1 is the only odd value below 3), at most 32 bits: well below the
+        // modulus, as ring requires.
         if e.is_empty() || e.len() > 4 || e.last().is_some_and(|b| b & 1 == 0) || e == [1] {
             return Err("unusable public exponent".into());
         }
-        let der = PublicKeyComponents { n, e }
-            .as_der()
-            .map_err(|_| "cannot encode the key".to_string())?;
-        let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref())
-            .map_err(|e| format!("key rejected: {e}"))?;
         Ok(RsaKey {
             kid: kid.to_string(),
-            key,
+            n: n.into(),
+            e: e.into(),
         })
     }
 
@@ -87,7 +93,12 @@ impl RsaKey {
 
     /// Checks an RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.key.verify_sig(message, signature).is_ok()
+        RsaPublicKeyComponents {
+            n: &*self.n,
+            e: &*self.e,
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
+        .is_ok()
     }
 }
 
@@ -398,6 +409,31 @@ mod tests {
             assert_eq!(
                 parse_jwks(doc.as_bytes()).unwrap_err(),
                 JwksError::NoUsableKey
+            );
+        }
+    }
+
+    #[test]
+    fn even_modulus_and_unusable_exponents_are_refused() {
+        let mut n = vec![0xC1u8; 256];
+        assert!(RsaKey::from_components("k", &n, &[1, 0, 1]).is_ok());
+        n[255] = 0xC2;
+        assert_eq!(
+            RsaKey::from_components("k", &n, &[1, 0, 1]).unwrap_err(),
+            "even modulus"
+        );
+        n[255] = 0xC1;
+        for e in [
+            &[][..],
+            &[1][..],
+            &[0, 1][..],
+            &[2][..],
+            &[1, 0, 0, 0, 1][..],
+        ] {
+            assert_eq!(
+                RsaKey::from_components("k", &n, e).unwrap_err(),
+                "unusable public exponent",
+                "{e:?}"
             );
         }
     }

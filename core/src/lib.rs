@@ -2,13 +2,17 @@
 //!
 //! The identity code every l42 binary shares: configuration read from the environment,
 //! Cognito JWT verification against a cached JWKS, a bounded cache of verified claims,
-//! RS256 signing (for the dev identity provider and tests) and telemetry set-up; and for
-//! the token handler, the [`session`] layer (the signed session cookie, the session record
-//! and its in-memory and DynamoDB stores) and the Cognito OAuth client ([`oauth`]).
+//! RS256 signing (feature `signing`: the dev identity provider and tests) and telemetry
+//! set-up; and for the token handler, the [`session`] layer (the signed session cookie, the
+//! session record and its in-memory and DynamoDB stores) and the Cognito OAuth client
+//! ([`oauth`]).
 //!
 //! Verification is strict and fails closed: RS256 only, exact issuers, `token_use`,
 //! `client_id`/`aud`, strictly typed claims, size caps before any decoding, and keys
-//! parsed once and reused.
+//! checked once and reused.
+//!
+//! All cryptography at run time (RSA verification, HMAC, SHA-256, random bytes, TLS) is
+//! ring's; aws-lc comes in only with `signing`, which generates RSA keys.
 //!
 //! ```
 //! use l42_core::{SigningKey, Verifier, VerifierConfig, TokenUse};
@@ -42,7 +46,7 @@ mod claims;
 pub mod config;
 mod error;
 pub mod events;
-mod http;
+pub mod http;
 pub mod jwks;
 mod jwt;
 #[cfg(feature = "lambda-http")]
@@ -51,6 +55,7 @@ pub mod oauth;
 #[cfg(feature = "lambda-http")]
 pub mod service;
 pub mod session;
+#[cfg(feature = "signing")]
 mod signing;
 mod sigv4;
 pub mod telemetry;
@@ -63,6 +68,7 @@ pub use config::{ConfigError, JwksSource, PoolId, VerifierConfig, VerifierConfig
 pub use error::VerifyError;
 pub use jwt::MAX_TOKEN_BYTES;
 pub use oauth::{CognitoClient, OAuthConfig, OAuthError, Pkce, TokenSet};
+#[cfg(feature = "signing")]
 pub use signing::{SigningError, SigningKey};
 pub use verifier::Verifier;
 

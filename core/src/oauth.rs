@@ -25,9 +25,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ring::digest;
 use serde::Deserialize;
 use thiserror::Error;
 

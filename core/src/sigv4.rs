@@ -9,7 +9,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::{digest, hmac};
+use ring::{digest, hmac};
 
 /// The credentials a request is signed with.
 #[derive(Clone, PartialEq, Eq)]

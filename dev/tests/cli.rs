@@ -23,6 +23,15 @@ impl Drop for Kill {
     }
 }
 
+/// A client with l42's TLS set-up (reqwest has no crypto provider of its own here).
+fn http() -> reqwest::Client {
+    l42_core::http::client_builder().unwrap().build().unwrap()
+}
+
+async fn get(url: String) -> reqwest::Result<reqwest::Response> {
+    http().get(url).send().await
+}
+
 fn tmp_file(name: &str, text: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("l42-dev-cli-{}", std::process::id()));
@@ -83,14 +92,14 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
 async fn idp_on_port_zero_prints_its_url_and_serves() {
     let (_guard, url) = start(&["idp", "--port", "0"]);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let jwks: Value = reqwest::get(format!("{url}/us-east-1_DevPool1/.well-known/jwks.json"))
+    let jwks: Value = get(format!("{url}/us-east-1_DevPool1/.well-known/jwks.json"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "RSA");
-    let conf: Value = reqwest::get(format!("{url}/.well-known/openid-configuration"))
+    let conf: Value = get(format!("{url}/.well-known/openid-configuration"))
         .await
         .unwrap()
         .json()
@@ -119,7 +128,7 @@ async fn idp_with_a_users_file_issuer_and_pool() {
         "--pool-id",
         "eu-west-1_Other",
     ]);
-    let conf: Value = reqwest::get(format!(
+    let conf: Value = get(format!(
         "{url}/eu-west-1_Other/.well-known/openid-configuration"
     ))
     .await
@@ -128,7 +137,7 @@ async fn idp_with_a_users_file_issuer_and_pool() {
     .await
     .unwrap();
     assert_eq!(conf["issuer"], "http://127.0.0.1:1/eu-west-1_Other");
-    let tokens: Value = reqwest::Client::new()
+    let tokens: Value = http()
         .post(format!("{url}/_dev/mint"))
         .header("content-type", "application/json")
         .body(r#"{"username":"zed","client_id":"c1"}"#)
@@ -228,9 +237,9 @@ async fn no_arguments_run_the_stack_until_sigterm() {
             url.to_string()
         })
         .unwrap_or_else(|| panic!("start-up line: {line}"));
-    let page = reqwest::get(format!("{url}/")).await.unwrap();
+    let page = get(format!("{url}/")).await.unwrap();
     assert_eq!(page.status(), 200);
-    let api = reqwest::get(format!("{url}/api/orders")).await.unwrap();
+    let api = get(format!("{url}/api/orders")).await.unwrap();
     assert_eq!(api.status(), 401);
     // SIGTERM (what Ctrl-C's SIGINT also does): a clean stop, exit status 0.
     let killed = Command::new("kill")

@@ -18,7 +18,8 @@ use crate::IdpError;
 /// # Errors
 /// [`IdpError::SignIn`] when the client cannot be built (no TLS roots, for example).
 pub fn client() -> Result<reqwest::Client, IdpError> {
-    reqwest::Client::builder()
+    l42_core::http::client_builder()
+        .map_err(|e| IdpError::SignIn(format!("cannot build an HTTP client: {e}")))?
         .redirect(Policy::none())
         .build()
         .map_err(|e| IdpError::SignIn(format!("cannot build an HTTP client: {e}")))

@@ -69,7 +69,8 @@ async fn timeout_fault_hangs_then_fails_and_the_count_is_honoured() {
     let r = idp.mint("admin", "rot-off").unwrap().refresh_token.unwrap();
     idp.faults()
         .inject(FaultEndpoint::Token, FaultKind::Timeout, 1);
-    let impatient = reqwest::Client::builder()
+    let impatient = l42_core::http::client_builder()
+        .unwrap()
         .timeout(Duration::from_secs(2))
         .build()
         .unwrap();

@@ -22,6 +22,8 @@ import { L42Jwks } from './jwks';
 /**
  * The longest an ended session's Bearer token is still accepted behind an authorizer
  * with `session`: the revocation recheck window plus API Gateway's result cache TTL.
+ * The same value as `L42Authorizer.REVOCATION_BOUND`, which is how Python (and every
+ * other jsii language, which sees no module constants) reads it.
  */
 export const L42_REVOCATION_BOUND = Duration.seconds(60);
 
@@ -206,6 +208,13 @@ const POOL_ID = /^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/;
  *   reaches the function, which tries the sources in order).
  */
 export class L42Authorizer extends Construct {
+  /**
+   * The longest an ended session's Bearer token is still accepted behind an authorizer
+   * with `session` (60 seconds): the revocation recheck window plus API Gateway's result
+   * cache TTL, whose sum is refused above it.
+   */
+  public static readonly REVOCATION_BOUND: Duration = L42_REVOCATION_BOUND;
+
   /** The authorizer function. */
   public readonly function: lambda.Function;
   /** The configured identity sources, in order. */

@@ -528,6 +528,7 @@ test('with session, revocation recheck plus the result TTL stay within the docum
   // Header only, with the table: the check is on and the cache keeps to the bound.
   const { auth, env } = withSession({});
   assert.equal(L42_REVOCATION_BOUND.toSeconds(), 60);
+  assert.equal(L42Authorizer.REVOCATION_BOUND.toSeconds(), 60);
   assert.equal(env.REVOCATION_CHECK, 'on');
   assert.equal(env.REVOCATION_RECHECK_SECONDS, '30');
   assert.equal(auth.resultsCacheTtl.toSeconds(), 30);

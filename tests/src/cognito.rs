@@ -39,7 +39,12 @@ impl MotoUserPool {
     /// `REFRESH_TOKEN_AUTH`, on the running emulator.
     pub async fn create(name: &str) -> Result<MotoUserPool, Error> {
         let endpoint = moto_endpoint()?;
-        let http = reqwest::Client::new();
+        let http = l42_core::http::client_builder()
+            .and_then(|b| b.build().map_err(|e| e.to_string()))
+            .map_err(|message| Error::Cognito {
+                op: "HTTP client".into(),
+                message,
+            })?;
         let pool = call(
             &http,
             &endpoint,

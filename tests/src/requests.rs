@@ -125,7 +125,9 @@ impl CountingProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let upstream = format!("{}/", upstream.trim_end_matches('/'));
-        let http = reqwest::Client::new();
+        let http = l42_core::http::client_builder()
+            .and_then(|b| b.build().map_err(|e| e.to_string()))
+            .map_err(std::io::Error::other)?;
         let requests = requests.clone();
         let forward = move |headers: HeaderMap, body: Bytes| {
             let (http, upstream, requests) = (http.clone(), upstream.clone(), requests.clone());

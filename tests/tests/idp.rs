@@ -31,7 +31,12 @@ async fn minted_tokens_verify_against_the_idp_jwks() {
     let base = idp.base_url().to_string();
     idp.shutdown().await;
     assert!(
-        reqwest::get(format!("{base}/.well-known/jwks.json"))
+        l42_core::http::client_builder()
+            .unwrap()
+            .build()
+            .unwrap()
+            .get(format!("{base}/.well-known/jwks.json"))
+            .send()
             .await
             .is_err()
     );

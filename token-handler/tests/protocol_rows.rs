@@ -279,7 +279,10 @@ async fn session_bodies_are_checked_with_json_errors() {
         if let Some(ct) = content_type {
             headers.push(("content-type", ct));
         }
-        let mut r = reqwest::Client::new()
+        let mut r = l42_core::http::client_builder()
+            .unwrap()
+            .build()
+            .unwrap()
             .post(format!("{}/auth/session", stack.base))
             .header("x-l42-csrf", "1")
             .body(body.to_owned());

@@ -57,9 +57,9 @@
 
 use std::fmt;
 
-use aws_lc_rs::{constant_time, hmac};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::hmac;
 use thiserror::Error;
 
 use super::id::{SessionId, is_b64url_43};
@@ -389,8 +389,15 @@ fn mac_of(key: &hmac::Key, message: &[u8]) -> [u8; MAC_LEN] {
     out
 }
 
+/// Whether `mac` is the canonical base64url form of `message`'s tag, compared in constant
+/// time (`hmac::verify`). Only 43 characters decode to the 32 bytes of a tag, and the decoder
+/// refuses a last character with stray low bits, so one tag has exactly one accepted form
+/// (the `mac_noncanonical_encoding` vector).
 fn mac_matches(key: &hmac::Key, message: &[u8], mac: &str) -> bool {
-    constant_time::verify_slices_are_equal(&mac_of(key, message), mac.as_bytes()).is_ok()
+    let mut tag = [0u8; 32];
+    mac.len() == MAC_LEN
+        && URL_SAFE_NO_PAD.decode_slice(mac, &mut tag) == Ok(tag.len())
+        && hmac::verify(key, message, &tag).is_ok()
 }
 
 /// The `SameSite` attribute.

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::{SecureRandom, SystemRandom};
 use thiserror::Error;
 
 /// The operating system's random generator failed. Nothing random can be made; the caller
@@ -60,7 +60,7 @@ impl SessionId {
     /// cookie), and is worthless without a session of the same user to name it from.
     pub fn handle(&self) -> String {
         let input = format!("l42 session handle v1\0{}", self.0);
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes());
+        let digest = ring::digest::digest(&ring::digest::SHA256, input.as_bytes());
         URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
     }
 

@@ -37,4 +37,7 @@ socket = apigwv2.WebSocketApi(stack, "Socket")
 apigwv2.WebSocketStage(stack, "Live", web_socket_api=socket, stage_name="live", auto_deploy=True)
 socket_auth.attach_to_web_socket_api(socket, integrations.WebSocketMockIntegration("Connect"))
 
+# The revocation bound reaches Python as a class constant (jsii has no module constants).
+assert L42Authorizer.REVOCATION_BOUND.to_seconds() == 60
+
 app.synth()

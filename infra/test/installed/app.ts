@@ -6,7 +6,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration, WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { L42Authorizer, L42IdentitySource } from 'l42-cdk';
+import { L42_REVOCATION_BOUND, L42Authorizer, L42IdentitySource } from 'l42-cdk';
 
 const app = new App();
 const stack = new Stack(app, 'ExistingApis');
@@ -37,5 +37,10 @@ const socketAuth = new L42Authorizer(stack, 'SocketAuth', {
 const socket = new apigwv2.WebSocketApi(stack, 'Socket');
 new apigwv2.WebSocketStage(stack, 'Live', { webSocketApi: socket, stageName: 'live', autoDeploy: true });
 socketAuth.attachToWebSocketApi(socket, new WebSocketMockIntegration('Connect'));
+
+// The bound, as a module constant and as the class constant other languages read.
+if (L42Authorizer.REVOCATION_BOUND.toSeconds() !== 60 || L42_REVOCATION_BOUND.toSeconds() !== 60) {
+  throw new Error('the revocation bound is not 60 seconds');
+}
 
 app.synth();
