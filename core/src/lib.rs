@@ -51,6 +51,7 @@ pub mod jwks;
 mod jwt;
 #[cfg(feature = "lambda-http")]
 pub mod lambda;
+pub mod metrics;
 pub mod oauth;
 #[cfg(feature = "lambda-http")]
 pub mod service;
