@@ -519,11 +519,6 @@ pub fn value(name: &'static str, unit: Unit, v: f64, dims: Dimensions<'_>) {
     }
 }
 
-/// Milliseconds of `d`, with microsecond precision.
-pub fn millis(d: std::time::Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 /// [`Metrics::flush`] on the process's metrics.
 pub fn flush() {
     if let Some(m) = GLOBAL.get() {
